@@ -1,0 +1,54 @@
+#include "gui/model_setup.h"
+
+#include "charaforge/engine/pipeline.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSettings>
+#include <QStandardPaths>
+
+namespace charaforge::app {
+
+QString defaultTestModelPath() {
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/test-model");
+}
+
+ModelChoice chooseModel(const QStringList& arguments) {
+    ModelChoice c;
+    const int at = arguments.indexOf(QStringLiteral("--model"));
+    if (at >= 0 && at + 1 < arguments.size()) {
+        c.path = arguments.at(at + 1);
+        return c;
+    }
+    const QString env = qEnvironmentVariable("CHARAFORGE_MODEL");
+    if (!env.isEmpty()) {
+        c.path = env;
+        return c;
+    }
+    const QString saved = QSettings().value(QStringLiteral("model/path")).toString();
+    if (!saved.isEmpty() && QFileInfo::exists(saved)) {
+        c.path = saved;
+        return c;
+    }
+    c.path = defaultTestModelPath();
+    if (!engine::is_test_model(c.path.toStdString())) {
+        QDir().mkpath(c.path);
+        engine::make_test_model(c.path.toStdString(), 0);
+        c.createdTestModel = true;
+    }
+    return c;
+}
+
+void rememberModel(const QString& path) {
+    QSettings().setValue(QStringLiteral("model/path"), path);
+}
+
+QString testModelNotice() {
+    return QObject::tr("<b>Test model in use.</b> CharaForge is running a tiny model with random weights that it "
+                       "created on first start: its images are noise. To make real images, download "
+                       "<b>NewBie-image-Exp0.1</b> (non-commercial licence; CharaForge does not ship it) and choose "
+                       "its folder with <i>File → Choose model folder…</i>, start with <tt>--model DIR</tt>, or set "
+                       "<tt>CHARAFORGE_MODEL</tt>. The README explains where to get the files.");
+}
+
+} // namespace charaforge::app

@@ -1,0 +1,26 @@
+#pragma once
+// Where the app finds its model: --model DIR, CHARAFORGE_MODEL, the saved setting, or the embedded
+// default (a tiny random-weight test model created on first start).
+#include <QString>
+#include <QStringList>
+
+namespace charaforge::app {
+
+struct ModelChoice {
+    QString path;
+    bool createdTestModel = false;
+};
+
+// Folder of the embedded default test model (inside the app's data location).
+QString defaultTestModelPath();
+
+// Decides the model folder; creates the test model when nothing else is configured.
+ModelChoice chooseModel(const QStringList& arguments);
+
+// Remembers a user-chosen model folder for the next start.
+void rememberModel(const QString& path);
+
+// The notice shown while the test model is in use.
+QString testModelNotice();
+
+} // namespace charaforge::app

@@ -1,0 +1,37 @@
+#pragma once
+// Flow-matching ODE sampler of NewBie/Lumina: t = 0 (noise) -> t = 1 (data), shifted fixed grid,
+// Euler or midpoint steps (torchdiffeq fixed-grid semantics), classifier-free guidance.
+#include <torch/torch.h>
+
+#include <functional>
+#include <vector>
+
+namespace charaforge::engine {
+
+enum class Solver { Euler, Midpoint };
+
+// steps + 1 grid points t_k = k/steps shifted by t' = t / (t + s - s t), in fp32 like the reference.
+std::vector<float> shifted_time_grid(int64_t steps, double shift);
+
+// Model evaluations per integration step.
+int64_t evaluations_per_step(Solver solver);
+
+// Velocity of the whole state at Lumina time t: x [B, ...] fp32 -> [B, ...] fp32.
+using VelocityFn = std::function<torch::Tensor(const torch::Tensor& x, float t)>;
+// Called after each step with the step index (1-based), the step count and the new state.
+using StepHook = std::function<void(int64_t step, int64_t total, const torch::Tensor& x)>;
+
+// Integrates from grid[first_step] to grid.back(); `x` is the state at grid[first_step] (fp32).
+torch::Tensor integrate_flow(Solver solver, torch::Tensor x, const std::vector<float>& grid, const VelocityFn& velocity,
+                             const StepHook& hook = {}, int64_t first_step = 0);
+
+// Classifier-free guidance per sample: v = v_u + w (v_c - v_u); with renorm > 0 the guided norm is
+// capped at renorm * ||v_c|| (norms over all non-batch dims of each sample).
+//   v_cond, v_uncond [B, ...] fp32; scale [B] fp32 -> [B, ...]
+torch::Tensor guide(const torch::Tensor& v_cond, const torch::Tensor& v_uncond, const torch::Tensor& scale,
+                    double renorm);
+
+// Denoised estimate x_data = x_t + (1 - t) v, for previews.
+torch::Tensor predict_data(const torch::Tensor& x, const torch::Tensor& v, float t);
+
+} // namespace charaforge::engine

@@ -1,0 +1,225 @@
+// Ref: spec newbie-model.md §1 (official HF folder, ComfyUI repackaged files, loader prefix rules).
+#include "model_folder.h"
+
+#include "charaforge/engine/error.h"
+#include "file_util.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace charaforge::engine {
+namespace {
+
+bool has_key_suffix(const SafetensorsFile& f, std::string_view suffix) {
+    for (const auto& t : f.tensors())
+        if (t.name.size() >= suffix.size() && t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0)
+            return true;
+    return false;
+}
+
+std::vector<std::string> safetensors_in(const fs::path& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        return out;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_regular_file() && e.path().extension() == ".safetensors")
+            out.push_back(e.path().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string existing(const std::vector<fs::path>& candidates) {
+    std::error_code ec;
+    for (const auto& c : candidates)
+        if (fs::is_regular_file(c, ec))
+            return c.string();
+    return {};
+}
+
+} // namespace
+
+std::string_view checkpoint_kind_name(CheckpointKind kind) {
+    switch (kind) {
+    case CheckpointKind::Transformer:
+        return "NewBie NextDiT transformer";
+    case CheckpointKind::Gemma:
+        return "Gemma3 text encoder";
+    case CheckpointKind::Jina:
+        return "Jina CLIP v2 (XLM-RoBERTa text tower)";
+    case CheckpointKind::VaeDiffusers:
+        return "FLUX VAE (diffusers keys)";
+    case CheckpointKind::VaeBfl:
+        return "FLUX VAE (BFL ae.safetensors keys)";
+    case CheckpointKind::Unknown:
+        return "unknown";
+    }
+    return "unknown";
+}
+
+CheckpointKind classify_checkpoint(const SafetensorsFile& f) {
+    if (has_key_suffix(f, "cap_embedder.1.weight") && has_key_suffix(f, "clip_text_pooled_proj.1.weight"))
+        return CheckpointKind::Transformer;
+    if (has_key_suffix(f, "layers.0.self_attn.q_norm.weight"))
+        return CheckpointKind::Gemma;
+    if (has_key_suffix(f, "mixer.Wqkv.bias") || has_key_suffix(f, "emb_ln.weight"))
+        return CheckpointKind::Jina;
+    if (has_key_suffix(f, "encoder.down.0.block.0.conv1.weight"))
+        return CheckpointKind::VaeBfl;
+    if (has_key_suffix(f, "encoder.down_blocks.0.resnets.0.conv1.weight"))
+        return CheckpointKind::VaeDiffusers;
+    return CheckpointKind::Unknown;
+}
+
+std::string ModelFiles::summary() const {
+    std::ostringstream ss;
+    auto line = [&](const char* what, const ComponentFiles& c) {
+        ss << what << ": ";
+        if (c.weights.empty())
+            ss << "(none)";
+        for (std::size_t i = 0; i < c.weights.size(); ++i)
+            ss << (i ? ", " : "") << c.weights[i];
+        if (!c.tokenizer.empty())
+            ss << " [tokenizer " << c.tokenizer << "]";
+        ss << "\n";
+    };
+    ss << "model: " << root << " (" << layout << ")\n";
+    line("transformer", transformer);
+    line("vae", vae);
+    line("text encoder (Gemma3)", text_encoder);
+    line("clip (Jina CLIP v2)", clip);
+    return ss.str();
+}
+
+ModelFiles locate_model(const std::string& path, Require require) {
+    const fs::path root(path);
+    std::error_code ec;
+    if (!fs::exists(root, ec))
+        throw EngineError("model: " + path + " does not exist");
+    ModelFiles m;
+    m.root = path;
+    const bool diffusers =
+        fs::is_regular_file(root / "model_index.json", ec) || fs::is_directory(root / "transformer", ec);
+    if (diffusers) {
+        m.layout = "diffusers-folder";
+        auto component = [&](std::initializer_list<const char*> dirs, ComponentFiles& c) {
+            for (const char* d : dirs) {
+                auto files = safetensors_in(root / d);
+                if (!files.empty()) {
+                    c.weights = files;
+                    c.config_json = existing({root / d / "config.json"});
+                    return;
+                }
+            }
+        };
+        component({"transformer"}, m.transformer);
+        component({"vae"}, m.vae);
+        component({"text_encoder"}, m.text_encoder);
+        component({"clip_model", "text_encoder_2"}, m.clip);
+        m.text_encoder.tokenizer =
+            existing({root / "text_encoder" / "tokenizer.model", root / "tokenizer" / "tokenizer.model"});
+        m.clip.tokenizer = existing({root / "clip_model" / "sentencepiece.bpe.model",
+                                     root / "clip_tokenizer" / "sentencepiece.bpe.model",
+                                     root / "tokenizer_2" / "sentencepiece.bpe.model"});
+    } else {
+        // ComfyUI: classify every safetensors file in the folder and its usual subfolders by its keys.
+        m.layout = "comfyui-files";
+        std::vector<std::string> candidates;
+        for (const char* d : {".", "diffusion_models", "unet", "checkpoints", "text_encoders", "clip", "vae"})
+            for (auto& f : safetensors_in(root / d))
+                candidates.push_back(f);
+        for (const auto& f : candidates) {
+            SafetensorsFile file(f);
+            switch (classify_checkpoint(file)) {
+            case CheckpointKind::Transformer:
+                m.transformer.weights = {f};
+                break;
+            case CheckpointKind::Gemma:
+                m.text_encoder.weights = {f};
+                break;
+            case CheckpointKind::Jina:
+                m.clip.weights = {f};
+                break;
+            case CheckpointKind::VaeBfl:
+                m.vae.weights = {f};
+                m.vae_bfl = true;
+                break;
+            case CheckpointKind::VaeDiffusers:
+                m.vae.weights = {f};
+                m.vae_bfl = false;
+                break;
+            case CheckpointKind::Unknown:
+                break;
+            }
+        }
+        m.text_encoder.tokenizer = existing({root / "tokenizer.model", root / "text_encoders" / "tokenizer.model"});
+        m.clip.tokenizer =
+            existing({root / "sentencepiece.bpe.model", root / "text_encoders" / "sentencepiece.bpe.model"});
+    }
+    if (!m.vae.weights.empty() && m.layout == "diffusers-folder") {
+        SafetensorsFile vf(m.vae.weights.front());
+        m.vae_bfl = classify_checkpoint(vf) == CheckpointKind::VaeBfl;
+    }
+    std::vector<std::string> missing;
+    const bool need_transformer = require == Require::TransformerAndVae || require == Require::Transformer;
+    const bool need_vae = require == Require::TransformerAndVae || require == Require::Vae;
+    if (need_transformer && m.transformer.weights.empty())
+        missing.push_back(diffusers ? "transformer weights: no .safetensors in " + (root / "transformer").string()
+                                    : "transformer weights (NewBie-Image-Exp0.1-bf16.safetensors) in " + path +
+                                          " or its diffusion_models/ folder");
+    if (need_vae && m.vae.weights.empty())
+        missing.push_back(diffusers ? "VAE weights: no .safetensors in " + (root / "vae").string()
+                                    : "VAE weights (FLUX ae.safetensors) in " + path + " or its vae/ folder");
+    if (!missing.empty()) {
+        std::string msg = "model: " + path + " is not a complete NewBie-image model folder; missing:";
+        for (const auto& s : missing)
+            msg += "\n  " + s;
+        throw EngineError(msg);
+    }
+    return m;
+}
+
+std::vector<std::shared_ptr<SafetensorsFile>> open_all(const std::vector<std::string>& paths) {
+    std::vector<std::shared_ptr<SafetensorsFile>> files;
+    for (const auto& p : paths)
+        files.push_back(std::make_shared<SafetensorsFile>(p));
+    return files;
+}
+
+std::optional<std::string> transformer_key(const std::string& stored) {
+    for (std::string_view prefix : {"model.diffusion_model.", "inner_model."})
+        if (stored.rfind(prefix, 0) == 0)
+            return stored.substr(prefix.size());
+    return stored;
+}
+
+NextDiT load_transformer(const ComponentFiles& files, const Runtime& rt) {
+    auto weights = collect_weights(open_all(files.weights), transformer_key);
+    const std::string json = files.config_json.empty() ? std::string() : read_file(files.config_json);
+    auto cfg = NextDiTConfig::from_weights(weight_shapes(weights), json);
+    NextDiT model(cfg, rt.options());
+    load_strict(*model, weights, "nextdit");
+    model->eval();
+    return model;
+}
+
+AutoencoderKL load_vae(const ComponentFiles& files, bool bfl, const Runtime& rt) {
+    KeyMapper mapper = [bfl](const std::string& k) -> std::optional<std::string> {
+        return bfl ? bfl_vae_key_to_diffusers(k) : std::optional<std::string>(k);
+    };
+    auto weights = collect_weights(open_all(files.weights), mapper);
+    const std::string json = files.config_json.empty() ? std::string() : read_file(files.config_json);
+    auto cfg = VaeConfig::from_weights(weight_shapes(weights), json);
+    AutoencoderKL vae(cfg, torch::TensorOptions().device(rt.device).dtype(rt.vae_dtype));
+    if (bfl)
+        load_strict(*vae, weights, "vae", bfl_vae_tensor_transform);
+    else
+        load_strict(*vae, weights, "vae");
+    vae->eval();
+    return vae;
+}
+
+} // namespace charaforge::engine

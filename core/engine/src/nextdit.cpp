@@ -1,0 +1,377 @@
+// Ref: NewBieAI-Lab/NewBie-image-Exp0.1 models/model.py (NextDiT, NextDiT_CLIP, JointTransformerBlock,
+//      JointAttention, FeedForward, FinalLayer, TimestepEmbedder, RopeEmbedder); models/components.py RMSNorm.
+#include "nextdit.h"
+
+#include "charaforge/engine/error.h"
+#include "torch_compat.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <regex>
+
+namespace charaforge::engine {
+namespace {
+
+[[noreturn]] void config_error(const std::string& what) {
+    throw EngineError("nextdit: " + what);
+}
+
+const std::vector<int64_t>& shape_of(const std::map<std::string, std::vector<int64_t>>& shapes,
+                                     const std::string& key) {
+    auto it = shapes.find(key);
+    if (it == shapes.end())
+        config_error("the checkpoint has no tensor '" + key + "' (is this a NewBie NextDiT transformer?)");
+    return it->second;
+}
+
+int64_t count_blocks(const std::map<std::string, std::vector<int64_t>>& shapes, const std::string& prefix) {
+    int64_t n = 0;
+    while (shapes.count(prefix + "." + std::to_string(n) + ".attention.qkv.weight"))
+        ++n;
+    return n;
+}
+
+torch::Tensor modulate(const torch::Tensor& x, const torch::Tensor& scale) {
+    return x * (1 + scale.unsqueeze(1)); // [B, L, D] * [B, 1, D]
+}
+
+} // namespace
+
+NextDiTConfig NextDiTConfig::from_weights(const std::map<std::string, std::vector<int64_t>>& shapes,
+                                          const std::string& config_json) {
+    NextDiTConfig c;
+    nlohmann::json j = nlohmann::json::object();
+    if (!config_json.empty()) {
+        try {
+            j = nlohmann::json::parse(config_json);
+        } catch (const std::exception& e) {
+            config_error(std::string("config.json is not valid JSON: ") + e.what());
+        }
+    }
+    const auto xe = shape_of(shapes, "x_embedder.weight");                // [D, p*p*C]
+    const auto qn = shape_of(shapes, "layers.0.attention.q_norm.weight"); // [Dh]
+    const auto qkv = shape_of(shapes, "layers.0.attention.qkv.weight");   // [(Hq + 2 Hkv) Dh, D]
+    c.dim = xe[0];
+    c.patch_size = j.value("patch_size", int64_t{2});
+    c.in_channels = j.value("in_channels", xe[1] / (c.patch_size * c.patch_size));
+    const int64_t head_dim = qn[0];
+    if (head_dim <= 0 || c.dim % head_dim != 0)
+        config_error("head dim " + std::to_string(head_dim) + " does not divide dim " + std::to_string(c.dim));
+    c.n_heads = c.dim / head_dim;
+    c.n_kv_heads = (qkv[0] / head_dim - c.n_heads) / 2;
+    c.n_layers = count_blocks(shapes, "layers");
+    c.n_refiner_layers = count_blocks(shapes, "noise_refiner");
+    c.ffn_hidden = shape_of(shapes, "layers.0.feed_forward.w1.weight")[0];
+    c.cap_feat_dim = shape_of(shapes, "cap_embedder.1.weight")[1];
+    c.clip_text_dim = shape_of(shapes, "clip_text_pooled_proj.1.weight")[0];
+    c.t_freq_dim = shape_of(shapes, "t_embedder.mlp.0.weight")[1];
+    if (j.contains("axes_dims") && j["axes_dims"].is_array() && j["axes_dims"].size() == 3) {
+        for (int a = 0; a < 3; ++a)
+            c.axes_dims[a] = j["axes_dims"][a].get<int64_t>();
+    } else {
+        for (int a = 0; a < 3; ++a)
+            c.axes_dims[a] = head_dim / 3; // the released model: 96 = 32 + 32 + 32
+    }
+    if (j.contains("axes_lens") && j["axes_lens"].is_array() && j["axes_lens"].size() == 3)
+        for (int a = 0; a < 3; ++a)
+            c.axes_lens[a] = j["axes_lens"][a].get<int64_t>();
+    c.norm_eps = j.value("norm_eps", c.norm_eps);
+    c.rope_theta = j.value("rope_theta", c.rope_theta);
+    c.validate();
+    return c;
+}
+
+void NextDiTConfig::validate() const {
+    if (dim <= 0 || n_heads <= 0 || dim % n_heads != 0)
+        config_error("dim " + std::to_string(dim) + " is not a multiple of n_heads " + std::to_string(n_heads));
+    if (n_kv_heads <= 0 || n_heads % n_kv_heads != 0)
+        config_error("n_heads " + std::to_string(n_heads) + " is not a multiple of n_kv_heads " +
+                     std::to_string(n_kv_heads));
+    if (axes_dims[0] + axes_dims[1] + axes_dims[2] != head_dim())
+        config_error("axes_dims do not sum to the head dim " + std::to_string(head_dim()));
+    for (auto d : axes_dims)
+        if (d % 2 != 0)
+            config_error("axes_dims must be even");
+    if (n_layers < 1)
+        config_error("no transformer layers found");
+}
+
+std::vector<std::string> nextdit_expected_keys(const NextDiTConfig& cfg) {
+    std::vector<std::string> keys = {"x_embedder.weight",
+                                     "x_embedder.bias",
+                                     "t_embedder.mlp.0.weight",
+                                     "t_embedder.mlp.0.bias",
+                                     "t_embedder.mlp.2.weight",
+                                     "t_embedder.mlp.2.bias",
+                                     "cap_embedder.0.weight",
+                                     "cap_embedder.1.weight",
+                                     "cap_embedder.1.bias",
+                                     "clip_text_pooled_proj.0.weight",
+                                     "clip_text_pooled_proj.1.weight",
+                                     "clip_text_pooled_proj.1.bias",
+                                     "time_text_embed.1.weight",
+                                     "time_text_embed.1.bias",
+                                     "norm_final.weight",
+                                     "final_layer.linear.weight",
+                                     "final_layer.linear.bias",
+                                     "final_layer.adaLN_modulation.1.weight",
+                                     "final_layer.adaLN_modulation.1.bias"};
+    auto block = [&](const std::string& p, bool modulated) {
+        for (const char* s :
+             {"attention.qkv.weight", "attention.out.weight", "attention.q_norm.weight", "attention.k_norm.weight",
+              "feed_forward.w1.weight", "feed_forward.w2.weight", "feed_forward.w3.weight", "attention_norm1.weight",
+              "attention_norm2.weight", "ffn_norm1.weight", "ffn_norm2.weight"})
+            keys.push_back(p + "." + s);
+        if (modulated) {
+            keys.push_back(p + ".adaLN_modulation.1.weight");
+            keys.push_back(p + ".adaLN_modulation.1.bias");
+        }
+    };
+    for (int64_t i = 0; i < cfg.n_layers; ++i)
+        block("layers." + std::to_string(i), true);
+    for (int64_t i = 0; i < cfg.n_refiner_layers; ++i) {
+        block("noise_refiner." + std::to_string(i), true);
+        block("context_refiner." + std::to_string(i), false);
+    }
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+    // Pairs (2k, 2k+1) are one complex number (GPT-J convention), rotated in fp32.
+    auto xf = x.to(torch::kFloat32).unflatten(-1, {-1, 2});          // [B, L, H, Dh/2, 2]
+    auto x0 = xf.select(-1, 0), x1 = xf.select(-1, 1);               // [B, L, H, Dh/2]
+    auto c = cos.unsqueeze(2), s = sin.unsqueeze(2);                 // [B, L, 1, Dh/2]
+    auto out = torch::stack({x0 * c - x1 * s, x0 * s + x1 * c}, -1); // [B, L, H, Dh/2, 2]
+    return out.flatten(-2).to(x.scalar_type());                      // [B, L, H, Dh]
+}
+
+JointAttentionImpl::JointAttentionImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts)
+    : n_heads(cfg.n_heads), n_kv_heads(cfg.n_kv_heads), head_dim(cfg.head_dim()) {
+    qkv = register_module("qkv", nn::Linear(cfg.dim, (n_heads + 2 * n_kv_heads) * head_dim, false, opts));
+    out = register_module("out", nn::Linear(n_heads * head_dim, cfg.dim, false, opts));
+    q_norm = register_module("q_norm", nn::RMSNorm(head_dim, cfg.qk_norm_eps, opts));
+    k_norm = register_module("k_norm", nn::RMSNorm(head_dim, cfg.qk_norm_eps, opts));
+}
+
+torch::Tensor JointAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_mask,
+                                          const torch::Tensor& cos, const torch::Tensor& sin) {
+    const int64_t B = x.size(0), L = x.size(1);
+    auto parts = qkv(x).split({n_heads * head_dim, n_kv_heads * head_dim, n_kv_heads * head_dim}, -1);
+    auto q = q_norm(parts[0].view({B, L, n_heads, head_dim}));    // [B, L, Hq, Dh]
+    auto k = k_norm(parts[1].view({B, L, n_kv_heads, head_dim})); // [B, L, Hkv, Dh]
+    auto v = parts[2].view({B, L, n_kv_heads, head_dim});         // [B, L, Hkv, Dh]
+    q = apply_rope(q, cos, sin);
+    k = apply_rope(k, cos, sin);
+    // GQA: kv head g serves query heads g*rep .. g*rep+rep-1.
+    const int64_t rep = n_heads / n_kv_heads;
+    if (rep > 1) {
+        k = k.unsqueeze(3)
+                .expand({B, L, n_kv_heads, rep, head_dim})
+                .reshape({B, L, n_heads, head_dim}); // [B, L, Hq, Dh]
+        v = v.unsqueeze(3)
+                .expand({B, L, n_kv_heads, rep, head_dim})
+                .reshape({B, L, n_heads, head_dim}); // [B, L, Hq, Dh]
+    }
+    auto o = compat::attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), key_mask,
+                               1.0 / std::sqrt(static_cast<double>(head_dim))); // [B, Hq, L, Dh]
+    return out(o.transpose(1, 2).reshape({B, L, n_heads * head_dim}));          // [B, L, D]
+}
+
+FeedForwardImpl::FeedForwardImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts) {
+    w1 = register_module("w1", nn::Linear(cfg.dim, cfg.ffn_hidden, false, opts));
+    w2 = register_module("w2", nn::Linear(cfg.ffn_hidden, cfg.dim, false, opts));
+    w3 = register_module("w3", nn::Linear(cfg.dim, cfg.ffn_hidden, false, opts));
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+    return w2(torch::silu(w1(x)) * w3(x));
+}
+
+JointTransformerBlockImpl::JointTransformerBlockImpl(const NextDiTConfig& cfg, bool modulation_,
+                                                     const torch::TensorOptions& opts)
+    : modulation(modulation_) {
+    attention = register_module("attention", JointAttention(cfg, opts));
+    feed_forward = register_module("feed_forward", FeedForward(cfg, opts));
+    attention_norm1 = register_module("attention_norm1", nn::RMSNorm(cfg.dim, cfg.norm_eps, opts));
+    ffn_norm1 = register_module("ffn_norm1", nn::RMSNorm(cfg.dim, cfg.norm_eps, opts));
+    attention_norm2 = register_module("attention_norm2", nn::RMSNorm(cfg.dim, cfg.norm_eps, opts));
+    ffn_norm2 = register_module("ffn_norm2", nn::RMSNorm(cfg.dim, cfg.norm_eps, opts));
+    if (modulation)
+        adaLN_modulation = register_module(
+            "adaLN_modulation",
+            torch::nn::Sequential(torch::nn::SiLU(), nn::Linear(cfg.adaln_dim(), 4 * cfg.dim, true, opts)));
+}
+
+torch::Tensor JointTransformerBlockImpl::forward(const torch::Tensor& x_in, const torch::Tensor& key_mask,
+                                                 const torch::Tensor& cos, const torch::Tensor& sin,
+                                                 const torch::Tensor& adaln) {
+    auto x = x_in;
+    if (modulation) {
+        auto mods = adaLN_modulation->forward(adaln).chunk(4, 1); // 4 x [B, D]
+        const auto &scale_msa = mods[0], gate_msa = mods[1], scale_mlp = mods[2], gate_mlp = mods[3];
+        x = x + gate_msa.unsqueeze(1).tanh() *
+                    attention_norm2(attention(modulate(attention_norm1(x), scale_msa), key_mask, cos, sin));
+        x = x + gate_mlp.unsqueeze(1).tanh() * ffn_norm2(feed_forward(modulate(ffn_norm1(x), scale_mlp)));
+    } else {
+        x = x + attention_norm2(attention(attention_norm1(x), key_mask, cos, sin));
+        x = x + ffn_norm2(feed_forward(ffn_norm1(x)));
+    }
+    return x;
+}
+
+TimestepEmbedderImpl::TimestepEmbedderImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts) {
+    mlp = register_module("mlp", torch::nn::Sequential(nn::Linear(cfg.t_freq_dim, cfg.adaln_dim(), true, opts),
+                                                       torch::nn::SiLU(),
+                                                       nn::Linear(cfg.adaln_dim(), cfg.adaln_dim(), true, opts)));
+}
+
+FinalLayerImpl::FinalLayerImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts) {
+    linear = register_module("linear", nn::Linear(cfg.dim, cfg.patch_dim(), true, opts));
+    adaLN_modulation = register_module(
+        "adaLN_modulation", torch::nn::Sequential(torch::nn::SiLU(), nn::Linear(cfg.adaln_dim(), cfg.dim, true, opts)));
+}
+
+torch::Tensor FinalLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& adaln) {
+    auto scale = adaLN_modulation->forward(adaln); // [B, D]
+    // The reference runs under autocast, where layer_norm and the modulation stay in fp32.
+    auto normed = torch::layer_norm(x.to(torch::kFloat32), {x.size(-1)}, {}, {}, 1e-6); // [B, L, D]
+    return linear(modulate(normed, scale.to(torch::kFloat32)));
+}
+
+NextDiTImpl::NextDiTImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts) : cfg_(cfg) {
+    cfg_.validate();
+    x_embedder = register_module("x_embedder", nn::Linear(cfg.patch_dim(), cfg.dim, true, opts));
+    noise_refiner = register_module("noise_refiner", torch::nn::ModuleList());
+    context_refiner = register_module("context_refiner", torch::nn::ModuleList());
+    for (int64_t i = 0; i < cfg.n_refiner_layers; ++i) {
+        noise_refiner->push_back(JointTransformerBlock(cfg, true, opts));
+        context_refiner->push_back(JointTransformerBlock(cfg, false, opts));
+    }
+    t_embedder = register_module("t_embedder", TimestepEmbedder(cfg, opts));
+    cap_embedder =
+        register_module("cap_embedder", torch::nn::Sequential(nn::RMSNorm(cfg.cap_feat_dim, cfg.norm_eps, opts),
+                                                              nn::Linear(cfg.cap_feat_dim, cfg.dim, true, opts)));
+    layers = register_module("layers", torch::nn::ModuleList());
+    for (int64_t i = 0; i < cfg.n_layers; ++i)
+        layers->push_back(JointTransformerBlock(cfg, true, opts));
+    norm_final = register_module("norm_final", nn::RMSNorm(cfg.dim, cfg.norm_eps, opts));
+    final_layer = register_module("final_layer", FinalLayer(cfg, opts));
+    time_text_embed = register_module(
+        "time_text_embed", torch::nn::Sequential(torch::nn::SiLU(), nn::Linear(cfg.adaln_dim() + cfg.clip_text_dim,
+                                                                               cfg.adaln_dim(), true, opts)));
+    clip_text_pooled_proj = register_module(
+        "clip_text_pooled_proj", torch::nn::Sequential(nn::RMSNorm(cfg.clip_text_dim, cfg.clip_norm_eps, opts),
+                                                       nn::Linear(cfg.clip_text_dim, cfg.clip_text_dim, true, opts)));
+    for (int a = 0; a < 3; ++a) {
+        // omega_j = theta^(-2j/d), built in float64 as the reference does.
+        auto j = torch::arange(0, cfg.axes_dims[a], 2, torch::kFloat64);
+        axis_freqs_.push_back(1.0 / torch::pow(cfg.rope_theta, j / static_cast<double>(cfg.axes_dims[a])));
+    }
+}
+
+torch::Tensor NextDiTImpl::timestep_embedding(const torch::Tensor& t) const {
+    const int64_t half = cfg_.t_freq_dim / 2;
+    auto freqs =
+        torch::exp(-std::log(cfg_.t_max_period) * torch::arange(half, torch::kFloat32) / static_cast<double>(half))
+            .to(t.device());                                             // [half]
+    auto args = t.to(torch::kFloat32).unsqueeze(1) * freqs.unsqueeze(0); // [B, half]
+    return torch::cat({torch::cos(args), torch::sin(args)}, -1);         // [B, 2 half]
+}
+
+std::pair<torch::Tensor, torch::Tensor> NextDiTImpl::rope(const torch::Tensor& pos) const {
+    std::vector<torch::Tensor> angles;
+    for (int a = 0; a < 3; ++a) {
+        auto p = pos.select(-1, a).to(torch::kFloat64).unsqueeze(-1);         // [B, L, 1]
+        auto ang = (p * axis_freqs_[a].to(pos.device())).to(torch::kFloat32); // [B, L, d_a/2]
+        angles.push_back(ang);
+    }
+    auto ang = torch::cat(angles, -1); // [B, L, Dh/2]
+    return {torch::cos(ang), torch::sin(ang)};
+}
+
+torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cap,
+                                   const std::vector<int64_t>& cap_lens, const torch::Tensor& pooled) {
+    const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), p = cfg_.patch_size;
+    TORCH_CHECK(C == cfg_.in_channels, "nextdit: latent has ", C, " channels, the model expects ", cfg_.in_channels);
+    TORCH_CHECK(H % p == 0 && W % p == 0, "nextdit: latent size ", H, "x", W, " is not a multiple of the patch size");
+    TORCH_CHECK(static_cast<int64_t>(cap_lens.size()) == B && cap.size(0) == B && pooled.size(0) == B && t.size(0) == B,
+                "nextdit: batch sizes of latent, time, caption and pooled embedding differ");
+    const int64_t Ht = H / p, Wt = W / p, n_img = Ht * Wt, Lc = cap.size(1);
+    TORCH_CHECK(Ht < cfg_.axes_lens[1] && Wt < cfg_.axes_lens[2], "nextdit: image of ", Ht, "x", Wt,
+                " patches exceeds the rotary table");
+    int64_t max_len = 0;
+    for (auto len : cap_lens) {
+        TORCH_CHECK(len >= 1 && len <= Lc, "nextdit: caption length ", len, " outside 1..", Lc);
+        TORCH_CHECK(len < cfg_.axes_lens[0], "nextdit: caption of ", len, " tokens exceeds the model's limit of ",
+                    cfg_.axes_lens[0] - 1);
+        max_len = std::max(max_len, len);
+    }
+    const auto dev = x.device();
+    const auto dtype = x_embedder->weight.scalar_type();
+    auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+    auto lens = torch::tensor(cap_lens, torch::kInt64).to(dev); // [B]
+
+    // Conditioning: timestep embedding fused with the pooled CLIP text embedding.
+    auto t_emb = t_embedder->mlp->forward(timestep_embedding(t).to(dtype));   // [B, A]
+    auto clip_emb = clip_text_pooled_proj->forward(pooled.to(dtype));         // [B, Dclip]
+    auto adaln = time_text_embed->forward(torch::cat({t_emb, clip_emb}, -1)); // [B, A]
+    auto capx = cap_embedder->forward(cap.to(dtype));                         // [B, Lc, D]
+
+    // Caption positions (j, 0, 0); padded slots get a zero rotation (q, k zeroed) as in the reference.
+    auto j = torch::arange(Lc, i64);                    // [Lc]
+    auto cap_mask = j.unsqueeze(0) < lens.unsqueeze(1); // [B, Lc]
+    auto cap_pos = torch::zeros({B, Lc, 3}, i64);       // [B, Lc, 3]
+    cap_pos.select(-1, 0).copy_(j.unsqueeze(0).expand({B, Lc}));
+    auto [cap_cos, cap_sin] = rope(cap_pos);                 // [B, Lc, Dh/2]
+    auto valid = cap_mask.unsqueeze(-1).to(torch::kFloat32); // [B, Lc, 1]
+    cap_cos = cap_cos * valid;
+    cap_sin = cap_sin * valid;
+    const bool cap_all_valid =
+        max_len == Lc && std::all_of(cap_lens.begin(), cap_lens.end(), [&](int64_t l) { return l == Lc; });
+    auto cap_key_mask = cap_all_valid ? torch::Tensor() : cap_mask;
+    for (const auto& m : *context_refiner)
+        capx = m->as<JointTransformerBlock>()->forward(capx, cap_key_mask, cap_cos, cap_sin, {});
+
+    // Image tokens: patch vectors ordered (py, px, c), c fastest; tokens row-major.
+    auto patches =
+        x.view({B, C, Ht, p, Wt, p}).permute({0, 2, 4, 3, 5, 1}).reshape({B, n_img, p * p * C}); // [B, N, ppC]
+    auto row = torch::arange(Ht, i64).view({Ht, 1}).expand({Ht, Wt}).reshape({n_img});           // [N]
+    auto col = torch::arange(Wt, i64).view({1, Wt}).expand({Ht, Wt}).reshape({n_img});           // [N]
+    auto img_pos = torch::stack({lens.view({B, 1}).expand({B, n_img}), row.unsqueeze(0).expand({B, n_img}),
+                                 col.unsqueeze(0).expand({B, n_img})},
+                                -1); // [B, N, 3]
+    auto [img_cos, img_sin] = rope(img_pos);
+    auto img = x_embedder(patches); // [B, N, D]
+    for (const auto& m : *noise_refiner)
+        img = m->as<JointTransformerBlock>()->forward(img, {}, img_cos, img_sin, adaln);
+
+    // Joint sequence per sample: [caption (len_i), image (N)], right-padded to max_len + N.
+    const int64_t L = max_len + n_img;
+    auto joint = torch::zeros({B, L, cfg_.dim}, img.options()); // [B, L, D]
+    auto joint_pos = torch::zeros({B, L, 3}, i64);              // [B, L, 3]
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t len = cap_lens[b];
+        joint[b].narrow(0, 0, len).copy_(capx[b].narrow(0, 0, len));
+        joint[b].narrow(0, len, n_img).copy_(img[b]);
+        joint_pos[b].narrow(0, 0, len).copy_(cap_pos[b].narrow(0, 0, len));
+        joint_pos[b].narrow(0, len, n_img).copy_(img_pos[b]);
+    }
+    auto [cos, sin] = rope(joint_pos);
+    torch::Tensor key_mask;
+    if (std::any_of(cap_lens.begin(), cap_lens.end(), [&](int64_t l) { return l != max_len; }))
+        key_mask = torch::arange(L, i64).unsqueeze(0) < (lens + n_img).unsqueeze(1); // [B, L]
+    for (const auto& m : *layers)
+        joint = m->as<JointTransformerBlock>()->forward(joint, key_mask, cos, sin, adaln);
+    auto y = final_layer(joint, adaln); // [B, L, ppC]
+
+    // Unpatchify each sample's image tokens.
+    std::vector<torch::Tensor> outs;
+    for (int64_t b = 0; b < B; ++b)
+        outs.push_back(y[b].narrow(0, cap_lens[b], n_img));                                     // [N, ppC]
+    auto tokens = torch::stack(outs);                                                           // [B, N, ppC]
+    return tokens.view({B, Ht, Wt, p, p, C}).permute({0, 5, 1, 3, 2, 4}).reshape({B, C, H, W}); // [B, C, H, W]
+}
+
+} // namespace charaforge::engine

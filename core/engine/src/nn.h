@@ -1,0 +1,66 @@
+#pragma once
+// Minimal inference modules. Parameters are created uninitialised with the runtime's dtype and
+// device (a 3.5B model must not be built in fp32 and randomly initialised before loading), and are
+// registered under the checkpoint's own names so that named_parameters() equals the state-dict keys.
+#include <torch/torch.h>
+
+namespace charaforge::engine::nn {
+
+// y = x W^T + b.  x [..., in] -> [..., out]
+class LinearImpl : public torch::nn::Module {
+public:
+    LinearImpl(int64_t in, int64_t out, bool bias, const torch::TensorOptions& opts);
+    torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor weight, bias;
+};
+TORCH_MODULE(Linear);
+
+// RMSNorm as NewBie's components.py: normalise in fp32, cast back to x's dtype, then scale by w.
+//   x [..., dim] -> same shape and dtype
+class RMSNormImpl : public torch::nn::Module {
+public:
+    RMSNormImpl(int64_t dim, double eps, const torch::TensorOptions& opts);
+    torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor weight;
+    double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+// LayerNorm with affine weight and bias, computed in fp32, result cast back to x's dtype.
+class LayerNormImpl : public torch::nn::Module {
+public:
+    LayerNormImpl(int64_t dim, double eps, const torch::TensorOptions& opts);
+    torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor weight, bias;
+    int64_t dim;
+    double eps;
+};
+TORCH_MODULE(LayerNorm);
+
+// GroupNorm with affine parameters (computed in fp32, cast back).  x [B, C, ...]
+class GroupNormImpl : public torch::nn::Module {
+public:
+    GroupNormImpl(int64_t groups, int64_t channels, double eps, const torch::TensorOptions& opts);
+    torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor weight, bias;
+    int64_t groups;
+    double eps;
+};
+TORCH_MODULE(GroupNorm);
+
+// 2-D convolution with zero padding.  x [B, in, H, W] -> [B, out, H', W']
+class Conv2dImpl : public torch::nn::Module {
+public:
+    Conv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool bias,
+               const torch::TensorOptions& opts);
+    torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor weight, bias;
+    int64_t stride, padding;
+};
+TORCH_MODULE(Conv2d);
+
+// Fills every parameter with N(0, std) (norm weights get 1 + N(0, std)) from a seeded generator:
+// the random weights of test models. Deterministic for a seed, independent of device.
+void init_random(torch::nn::Module& module, uint64_t seed, double std = 0.02);
+
+} // namespace charaforge::engine::nn
