@@ -18,8 +18,9 @@ void usage(std::ostream& out) {
         << "  charaforge-cli generate --model DIR --out FILE.png [--prompt TEXT] [--negative TEXT]\n"
         << "        [--width W] [--height H] [--steps N] [--sampler euler|midpoint] [--cfg S] [--cfg-trunc T]\n"
         << "        [--renorm R] [--shift S] [--seed N] [--count N] [--batch N] [--device D] [--dtype T]\n"
-        << "        [--embeddings FILE.json]\n"
-        << "  charaforge-cli run-component --model DIR --component transformer|vae-decode|vae-encode\n"
+        << "        [--system-prompt TEXT] [--offload-text-encoders] [--embeddings FILE.json]\n"
+        << "  charaforge-cli tokenize --model DIR TEXT\n"
+        << "  charaforge-cli run-component --model DIR --component transformer|vae-decode|vae-encode|gemma|jina\n"
         << "        --inputs IN.safetensors --out OUT.safetensors [--device D] [--dtype T]\n"
 #ifndef CHARAFORGE_ENGINE_ONLY
         << "  charaforge-cli prompt check FILE...\n"
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
             return cmd_inspect(rest);
         if (cmd == "generate")
             return cmd_generate(rest);
+        if (cmd == "tokenize")
+            return cmd_tokenize(rest);
         if (cmd == "run-component")
             return cmd_run_component(rest);
 #ifndef CHARAFORGE_ENGINE_ONLY

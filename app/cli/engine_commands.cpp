@@ -147,8 +147,10 @@ std::string output_path(const std::string& out, int index, int count) {
 } // namespace
 
 int cmd_generate(const Args& args) {
-    Options o(args, {"model", "prompt", "negative", "out", "width", "height", "steps", "sampler", "cfg", "cfg-trunc",
-                     "renorm", "shift", "seed", "count", "batch", "device", "dtype", "embeddings"});
+    Options o(args,
+              {"model", "prompt", "negative", "out", "width", "height", "steps", "sampler", "cfg", "cfg-trunc",
+               "renorm", "shift", "seed", "count", "batch", "device", "dtype", "embeddings", "system-prompt"},
+              {"offload-text-encoders"});
     const std::string model = o.require("model");
     const std::string out = o.require("out");
     const int count = static_cast<int>(o.get_int("count", 1));
@@ -158,6 +160,8 @@ int cmd_generate(const Args& args) {
     eng::GenerationRequest base;
     base.prompt = o.get("prompt");
     base.negative_prompt = o.get("negative");
+    if (o.has("system-prompt"))
+        base.system_prompt = o.get("system-prompt");
     base.width = static_cast<int>(o.get_int("width", 1024));
     base.height = static_cast<int>(o.get_int("height", 1024));
     base.steps = static_cast<int>(o.get_int("steps", 28));
@@ -191,6 +195,9 @@ int cmd_generate(const Args& args) {
     rt.device = o.get("device", "auto");
     rt.dtype = o.get("dtype", "auto");
     rt.max_batch = static_cast<int>(o.get_int("batch", 4));
+    rt.offload_text_encoders = o.has("offload-text-encoders");
+    if (!o.has("embeddings") && !o.has("prompt"))
+        throw std::invalid_argument("give --prompt TEXT (or --embeddings FILE.json)");
     auto pipeline = eng::Pipeline::open(model, rt);
     std::cerr << "model: " << model
               << (eng::is_test_model(model) ? " (test model: random weights, images are noise)" : "")
@@ -244,7 +251,29 @@ int cmd_generate(const Args& args) {
 #endif
         std::cerr << "\nsaved " << path << "\n";
     };
+    cb.on_warning = [&](std::size_t i, const std::string& w) {
+        std::cerr << "\nwarning: image " << i << ": " << w << "\n";
+    };
     pipeline->generate(requests, cb);
+    return 0;
+}
+
+int cmd_tokenize(const Args& args) {
+    Options o(args, {"model", "device"});
+    if (o.positional().size() != 1)
+        throw std::invalid_argument("usage: charaforge-cli tokenize --model DIR TEXT");
+    eng::RuntimeOptions rt;
+    rt.device = o.get("device", "cpu");
+    auto pipeline = eng::Pipeline::open(o.require("model"), rt);
+    auto [gemma, jina] = pipeline->tokenize(o.positional()[0]);
+    auto print = [](const char* name, const std::vector<int64_t>& ids) {
+        std::cout << name << " (" << ids.size() << "):";
+        for (auto id : ids)
+            std::cout << " " << id;
+        std::cout << "\n";
+    };
+    print("gemma", gemma);
+    print("jina", jina);
     return 0;
 }
 

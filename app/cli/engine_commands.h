@@ -11,6 +11,7 @@ int cmd_make_test_model(const Args& args);
 int cmd_inspect(const Args& args);
 int cmd_run_component(const Args& args);
 int cmd_generate(const Args& args);
+int cmd_tokenize(const Args& args);
 
 // Small option reader: --name value / --flag. Throws std::invalid_argument naming the option.
 class Options {

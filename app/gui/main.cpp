@@ -33,6 +33,13 @@ int main(int argc, char** argv) {
                      [&window](const QString& line, const QString& details, bool test) {
                          window.setModelDescription(line, details);
                          window.setModelNotice(test ? charaforge::app::testModelNotice() : QString());
+                         if (test) {
+                             // The test model's images are noise: small and quick is all it needs, even on a CPU.
+                             auto settings = window.settings();
+                             settings.width = settings.height = 256;
+                             settings.steps = 12;
+                             window.setSettings(settings);
+                         }
                      });
     QObject::connect(&window, &charaforge::ui::MainWindow::chooseModelRequested, &window, [&window, worker] {
         const QString dir =

@@ -15,14 +15,13 @@ official requirements install and training used); the vanilla fallback's 1e-6 wo
 import argparse, json, os, subprocess, sys, time
 
 import torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from parity_common import error_stats, format_stats  # noqa: E402
 from safetensors.torch import save_file, load_file
 
 
 def stats(a, b):
-    a, b = a.float(), b.float()
-    err = (a - b).abs().max().item()
-    return {"max_abs": err, "rel": err / max(b.abs().max().item(), 1e-30),
-            "rms_rel": ((a - b).pow(2).mean().sqrt() / b.pow(2).mean().sqrt()).item()}
+    return error_stats(a.float(), b.float(), cosine_dim=None)
 
 
 def main():

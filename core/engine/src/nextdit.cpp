@@ -4,6 +4,7 @@
 
 #include "charaforge/engine/error.h"
 #include "torch_compat.h"
+#include "weights.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,12 +18,8 @@ namespace {
     throw EngineError("nextdit: " + what);
 }
 
-const std::vector<int64_t>& shape_of(const std::map<std::string, std::vector<int64_t>>& shapes,
-                                     const std::string& key) {
-    auto it = shapes.find(key);
-    if (it == shapes.end())
-        config_error("the checkpoint has no tensor '" + key + "' (is this a NewBie NextDiT transformer?)");
-    return it->second;
+std::vector<int64_t> shape_of(const TensorShapes& shapes, const std::string& key) {
+    return required_shape(shapes, key, "nextdit", "NewBie NextDiT transformer");
 }
 
 int64_t count_blocks(const std::map<std::string, std::vector<int64_t>>& shapes, const std::string& prefix) {

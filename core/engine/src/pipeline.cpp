@@ -5,6 +5,7 @@
 #include "flow_sampler.h"
 #include "model_folder.h"
 #include "pipeline_internal.h"
+#include "text_conditioning.h"
 
 #include <map>
 #include <tuple>
@@ -18,6 +19,7 @@ struct Pipeline::Impl {
     RuntimeOptions options;
     NextDiT transformer{nullptr};
     AutoencoderKL vae{nullptr};
+    std::unique_ptr<TextEncoders> text; // null when the model folder has no text encoders
 };
 
 Pipeline::Pipeline() : impl_(std::make_unique<Impl>()) {}
@@ -34,6 +36,14 @@ std::unique_ptr<Pipeline> Pipeline::open(const std::string& path, const RuntimeO
     c10::InferenceMode guard;
     s.transformer = load_transformer(s.files.transformer, s.rt);
     s.vae = load_vae(s.files.vae, s.files.vae_bfl, s.rt);
+    if (!s.files.text_encoder.weights.empty() || !s.files.clip.weights.empty()) {
+        s.text = std::make_unique<TextEncoders>(s.files, s.rt, options.offload_text_encoders);
+        const auto& cfg = s.transformer->config();
+        if (s.text->feature_dim() != cfg.cap_feat_dim || s.text->pooled_dim() != cfg.clip_text_dim)
+            throw EngineError("pipeline: the text encoders give " + std::to_string(s.text->feature_dim()) + "/" +
+                              std::to_string(s.text->pooled_dim()) + "-wide features, the transformer expects " +
+                              std::to_string(cfg.cap_feat_dim) + "/" + std::to_string(cfg.clip_text_dim));
+    }
     s.info.root = s.files.root;
     s.info.layout = s.files.layout;
     s.info.transformer_file = s.files.transformer.weights.front();
@@ -49,6 +59,23 @@ const ModelInfo& Pipeline::info() const {
 }
 std::string Pipeline::device_name() const {
     return impl_->rt.describe();
+}
+
+bool Pipeline::has_text_encoders() const {
+    return impl_->text != nullptr;
+}
+
+std::pair<TextEmbedding, TextEmbedding> Pipeline::encode(const GenerationRequest& r) {
+    if (!impl_->text)
+        throw EngineError("pipeline: " + impl_->files.root + " has no text encoders (text_encoder/ and clip_model/)");
+    c10::InferenceMode guard;
+    return {impl_->text->encode(conditional_texts(r)), impl_->text->encode(unconditional_texts(r))};
+}
+
+std::pair<std::vector<int64_t>, std::vector<int64_t>> Pipeline::tokenize(const std::string& text) const {
+    if (!impl_->text)
+        throw EngineError("pipeline: " + impl_->files.root + " has no text encoders (text_encoder/ and clip_model/)");
+    return {impl_->text->gemma_tokenizer().encode(text).ids, impl_->text->jina_tokenizer().encode(text).ids};
 }
 
 torch::Tensor initial_noise(uint64_t seed, int64_t channels, int64_t height, int64_t width) {
@@ -102,24 +129,41 @@ Image to_image(const torch::Tensor& rgb01) { // [3, H, W] fp32 in [0, 1]
 
 } // namespace
 
-std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& requests, const Callbacks& callbacks) {
+std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& input, const Callbacks& callbacks) {
     auto& s = *impl_;
     c10::InferenceMode guard;
     const auto& cfg = s.transformer->config();
     const int64_t spatial = 8 * cfg.patch_size; // VAE factor times patch size
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-        const auto& r = requests[i];
+    for (std::size_t i = 0; i < input.size(); ++i) {
+        const auto& r = input[i];
         const std::string where = "pipeline: request " + std::to_string(i) + ": ";
         if (r.width < spatial || r.height < spatial || r.width % spatial || r.height % spatial)
             throw EngineError(where + "size " + std::to_string(r.width) + "x" + std::to_string(r.height) +
                               " must be a positive multiple of " + std::to_string(spatial));
         if (r.steps < 1 || r.steps > 1000)
             throw EngineError(where + "steps must be between 1 and 1000");
-        if (!r.cond)
-            throw EngineError(where + "no text conditioning: this build has no text encoders loaded");
-        if (r.guidance != 1.0f && !r.uncond)
-            throw EngineError(where + "guidance needs an unconditional embedding");
     }
+
+    // Text prompts become embeddings first (cached per encoder and exact text).
+    std::vector<GenerationRequest> requests = input;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        auto& r = requests[i];
+        if (r.cond && (r.uncond || r.guidance == 1.0f))
+            continue;
+        if (!s.text)
+            throw EngineError("pipeline: request " + std::to_string(i) + ": the prompt needs text encoders, and " +
+                              s.files.root + " has none (text_encoder/ and clip_model/)");
+        std::vector<std::string> warnings;
+        if (!r.cond)
+            r.cond = s.text->encode(conditional_texts(r), &warnings);
+        if (!r.uncond && r.guidance != 1.0f)
+            r.uncond = s.text->encode(unconditional_texts(r), &warnings);
+        if (callbacks.on_warning)
+            for (const auto& w : warnings)
+                callbacks.on_warning(i, w);
+    }
+    if (s.text)
+        s.text->release_device_memory();
 
     // Group compatible requests (they can share one forward pass), keeping first-appearance order.
     using Key = std::tuple<int, int, int, int, float>;

@@ -1,6 +1,7 @@
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/tools.h"
 #include "model_folder.h"
+#include "text_encoders.h"
 #include "weights.h"
 
 #include <sstream>
@@ -29,15 +30,17 @@ const torch::Tensor& need(const std::map<std::string, torch::Tensor>& in, const 
 std::string run_component(const ComponentRun& run) {
     c10::InferenceMode guard;
     auto rt = make_runtime(run.runtime);
-    const bool vae = run.component.rfind("vae-", 0) == 0;
-    auto files = locate_model(run.model_dir, vae ? Require::Vae : Require::Transformer);
     auto in = read_inputs(run.inputs);
     std::vector<TensorBlob> out;
     auto put = [&](const std::string& name, const torch::Tensor& t) {
         out.push_back(to_blob(name, t, torch::kFloat32));
     };
 
-    if (run.component == "transformer") {
+    if (run.component == "gemma" || run.component == "jina") {
+        for (const auto& [name, t] : run_text_component(run.component, run.model_dir, in, rt.device, rt.dtype))
+            put(name, t);
+    } else if (run.component == "transformer") {
+        auto files = locate_model(run.model_dir, Require::Transformer);
         auto model = load_transformer(files.transformer, rt);
         auto x = need(in, "x", run.inputs).to(rt.device);
         auto t = need(in, "t", run.inputs).to(rt.device, torch::kFloat32);
@@ -49,6 +52,7 @@ std::string run_component(const ComponentRun& run) {
             lens.push_back(mask[b].sum().item<int64_t>());
         put("v", model->forward(x, t, cap, lens, pooled));
     } else if (run.component == "vae-decode" || run.component == "vae-encode") {
+        auto files = locate_model(run.model_dir, Require::Vae);
         Runtime vrt = rt;
         vrt.vae_dtype = rt.dtype; // parity runs choose the VAE precision explicitly
         auto vae = load_vae(files.vae, files.vae_bfl, vrt);
@@ -67,7 +71,7 @@ std::string run_component(const ComponentRun& run) {
         }
     } else {
         throw EngineError("run-component: unknown component '" + run.component +
-                          "' (transformer, vae-decode, vae-encode)");
+                          "' (transformer, vae-decode, vae-encode, gemma, jina)");
     }
     write_safetensors(run.output, out);
     std::ostringstream ss;

@@ -1,6 +1,8 @@
 // Tiny models with the official folder layout and key names (spec newbie-model.md §1.1, §2.2, §4.3).
 #include "test_model.h"
 
+#include "text_test_models.h"
+
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
 #include "file_util.h"
@@ -94,7 +96,10 @@ std::string make_test_model(const std::string& dir, uint64_t seed) {
         throw EngineError("test model: cannot create " + dir + ": " + ec.message());
     c10::InferenceMode guard(false);
     torch::NoGradGuard no_grad;
-    write_tiny_transformer(dir, tiny_nextdit_config(), seed);
+    write_tiny_gemma(dir, seed + 2);
+    write_tiny_jina(dir, seed + 3);
+    write_tiny_transformer(dir, tiny_nextdit_config(tiny_gemma_config().hidden_size, tiny_jina_config().hidden_size),
+                           seed);
     write_tiny_vae(dir, tiny_vae_config(), seed + 1);
     nlohmann::ordered_json index = {{"_class_name", "NewbiePipeline"},
                                     {"transformer", {"newbie", "NextDiT_CLIP"}},

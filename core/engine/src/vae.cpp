@@ -19,15 +19,8 @@ namespace {
     throw EngineError("vae: " + what);
 }
 
-const std::vector<int64_t>& shape_of(const std::map<std::string, std::vector<int64_t>>& shapes, const std::string& key,
-                                     std::size_t rank) {
-    auto it = shapes.find(key);
-    if (it == shapes.end())
-        vae_error("the checkpoint has no tensor '" + key + "' (is this a FLUX AutoencoderKL?)");
-    if (it->second.size() != rank)
-        vae_error("tensor '" + key + "' has rank " + std::to_string(it->second.size()) + ", expected " +
-                  std::to_string(rank));
-    return it->second;
+std::vector<int64_t> shape_of(const TensorShapes& shapes, const std::string& key, int rank) {
+    return required_shape(shapes, key, "vae", "FLUX AutoencoderKL", rank);
 }
 
 // A JSON number field when present and not null (diffusers writes null for unset factors).

@@ -116,6 +116,17 @@ std::map<std::string, std::vector<int64_t>> weight_shapes(const WeightMap& weigh
     return shapes;
 }
 
+std::vector<int64_t> required_shape(const TensorShapes& shapes, const std::string& key, const std::string& component,
+                                    const std::string& model_kind, int rank) {
+    auto it = shapes.find(key);
+    if (it == shapes.end())
+        throw EngineError(component + ": the checkpoint has no tensor '" + key + "' (is this a " + model_kind + "?)");
+    if (rank >= 0 && it->second.size() != static_cast<std::size_t>(rank))
+        throw EngineError(component + ": tensor '" + key + "' has rank " + std::to_string(it->second.size()) +
+                          ", expected " + std::to_string(rank));
+    return it->second;
+}
+
 void load_strict(torch::nn::Module& module, const WeightMap& weights, const std::string& what) {
     load_strict(module, weights, what, nullptr);
 }

@@ -30,7 +30,14 @@ using KeyMapper = std::function<std::optional<std::string>(const std::string& st
 WeightMap collect_weights(const std::vector<std::shared_ptr<SafetensorsFile>>& files, const KeyMapper& mapper);
 
 // Shapes of every mapped key, for XxxConfig::from_weights().
-std::map<std::string, std::vector<int64_t>> weight_shapes(const WeightMap& weights);
+using TensorShapes = std::map<std::string, std::vector<int64_t>>;
+TensorShapes weight_shapes(const WeightMap& weights);
+
+// The shape of `key`, for reading a config from a checkpoint. Throws
+// "<component>: the checkpoint has no tensor 'key' (is this a <model_kind>?)", and checks the rank when
+// `rank` >= 0.
+std::vector<int64_t> required_shape(const TensorShapes& shapes, const std::string& key, const std::string& component,
+                                    const std::string& model_kind, int rank = -1);
 
 // Strict load: the module's parameters and buffers must equal the key set exactly, with equal shapes.
 // Each tensor is cast to the parameter's dtype and copied to its device. `what` names the component

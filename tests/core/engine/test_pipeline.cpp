@@ -148,9 +148,60 @@ TEST_F(PipelineTest, BadRequestsAreRejectedWithTheirIndex) {
         EXPECT_NE(std::string(e.what()).find("request 1"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("multiple of 16"), std::string::npos) << e.what();
     }
-    auto no_text = request(1);
-    no_text.cond.reset();
-    EXPECT_THROW(pipeline_->generate({no_text}), EngineError);
+}
+
+TEST_F(PipelineTest, PromptsAreEncodedAndGiveTheSameImageAsTheirEmbeddings) {
+    GenerationRequest r;
+    r.width = r.height = 32;
+    r.steps = 2;
+    r.seed = 8;
+    r.prompt = "<character_1>\n<gender>1girl</gender>\n</character_1>";
+    r.negative_prompt = "lowres";
+    std::vector<std::string> warnings;
+    Callbacks cb;
+    cb.on_warning = [&](std::size_t, const std::string& w) { warnings.push_back(w); };
+    auto from_text = pipeline_->generate({r}, cb);
+    auto [cond, uncond] = pipeline_->encode(r);
+    EXPECT_EQ(cond.dim, tiny_nextdit_config().cap_feat_dim);
+    EXPECT_GT(cond.length, 5); // system prompt + XML
+    auto pre = r;
+    pre.cond = cond;
+    pre.uncond = uncond;
+    pre.prompt = "ignored when embeddings are given";
+    EXPECT_EQ(pipeline_->generate({pre})[0].rgb, from_text[0].rgb);
+    EXPECT_TRUE(warnings.empty());
+    // A prompt longer than Gemma's 512-token limit is cut, and the user is told.
+    auto longer = r;
+    for (int i = 0; i < 400; ++i)
+        longer.prompt += " long_hair, blue_eyes";
+    pipeline_->generate({longer}, cb);
+    ASSERT_FALSE(warnings.empty());
+    EXPECT_NE(warnings.front().find("512 Gemma tokens"), std::string::npos) << warnings.front();
+    auto [g, j] = pipeline_->tokenize("1girl");
+    EXPECT_EQ(g.front(), 2); // <bos>
+    EXPECT_EQ(j.front(), 0); // <s>
+    EXPECT_EQ(j.back(), 2);  // </s>
+}
+
+TEST(ModelFolder, PromptsNeedTextEncoders) {
+    TempDir dir;
+    make_test_model(dir.str(), 1);
+    std::filesystem::remove_all(dir.path() / "text_encoder");
+    std::filesystem::remove_all(dir.path() / "clip_model");
+    RuntimeOptions o;
+    o.device = "cpu";
+    auto p = Pipeline::open(dir.str(), o);
+    EXPECT_FALSE(p->has_text_encoders());
+    GenerationRequest r;
+    r.width = r.height = 32;
+    r.steps = 1;
+    r.prompt = "1girl";
+    try {
+        p->generate({r});
+        FAIL();
+    } catch (const EngineError& e) {
+        EXPECT_NE(std::string(e.what()).find("text encoders"), std::string::npos) << e.what();
+    }
 }
 
 TEST(ModelFolder, MissingComponentsAreListedWithWhereWeLooked) {

@@ -28,8 +28,10 @@ struct TextEmbedding {
 };
 
 struct GenerationRequest {
-    std::string prompt;                  // encoded by the text encoders when `cond` is not given
-    std::string negative_prompt;         // empty: the unconditional branch of training ("" for both encoders)
+    std::string prompt;          // encoded by the text encoders when `cond` is not given
+    std::string negative_prompt; // empty: the unconditional branch of training ("" for both encoders)
+    // Gemma system prompt; unset: the training prompt for XML prompts or for tag/natural-language prompts.
+    std::optional<std::string> system_prompt;
     std::optional<TextEmbedding> cond;   // precomputed conditioning (tools, tests, the embedding cache)
     std::optional<TextEmbedding> uncond; // precomputed unconditional branch
     int width = 1024;
@@ -57,12 +59,15 @@ struct Callbacks {
     std::function<bool()> should_abort;
     // Each finished image as soon as it is decoded (request index, image). May be empty.
     std::function<void(std::size_t, const Image&)> on_image;
+    // Non-fatal notices about a request (e.g. a prompt cut at the token limit). May be empty.
+    std::function<void(std::size_t, const std::string&)> on_warning;
 };
 
 struct RuntimeOptions {
-    std::string device = "auto"; // "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
-    std::string dtype = "auto";  // "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp16", "fp32"
-    int max_batch = 4;           // requests sampled together at most (per CFG branch)
+    std::string device = "auto";        // "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
+    std::string dtype = "auto";         // "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp16", "fp32"
+    int max_batch = 4;                  // requests sampled together at most (per CFG branch)
+    bool offload_text_encoders = false; // keep the text encoders in host memory between encodings
 };
 
 // Which model files were found and how they are laid out.
@@ -89,6 +94,13 @@ public:
     // Samples all requests; compatible ones (same size, steps, solver, shift) share forward passes in
     // batches of at most max_batch. Returns one image per request, in request order.
     std::vector<Image> generate(const std::vector<GenerationRequest>& requests, const Callbacks& callbacks = {});
+
+    // True when the model has text encoders (prompts can be given as text).
+    bool has_text_encoders() const;
+    // The conditional and unconditional embeddings a request would be sampled with.
+    std::pair<TextEmbedding, TextEmbedding> encode(const GenerationRequest& request);
+    // Token ids of `text` for each encoder, as the reference tokenizers produce them.
+    std::pair<std::vector<int64_t>, std::vector<int64_t>> tokenize(const std::string& text) const;
 
 private:
     Pipeline();

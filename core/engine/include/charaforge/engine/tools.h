@@ -12,7 +12,7 @@ std::string inspect_checkpoint(const std::string& path);
 
 struct ComponentRun {
     std::string model_dir;
-    std::string component; // transformer | vae-decode | vae-encode (gemma | jina with the text encoders)
+    std::string component; // transformer | vae-decode | vae-encode | gemma | jina
     std::string inputs;    // safetensors with named input tensors
     std::string output;    // safetensors to write
     RuntimeOptions runtime;
@@ -22,6 +22,8 @@ struct ComponentRun {
 //   transformer: x [B,16,h,w], t [B], cap_feats [B,L,Dc], cap_mask [B,L] (0/1), clip_pooled [B,Dp] -> v
 //   vae-decode:  z [B,16,h,w] (normalised latent) -> sample (raw decoder output), image (RGB in [0,1])
 //   vae-encode:  image [B,3,H,W] in [0,1] -> moments (raw encoder output), latent (normalised mean)
+//   gemma:       input_ids [B,L] int64, attention_mask [B,L] (optional) -> hidden (output of layer N-2)
+//   jina:        input_ids [B,L] int64, attention_mask [B,L] (optional) -> hidden, pooled
 // Returns a one-line summary.
 std::string run_component(const ComponentRun& run);
 

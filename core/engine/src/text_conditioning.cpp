@@ -1,0 +1,153 @@
+// Ref: NewBie-image-Exp0.1 finetune.py (T2IItemProcessor system prompts, encode_prompt: Gemma
+//      hidden_states[-2], Jina get_text_features), demo.py (unconditional branch). Spec §3.1.
+#include "text_conditioning.h"
+
+#include "charaforge/engine/error.h"
+#include "file_util.h"
+#include "text_encoders.h"
+
+namespace charaforge::engine {
+namespace {
+
+GemmaTokenizer load_gemma_tokenizer(const ComponentFiles& c) {
+    if (!c.tokenizer.empty())
+        return GemmaTokenizer::from_file(c.tokenizer);
+    auto embedded = embedded_spiece_model(c.weights);
+    if (!embedded.empty())
+        return GemmaTokenizer::from_bytes(embedded);
+    throw EngineError("gemma3: no tokenizer.model next to " + c.weights.front() +
+                      " (put Gemma3's tokenizer.model in the text_encoder/ folder)");
+}
+
+XlmrTokenizer load_jina_tokenizer(const ComponentFiles& c) {
+    if (!c.tokenizer.empty())
+        return XlmrTokenizer::from_file(c.tokenizer);
+    auto embedded = embedded_spiece_model(c.weights);
+    if (!embedded.empty())
+        return XlmrTokenizer::from_bytes(embedded);
+    throw EngineError("jina: no sentencepiece.bpe.model next to " + c.weights.front() +
+                      " (put XLM-RoBERTa's sentencepiece.bpe.model in the clip_model/ folder)");
+}
+
+const ComponentFiles& require(const ComponentFiles& c, const char* what, const std::string& root) {
+    if (c.weights.empty())
+        throw EngineError(std::string("pipeline: ") + root + " has no " + what +
+                          " weights; prompts need both text encoders (requests can carry embeddings instead)");
+    return c;
+}
+
+std::string config_text(const ComponentFiles& c) {
+    return c.config_json.empty() ? std::string() : read_file(c.config_json);
+}
+
+} // namespace
+
+bool is_xml_prompt(const std::string& prompt) {
+    const auto pos = prompt.find_first_not_of(" \t\r\n");
+    return pos != std::string::npos && prompt[pos] == '<' && prompt.find('>', pos) != std::string::npos;
+}
+
+EncoderTexts conditional_texts(const GenerationRequest& r) {
+    const std::string system = r.system_prompt           ? *r.system_prompt
+                               : is_xml_prompt(r.prompt) ? kXmlSystemPrompt
+                                                         : kTagSystemPrompt;
+    return {system + r.prompt, r.prompt};
+}
+
+EncoderTexts unconditional_texts(const GenerationRequest& r) {
+    if (r.negative_prompt.empty())
+        return {"", ""};
+    const std::string system = r.system_prompt           ? *r.system_prompt
+                               : is_xml_prompt(r.prompt) ? kXmlSystemPrompt
+                                                         : kTagSystemPrompt;
+    return {system + r.negative_prompt, r.negative_prompt};
+}
+
+TextEncoders::TextEncoders(const ModelFiles& files, const Runtime& rt, bool offload)
+    : rt_(rt), offload_(offload),
+      gemma_tok_(load_gemma_tokenizer(require(files.text_encoder, "Gemma3 text encoder", files.root))),
+      jina_tok_(load_jina_tokenizer(require(files.clip, "Jina CLIP", files.root))) {
+    const auto home = offload_ ? torch::Device(torch::kCPU) : rt_.device;
+    gemma_ = load_gemma3(files.text_encoder.weights, config_text(files.text_encoder), home, rt_.dtype);
+    jina_ = load_jina(files.clip.weights, config_text(files.clip), home, rt_.dtype);
+    gemma_->eval();
+    jina_->eval();
+    on_device_ = !offload_ || rt_.device.is_cpu();
+}
+
+int64_t TextEncoders::feature_dim() const {
+    return gemma_->config().hidden_size;
+}
+int64_t TextEncoders::pooled_dim() const {
+    return jina_->config().hidden_size;
+}
+
+void TextEncoders::to_device() {
+    if (on_device_)
+        return;
+    gemma_->to(rt_.device);
+    jina_->to(rt_.device);
+    on_device_ = true;
+}
+
+void TextEncoders::release_device_memory() {
+    if (!offload_ || !on_device_ || rt_.device.is_cpu())
+        return;
+    gemma_->to(torch::kCPU);
+    jina_->to(torch::kCPU);
+    on_device_ = false;
+}
+
+TextEmbedding TextEncoders::encode(const EncoderTexts& texts, std::vector<std::string>* warnings) {
+    c10::InferenceMode guard;
+    auto g = gemma_cache_.find(texts.gemma);
+    if (g == gemma_cache_.end()) {
+        to_device();
+        auto tok = gemma_tok_.encode(texts.gemma);
+        auto ids = torch::tensor(tok.ids, torch::kInt64).unsqueeze(0).to(rt_.device); // [1, L]
+        auto hidden = gemma_->forward(ids).to(torch::kFloat32).cpu().contiguous();    // [1, L, D]
+        ++runs_;
+        Features f;
+        f.length = hidden.size(1);
+        f.values.assign(hidden.data_ptr<float>(), hidden.data_ptr<float>() + hidden.numel());
+        f.truncated = tok.truncated;
+        if (gemma_order_.size() >= kMaxCached) {
+            gemma_cache_.erase(gemma_order_.front());
+            gemma_order_.pop_front();
+        }
+        gemma_order_.push_back(texts.gemma);
+        g = gemma_cache_.emplace(texts.gemma, std::move(f)).first;
+    }
+    auto j = jina_cache_.find(texts.jina);
+    if (j == jina_cache_.end()) {
+        to_device();
+        auto tok = jina_tok_.encode(texts.jina);
+        auto ids = torch::tensor(tok.ids, torch::kInt64).unsqueeze(0).to(rt_.device); // [1, L]
+        auto pooled = jina_->pooled(ids).to(torch::kFloat32).cpu().contiguous();      // [1, D]
+        ++runs_;
+        if (jina_order_.size() >= kMaxCached) {
+            jina_cache_.erase(jina_order_.front());
+            jina_order_.pop_front();
+        }
+        jina_order_.push_back(texts.jina);
+        j = jina_cache_
+                .emplace(texts.jina, std::make_pair(std::vector<float>(pooled.data_ptr<float>(),
+                                                                       pooled.data_ptr<float>() + pooled.numel()),
+                                                    tok.truncated))
+                .first;
+    }
+    if (warnings && g->second.truncated)
+        warnings->push_back("the prompt was cut to " + std::to_string(gemma_tok_.max_length()) +
+                            " Gemma tokens; the rest is ignored");
+    if (warnings && j->second.second)
+        warnings->push_back("the prompt was cut to " + std::to_string(jina_tok_.max_length()) +
+                            " Jina tokens for the pooled embedding");
+    TextEmbedding e;
+    e.features = g->second.values;
+    e.length = g->second.length;
+    e.dim = feature_dim();
+    e.pooled = j->second.first;
+    return e;
+}
+
+} // namespace charaforge::engine

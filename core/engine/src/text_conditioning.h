@@ -1,0 +1,81 @@
+#pragma once
+// Prompt text -> transformer conditioning: prompt assembly as NewBie was trained, the Gemma3 and Jina
+// encoders, and an embedding cache keyed by encoder and exact text.
+#include "charaforge/engine/pipeline.h"
+#include "gemma3.h"
+#include "jina_xlmr.h"
+#include "model_folder.h"
+#include "runtime.h"
+#include "tokenizer.h"
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace charaforge::engine {
+
+// The two training system prompts (NewBie finetune.py T2IItemProcessor).
+inline constexpr const char* kXmlSystemPrompt =
+    "You are an assistant designed to generate high-quality anime images based on xml format prompts. "
+    "<Prompt Start> ";
+inline constexpr const char* kTagSystemPrompt =
+    "You are an assistant designed to generate high-quality anime images with the highest degree of "
+    "image-text alignment based on textual prompts. <Prompt Start> ";
+
+// True when the prompt is NewBie XML (its first non-blank character opens an element).
+bool is_xml_prompt(const std::string& prompt);
+
+// What each encoder reads for one branch of a request.
+struct EncoderTexts {
+    std::string gemma;
+    std::string jina;
+};
+// Conditional branch: system prompt (the request's override, else by prompt kind) + prompt for Gemma, the
+// raw prompt for Jina. Unconditional: "" for both when there is no negative prompt (the training dropout
+// branch), else system prompt + negative for Gemma and the negative for Jina (official demo).
+EncoderTexts conditional_texts(const GenerationRequest& r);
+EncoderTexts unconditional_texts(const GenerationRequest& r);
+
+class TextEncoders {
+public:
+    // Loads both encoders and their tokenizers; throws naming what is missing.
+    TextEncoders(const ModelFiles& files, const Runtime& rt, bool offload);
+
+    // Encodes (or takes from the cache) the texts; `warnings` receives truncation notices.
+    TextEmbedding encode(const EncoderTexts& texts, std::vector<std::string>* warnings = nullptr);
+
+    const GemmaTokenizer& gemma_tokenizer() const { return gemma_tok_; }
+    const XlmrTokenizer& jina_tokenizer() const { return jina_tok_; }
+    int64_t feature_dim() const;
+    int64_t pooled_dim() const;
+    std::size_t cache_size() const { return gemma_cache_.size() + jina_cache_.size(); }
+    std::size_t encoder_runs() const { return runs_; }
+
+    // Moves the encoders off the GPU until the next encode (when the runtime offloads them).
+    void release_device_memory();
+
+private:
+    void to_device();
+
+    Runtime rt_;
+    bool offload_;
+    bool on_device_ = false;
+    Gemma3TextModel gemma_{nullptr};
+    JinaTextModel jina_{nullptr};
+    GemmaTokenizer gemma_tok_;
+    XlmrTokenizer jina_tok_;
+    struct Features {
+        std::vector<float> values; // [length, dim]
+        int64_t length = 0;
+        bool truncated = false;
+    };
+    // Bounded: a Gemma entry of 512 tokens holds 5 MB; the oldest entries go first.
+    static constexpr std::size_t kMaxCached = 64;
+    std::map<std::string, Features> gemma_cache_;
+    std::map<std::string, std::pair<std::vector<float>, bool>> jina_cache_;
+    std::deque<std::string> gemma_order_, jina_order_;
+    std::size_t runs_ = 0;
+};
+
+} // namespace charaforge::engine

@@ -1,0 +1,39 @@
+#pragma once
+// Tiny random-weight text encoders in the official folder layouts, for tests and the app's generated
+// test model. Tokenizers are real SentencePiece models trained at write time on a small built-in
+// multilingual corpus (English, XML-tagged prompts, Japanese, Chinese, emoji).
+#include "gemma3.h"
+#include "jina_xlmr.h"
+
+#include <string>
+#include <vector>
+
+namespace charaforge::engine {
+
+// hidden 32, 4 layers (full attention at layers 1 and 3: sliding_window_pattern 2), output layer 2
+// (= num_layers - 2, mirroring 32 of 34), 2 heads / 1 kv head, head_dim 16, intermediate 64, window 8.
+// vocab_size is set from the trained tokenizer by the writer.
+Gemma3TextConfig tiny_gemma_config();
+// hidden 24, 2 layers, 2 heads, FFN 48; LoRA rank 4, alpha 4 (scaling 1) like jina-clip-v2.
+JinaTextConfig tiny_jina_config();
+inline constexpr int64_t kTinyJinaLoraRank = 4;
+
+// The built-in training corpus (also handy as test sentences).
+const std::vector<std::string>& tiny_text_corpus();
+
+// The serialized SentencePiece models, trained on first use and kept for the life of the process
+// (training is deterministic for a fixed libsentencepiece version: one thread, no sampling; and on
+// Ubuntu 24.04 / sentencepiece 0.2 a second unigram training in one process crashed inside the bridge).
+std::string train_tiny_gemma_tokenizer();
+std::string train_tiny_xlmr_tokenizer();
+
+// `dir`/text_encoder/{config.json (multimodal Gemma3Config with text_config), tokenizer.model,
+// model.safetensors (keys `language_model.model.*` incl. the unused last layer and final norm, plus a
+// vision-tower and projector tensor)}, bf16.
+void write_tiny_gemma(const std::string& dir, uint64_t seed);
+// `dir`/clip_model/{config.json (JinaCLIP config), sentencepiece.bpe.model, model.safetensors (keys
+// `text_model.transformer.roberta.*` with LoRA parametrizations on the embeddings and every linear,
+// plus vision and logit_scale tensors)}, bf16.
+void write_tiny_jina(const std::string& dir, uint64_t seed);
+
+} // namespace charaforge::engine
