@@ -10,6 +10,8 @@
 #include "tokenizer.h"
 #include "weights.h"
 
+#include "core/engine/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <ftw.h>
@@ -27,22 +29,8 @@ using namespace charaforge::engine;
 
 namespace {
 
-// Recursive delete without std::filesystem::remove_all: with the PyTorch wheel's LibTorch, libtorch_cpu.so
-// exports its own (older) copy of the std::filesystem functions, and its remove_all crashed when called
-// from code compiled with g++ 13 (Ubuntu 24.04 GPU machine).
-void remove_tree(const fs::path& root) {
-    nftw(
-        root.c_str(), [](const char* path, const struct stat*, int, struct FTW*) { return std::remove(path); }, 16,
-        FTW_DEPTH | FTW_PHYS);
-}
-
-fs::path make_temp_dir(const std::string& tag) {
-    auto base = fs::temp_directory_path() / ("charaforge_" + tag + "_XXXXXX");
-    std::string tmpl = base.string();
-    if (!mkdtemp(tmpl.data()))
-        throw std::runtime_error("mkdtemp failed");
-    return tmpl;
-}
+using charaforge::test::make_temp_dir;
+using charaforge::test::remove_tree;
 
 std::vector<std::string> sorted_keys(const torch::nn::Module& m) {
     std::vector<std::string> keys;

@@ -7,6 +7,8 @@
 #include "vae.h"
 #include "weights.h"
 
+#include "core/engine/test_util.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -146,16 +148,8 @@ std::string diffusers_to_bfl(const std::string& key, int64_t n_levels) {
 
 class VaeFiles : public ::testing::Test {
 protected:
-    void SetUp() override {
-        static std::atomic<int> counter{0};
-        dir_ = fs::temp_directory_path() /
-               ("charaforge_test_vae_" + std::to_string(std::random_device{}()) + "_" + std::to_string(counter++));
-        fs::create_directories(dir_);
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
+    void SetUp() override { dir_ = charaforge::test::make_temp_dir("vae"); }
+    void TearDown() override { charaforge::test::remove_tree(dir_); }
     std::string path(const std::string& name) const { return (dir_ / name).string(); }
     fs::path dir_;
 };
