@@ -7,11 +7,6 @@ target_compile_options(charaforge_settings INTERFACE
   $<$<AND:$<CXX_COMPILER_ID:GNU,Clang>,$<BOOL:${CHARAFORGE_WERROR}>>:-Werror>)
 # Qt's `slots`/`signals`/`emit` macros break torch headers; we write Q_SIGNALS/Q_SLOTS/Q_EMIT.
 target_compile_definitions(charaforge_settings INTERFACE QT_NO_KEYWORDS)
-# The PyTorch wheel's libtorch_cpu.so exports its own copy of std::filesystem; libstdc++ must come first in
-# the executables' library lookup order so that our calls reach the real one.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  target_link_options(charaforge_settings INTERFACE "LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
-endif()
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
 
