@@ -211,8 +211,11 @@ TEST(JinaKeys, ModelParametersAreTheOfficialNames) {
     for (int i = 0; i < 2; ++i)
         for (const char* s : {"mixer.Wqkv.weight", "mixer.Wqkv.bias", "mixer.out_proj.weight", "mixer.out_proj.bias",
                               "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias", "norm1.weight",
-                              "norm1.bias", "norm2.weight", "norm2.bias"})
-            expected.push_back("encoder.layers." + std::to_string(i) + "." + s);
+                              "norm1.bias", "norm2.weight", "norm2.bias"}) {
+            std::string key = "encoder.layers.";
+            key.append(std::to_string(i)).append(".").append(s);
+            expected.push_back(key);
+        }
     std::sort(expected.begin(), expected.end());
     JinaTextModel m(cfg, torch::TensorOptions().dtype(torch::kFloat32));
     EXPECT_EQ(sorted_keys(*m), expected);
