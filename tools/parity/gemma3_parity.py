@@ -215,9 +215,11 @@ def main():
     save_file({"input_ids": ids, "attention_mask": mask}, inputs)
 
     failed = False
+    refs, ours = {}, {}
     for dtype_name in args.dtypes.split(","):
         dtype = {"bf16": torch.bfloat16, "fp32": torch.float32}[dtype_name]
         expected = reference(model, ids, mask, args.device, dtype, output_layer)
+        refs[dtype_name] = expected
         save_file({"hidden": expected.contiguous(), "input_ids": ids, "attention_mask": mask},
                   os.path.join(args.workdir, f"gemma_expected_{dtype_name}.safetensors"))
         model.to("cpu")
@@ -229,6 +231,7 @@ def main():
             print(f"{dtype_name}: shape {tuple(got.shape)} != expected {tuple(expected.shape)}")
             failed = True
             continue
+        ours[dtype_name] = got
         rel = compare(f"gemma {dtype_name}", got, expected, mask)
         limit = args.max_rel_bf16 if dtype == torch.bfloat16 else args.max_rel_fp32
         if not rel <= limit:
@@ -237,6 +240,10 @@ def main():
         pad = ~mask.bool()
         if pad.any():
             print(f"  padded positions: max |out| {got[pad].abs().max().item():.3e} (the engine zeroes them)")
+    if "bf16" in ours and "fp32" in refs:
+        # For scale: the error bf16 itself introduces in the reference, next to ours against fp32.
+        compare("reference bf16 vs reference fp32", refs["bf16"], refs["fp32"], mask)
+        compare("ours bf16 vs reference fp32", ours["bf16"], refs["fp32"], mask)
     print("gemma parity:", "FAILED" if failed else "ok")
     sys.exit(1 if failed else 0)
 

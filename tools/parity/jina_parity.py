@@ -271,14 +271,17 @@ def main():
 
     failed = False
     valid = mask.bool()
+    refs, ours = {}, {}
     for dtype_name in args.dtypes.split(","):
         dtype = {"bf16": torch.bfloat16, "fp32": torch.float32}[dtype_name]
         hidden, pooled = reference(model, ids, mask, args.device, dtype)
+        refs[dtype_name] = (hidden, pooled)
         save_file({"hidden": hidden.contiguous(), "pooled": pooled.contiguous(), "input_ids": ids,
                    "attention_mask": mask}, os.path.join(args.workdir, f"jina_expected_{dtype_name}.safetensors"))
         model.to("cpu", dtype=torch.float32)
         got_hidden, got_pooled = run_cli(args, args.workdir, inputs,
                                          os.path.join(args.workdir, f"jina_out_{dtype_name}.safetensors"), dtype_name)
+        ours[dtype_name] = (got_hidden, got_pooled)
         limit = args.max_rel_bf16 if dtype == torch.bfloat16 else args.max_rel_fp32
         for name, g, e in (("pooled", got_pooled, pooled), ("hidden", got_hidden[valid], hidden[valid])):
             if g.shape != e.shape:
@@ -289,6 +292,13 @@ def main():
             if not rel <= limit:
                 print(f"  FAIL: above {limit:g}")
                 failed = True
+    if "bf16" in ours and "fp32" in refs:
+        # For scale: the error bf16 itself introduces in the reference, next to ours against fp32.
+        (rh, rp), (bh, bp), (oh, op) = refs["fp32"], refs["bf16"], ours["bf16"]
+        report("jina pooled: reference bf16 vs reference fp32", bp.float(), rp.float())
+        report("jina pooled: ours bf16 vs reference fp32", op.float(), rp.float())
+        report("jina hidden: reference bf16 vs reference fp32", bh.float()[valid], rh.float()[valid])
+        report("jina hidden: ours bf16 vs reference fp32", oh.float()[valid], rh.float()[valid])
     print("jina parity:", "FAILED" if failed else "ok")
     sys.exit(1 if failed else 0)
 
