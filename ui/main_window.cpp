@@ -1,8 +1,9 @@
 #include "ui/main_window.h"
+#include "ui/prompt_editor.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
-#include <QFormLayout>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -52,6 +53,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
     auto* splitter = new QSplitter(Qt::Horizontal, central);
     auto* left = new QWidget(splitter);
+    left->setMinimumWidth(480); // room for the prompt form's cards
     auto* leftLayout = new QVBoxLayout(left);
 
     m_modelLabel = new QLabel(left);
@@ -65,10 +67,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     leftLayout->addLayout(modelRow);
 
     leftLayout->addWidget(new QLabel(tr("Prompt (NewBie XML, tags or natural language)"), left));
-    m_prompt = new QPlainTextEdit(left);
+    m_prompt = new PromptEditor(left);
     m_prompt->setObjectName(QStringLiteral("prompt"));
-    m_prompt->setPlainText(QString::fromUtf8(kExamplePrompt));
-    leftLayout->addWidget(m_prompt, 3);
+    m_prompt->setXml(QString::fromUtf8(kExamplePrompt));
+    leftLayout->addWidget(m_prompt, 5);
     leftLayout->addWidget(new QLabel(tr("Negative prompt"), left));
     m_negative = new QPlainTextEdit(left);
     m_negative->setObjectName(QStringLiteral("negative"));
@@ -76,7 +78,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     leftLayout->addWidget(m_negative);
 
     auto* box = new QGroupBox(tr("Settings"), left);
-    auto* form = new QFormLayout(box);
+    // Two columns keep the settings short so the prompt form gets the height.
+    auto* form = new QGridLayout(box);
     auto spin = [&](int lo, int hi, int step, int value, const char* name) {
         auto* s = new QSpinBox(box);
         s->setRange(lo, hi);
@@ -98,12 +101,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_cfg->setRange(1.0, 20.0);
     m_cfg->setSingleStep(0.5);
     m_cfg->setValue(5.0);
-    form->addRow(tr("Width"), m_width);
-    form->addRow(tr("Height"), m_height);
-    form->addRow(tr("Steps"), m_steps);
-    form->addRow(tr("Sampler"), m_sampler);
-    form->addRow(tr("Guidance (CFG)"), m_cfg);
-    form->addRow(tr("Seed"), m_seed);
+    const std::pair<QString, QWidget*> fields[] = {{tr("Width"), m_width},        {tr("Height"), m_height},
+                                                   {tr("Steps"), m_steps},        {tr("Sampler"), m_sampler},
+                                                   {tr("Guidance (CFG)"), m_cfg}, {tr("Seed"), m_seed}};
+    for (int i = 0; i < 6; ++i) {
+        auto* label = new QLabel(fields[i].first, box);
+        label->setBuddy(fields[i].second);
+        form->addWidget(label, i / 2, (i % 2) * 2);
+        form->addWidget(fields[i].second, i / 2, (i % 2) * 2 + 1);
+    }
     leftLayout->addWidget(box);
 
     m_generate = new QPushButton(tr("Generate"), left);
@@ -138,7 +144,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 GenerationSettings MainWindow::settings() const {
     GenerationSettings s;
-    s.prompt = m_prompt->toPlainText();
+    s.prompt = m_prompt->xml();
     s.negative = m_negative->toPlainText();
     s.width = m_width->value();
     s.height = m_height->value();
@@ -150,7 +156,7 @@ GenerationSettings MainWindow::settings() const {
 }
 
 void MainWindow::setSettings(const GenerationSettings& s) {
-    m_prompt->setPlainText(s.prompt);
+    m_prompt->setXml(s.prompt);
     m_negative->setPlainText(s.negative);
     m_width->setValue(s.width);
     m_height->setValue(s.height);

@@ -14,6 +14,8 @@ class QProgressBar;
 
 namespace charaforge::ui {
 
+class PromptEditor;
+
 // What the settings form holds; copied into requests by the app layer.
 struct GenerationSettings {
     QString prompt;
@@ -53,7 +55,7 @@ Q_SIGNALS:
 private:
     QLabel* m_notice = nullptr;
     QLabel* m_modelLabel = nullptr;
-    QPlainTextEdit* m_prompt = nullptr;
+    PromptEditor* m_prompt = nullptr;
     QPlainTextEdit* m_negative = nullptr;
     QSpinBox* m_width = nullptr;
     QSpinBox* m_height = nullptr;

@@ -1,0 +1,271 @@
+// Offscreen widget tests of the prompt editor (QT_QPA_PLATFORM=offscreen): form -> XML, XML -> form,
+// diagnostics, preserved unknown elements, undo/redo, renumbering, vocabulary and the character library.
+#include "ui/prompt_editor.h"
+#include "ui/tag_vocabulary.h"
+
+#include <QApplication>
+#include <QCompleter>
+#include <QDir>
+#include <QFile>
+#include <QGroupBox>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUndoStack>
+
+#include <gtest/gtest.h>
+
+using charaforge::ui::PromptEditor;
+using charaforge::ui::TagLineEdit;
+using charaforge::ui::TagVocabulary;
+
+namespace {
+
+// Golden text written by hand from the canonical layout documented in prompt.h.
+const char* kTwoCharacters = "<character_1>\n"
+                             "<n>alice</n>\n"
+                             "<gender>1girl</gender>\n"
+                             "<appearance>long_hair, blue_eyes</appearance>\n"
+                             "</character_1>\n"
+                             "\n"
+                             "<character_2>\n"
+                             "<n></n>\n"
+                             "<gender>1boy</gender>\n"
+                             "<clothing>suit</clothing>\n"
+                             "</character_2>\n"
+                             "\n"
+                             "<general_tags>\n"
+                             "<count>1girl, 1boy</count>\n"
+                             "<style>anime_style</style>\n"
+                             "</general_tags>";
+
+class PromptEditorTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(m_dir.isValid());
+        m_editor = std::make_unique<PromptEditor>(nullptr, m_dir.filePath(QStringLiteral("library")),
+                                                  m_dir.filePath(QStringLiteral("vocabulary")));
+        m_editor->resize(700, 900);
+        m_editor->show();
+    }
+
+    TagLineEdit* field(const QString& name) const {
+        auto* edit = m_editor->findChild<TagLineEdit*>(name);
+        EXPECT_NE(edit, nullptr) << name.toStdString();
+        return edit;
+    }
+    void type(const QString& name, const QString& text) const {
+        TagLineEdit* edit = field(name);
+        ASSERT_NE(edit, nullptr);
+        edit->setFocus();
+        QTest::keyClicks(edit, text);
+    }
+    QPushButton* cardButton(int n, const char* name) const {
+        auto* card = m_editor->findChild<QGroupBox*>(QStringLiteral("character_%1").arg(n));
+        EXPECT_NE(card, nullptr) << "character_" << n;
+        return card ? card->findChild<QPushButton*>(QString::fromLatin1(name)) : nullptr;
+    }
+    void click(QPushButton* button) const {
+        ASSERT_NE(button, nullptr);
+        QTest::mouseClick(button, Qt::LeftButton);
+    }
+    QPlainTextEdit* xmlEdit() const { return m_editor->findChild<QPlainTextEdit*>(QStringLiteral("xmlEdit")); }
+
+    void buildTwoCharacters() const {
+        click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
+        click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
+        type(QStringLiteral("character_1_n"), QStringLiteral("alice"));
+        type(QStringLiteral("character_1_gender"), QStringLiteral("1girl"));
+        type(QStringLiteral("character_1_appearance"), QStringLiteral("long_hair, blue_eyes"));
+        type(QStringLiteral("character_2_gender"), QStringLiteral("1boy"));
+        type(QStringLiteral("character_2_clothing"), QStringLiteral("suit"));
+        type(QStringLiteral("general_count"), QStringLiteral("1girl, 1boy"));
+        type(QStringLiteral("general_style"), QStringLiteral("anime_style"));
+    }
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<PromptEditor> m_editor;
+};
+
+} // namespace
+
+TEST_F(PromptEditorTest, FormBuildsCanonicalXml) {
+    QSignalSpy spy(m_editor.get(), &PromptEditor::changed);
+    buildTwoCharacters();
+    EXPECT_EQ(m_editor->xml().toStdString(), kTwoCharacters);
+    EXPECT_EQ(m_editor->document().characters.size(), 2u);
+    EXPECT_GT(spy.count(), 0);
+}
+
+TEST_F(PromptEditorTest, XmlEditsUpdateTheFormAfterThePause) {
+    buildTwoCharacters();
+    QString text = m_editor->xml();
+    text.replace(QStringLiteral("<gender>1boy</gender>"), QStringLiteral("<gender>1girl</gender>"));
+    text.replace(QStringLiteral("<count>1girl, 1boy</count>"), QStringLiteral("<count>2girls</count>"));
+    xmlEdit()->setPlainText(text);
+    EXPECT_EQ(field(QStringLiteral("character_2_gender"))->text(), QStringLiteral("1boy")); // not yet
+    EXPECT_TRUE(QTest::qWaitFor([&] { return field(QStringLiteral("character_2_gender"))->text() == u"1girl"; }, 2000));
+    EXPECT_EQ(field(QStringLiteral("general_count"))->text(), QStringLiteral("2girls"));
+    EXPECT_EQ(m_editor->xml(), text); // the user's text is not rewritten
+}
+
+TEST_F(PromptEditorTest, MalformedXmlShowsDiagnosticAndKeepsTheForm) {
+    m_editor->setXml(QStringLiteral("<character_1>\n<n>x</n>\n</character_1>"));
+    ASSERT_NE(field(QStringLiteral("character_1_n")), nullptr);
+    xmlEdit()->setPlainText(QStringLiteral("<character_1>\n<n>y</m>\n</character_1>"));
+    m_editor->flushXml();
+    const QStringList diagnostics = m_editor->diagnosticTexts();
+    ASSERT_EQ(diagnostics.size(), 1) << diagnostics.join(u'\n').toStdString();
+    EXPECT_TRUE(diagnostics.front().startsWith(QStringLiteral("2:5: error: "))) << diagnostics.front().toStdString();
+    EXPECT_EQ(field(QStringLiteral("character_1_n"))->text(), QStringLiteral("x"));
+    EXPECT_EQ(m_editor->document().characters.at(0).n, QStringList{QStringLiteral("x")});
+
+    // Clicking the diagnostic puts the cursor on it.
+    auto* list = m_editor->findChild<QListWidget*>(QStringLiteral("diagnostics"));
+    ASSERT_NE(list, nullptr);
+    Q_EMIT list->itemClicked(list->item(0));
+    const QTextCursor cursor = xmlEdit()->textCursor();
+    EXPECT_EQ(cursor.blockNumber(), 1);
+    EXPECT_EQ(cursor.positionInBlock(), 4);
+}
+
+TEST_F(PromptEditorTest, UnknownElementsSurviveFormEdits) {
+    m_editor->setXml(QStringLiteral("<character_1>\n<n>x</n>\n<mood intensity=\"2\">calm</mood>\n</character_1>\n"
+                                    "<lens>35mm</lens>\n<general_tags>\n<count>1girl</count>\n</general_tags>"));
+    type(QStringLiteral("character_1_gender"), QStringLiteral("1girl"));
+    type(QStringLiteral("general_style"), QStringLiteral("sketch"));
+    const QString xml = m_editor->xml();
+    EXPECT_TRUE(xml.contains(QStringLiteral("<mood intensity=\"2\">calm</mood>"))) << xml.toStdString();
+    EXPECT_TRUE(xml.contains(QStringLiteral("<lens>35mm</lens>"))) << xml.toStdString();
+    EXPECT_TRUE(xml.contains(QStringLiteral("<gender>1girl</gender>")));
+    EXPECT_TRUE(xml.contains(QStringLiteral("<style>sketch</style>")));
+}
+
+TEST_F(PromptEditorTest, UndoAndRedoRestoreTheXml) {
+    buildTwoCharacters();
+    const QString built = m_editor->xml();
+    click(cardButton(1, "remove"));
+    const QString removed = m_editor->xml();
+    EXPECT_NE(removed, built);
+    m_editor->undoStack()->undo();
+    EXPECT_EQ(m_editor->xml(), built);
+    EXPECT_EQ(field(QStringLiteral("character_1_n"))->text(), QStringLiteral("alice"));
+    m_editor->undoStack()->redo();
+    EXPECT_EQ(m_editor->xml(), removed);
+    // Typing in one field is one step.
+    m_editor->undoStack()->undo();
+    type(QStringLiteral("character_2_expression"), QStringLiteral("smile"));
+    const QString typed = m_editor->xml();
+    m_editor->undoStack()->undo();
+    EXPECT_EQ(m_editor->xml(), built);
+    EXPECT_EQ(field(QStringLiteral("character_2_expression"))->text(), QString());
+    m_editor->undoStack()->redo();
+    EXPECT_EQ(m_editor->xml(), typed);
+    // Everything undone gives the empty prompt.
+    while (m_editor->undoStack()->canUndo())
+        m_editor->undoStack()->undo();
+    EXPECT_EQ(m_editor->xml(), QString());
+}
+
+TEST_F(PromptEditorTest, MovingAndRemovingRenumbers) {
+    m_editor->setXml(QStringLiteral("<character_1>\n<n>a</n>\n</character_1>\n<note>after a</note>\n"
+                                    "<character_2>\n<n>b</n>\n</character_2>\n"
+                                    "<character_3>\n<n>c</n>\n</character_3>"));
+    click(cardButton(3, "moveUp"));
+    EXPECT_EQ(m_editor->xml(), QStringLiteral("<character_1>\n<n>a</n>\n</character_1>\n\n<note>after a</note>\n\n"
+                                              "<character_2>\n<n>c</n>\n</character_2>\n\n"
+                                              "<character_3>\n<n>b</n>\n</character_3>"));
+    click(cardButton(1, "moveDown"));
+    EXPECT_EQ(m_editor->xml(), QStringLiteral("<character_1>\n<n>c</n>\n</character_1>\n\n"
+                                              "<character_2>\n<n>a</n>\n</character_2>\n\n<note>after a</note>\n\n"
+                                              "<character_3>\n<n>b</n>\n</character_3>"));
+    click(cardButton(1, "remove"));
+    EXPECT_EQ(m_editor->xml(), QStringLiteral("<character_1>\n<n>a</n>\n</character_1>\n\n<note>after a</note>\n\n"
+                                              "<character_2>\n<n>b</n>\n</character_2>"));
+    EXPECT_EQ(field(QStringLiteral("character_2_n"))->text(), QStringLiteral("b"));
+    EXPECT_EQ(m_editor->findChild<QGroupBox*>(QStringLiteral("character_3")), nullptr);
+    click(cardButton(1, "duplicate"));
+    EXPECT_EQ(m_editor->document().characters.size(), 3u);
+    EXPECT_EQ(field(QStringLiteral("character_2_n"))->text(), QStringLiteral("a"));
+    EXPECT_EQ(field(QStringLiteral("character_3_n"))->text(), QStringLiteral("b"));
+    EXPECT_TRUE(m_editor->xml().endsWith(QStringLiteral("<character_3>\n<n>b</n>\n</character_3>")));
+}
+
+TEST_F(PromptEditorTest, VocabularyLoadsAndMergesTheUserFolder) {
+    const QStringList fields = TagVocabulary::shippedFields();
+    for (const char* f : {"gender", "count", "appearance", "clothing", "expression", "action", "position", "style",
+                          "background", "lighting", "atmosphere", "quality", "perspective", "objects"})
+        EXPECT_TRUE(fields.contains(QString::fromLatin1(f))) << f;
+    const TagVocabulary shipped{QString()};
+    int total = 0;
+    for (const QString& f : fields) {
+        EXPECT_FALSE(shipped.tags(f).isEmpty()) << f.toStdString();
+        total += static_cast<int>(shipped.tags(f).size());
+    }
+    EXPECT_GE(total, 300);
+    EXPECT_TRUE(shipped.tags(QStringLiteral("appearance")).contains(QStringLiteral("long_hair")));
+
+    const QString userDir = m_dir.filePath(QStringLiteral("uservocab"));
+    ASSERT_TRUE(QDir().mkpath(userDir));
+    QFile file(userDir + QStringLiteral("/appearance.txt"));
+    ASSERT_TRUE(file.open(QIODevice::WriteOnly));
+    file.write("# mine\nlong_hair\nmy_custom_tag\n");
+    file.close();
+    const TagVocabulary merged(userDir);
+    const QStringList tags = merged.tags(QStringLiteral("appearance"));
+    EXPECT_TRUE(tags.contains(QStringLiteral("my_custom_tag")));
+    EXPECT_EQ(tags.count(QStringLiteral("long_hair")), 1);
+    EXPECT_EQ(tags.size(), shipped.tags(QStringLiteral("appearance")).size() + 1);
+}
+
+TEST_F(PromptEditorTest, CompleterCompletesTheLastTag) {
+    click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
+    TagLineEdit* edit = field(QStringLiteral("character_1_appearance"));
+    ASSERT_NE(edit, nullptr);
+    type(QStringLiteral("character_1_appearance"), QStringLiteral("blue_eyes, long_h"));
+    EXPECT_EQ(edit->tagCompleter()->completionPrefix(), QStringLiteral("long_h"));
+    EXPECT_EQ(edit->tagCompleter()->currentCompletion(), QStringLiteral("long_hair"));
+    Q_EMIT edit->tagCompleter()->activated(QStringLiteral("long_hair"));
+    EXPECT_EQ(edit->text(), QStringLiteral("blue_eyes, long_hair, "));
+    EXPECT_EQ(m_editor->document().characters.at(0).appearance,
+              (QStringList{QStringLiteral("blue_eyes"), QStringLiteral("long_hair")}));
+}
+
+TEST_F(PromptEditorTest, LibrarySaveAndInsertRoundTrip) {
+    buildTwoCharacters();
+    const QString path = m_editor->saveCharacterToLibrary(0, QStringLiteral("Alice / main"));
+    ASSERT_FALSE(path.isEmpty());
+    EXPECT_EQ(m_editor->libraryEntries(), QStringList{path});
+    QFile file(path);
+    ASSERT_TRUE(file.open(QIODevice::ReadOnly));
+    EXPECT_EQ(file.readAll(), QByteArray("<character_1>\n<n>alice</n>\n<gender>1girl</gender>\n"
+                                         "<appearance>long_hair, blue_eyes</appearance>\n</character_1>\n"));
+    ASSERT_TRUE(m_editor->insertFromLibrary(path));
+    ASSERT_EQ(m_editor->document().characters.size(), 3u);
+    auto third = m_editor->document().characters.at(2);
+    auto first = m_editor->document().characters.at(0);
+    EXPECT_EQ(third.index, 3);
+    third.index = 1;
+    EXPECT_EQ(third, first);
+    EXPECT_EQ(field(QStringLiteral("character_3_n"))->text(), QStringLiteral("alice"));
+    EXPECT_FALSE(m_editor->insertFromLibrary(m_dir.filePath(QStringLiteral("missing.xml"))));
+}
+
+TEST_F(PromptEditorTest, SetXmlKeepsTheTextVerbatim) {
+    const QString text = QStringLiteral("<general_tags><count>1girl</count></general_tags>");
+    m_editor->setXml(text);
+    EXPECT_EQ(m_editor->xml(), text);
+    EXPECT_EQ(field(QStringLiteral("general_count"))->text(), QStringLiteral("1girl"));
+    EXPECT_FALSE(m_editor->undoStack()->canUndo());
+}
+
+int main(int argc, char** argv) {
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
