@@ -1,20 +1,30 @@
 #include "ui/prompt_editor.h"
 
+#include <algorithm>
+
 #include <QAbstractItemView>
+#include <QApplication>
 #include <QCompleter>
 #include <QDir>
+#include <QDrag>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFile>
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QFormLayout>
+#include <QFrame>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHash>
 #include <QInputDialog>
 #include <QKeyEvent>
 #include <QLabel>
+#include <QLayout>
 #include <QListWidget>
 #include <QMenu>
+#include <QMimeData>
+#include <QMouseEvent>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -77,6 +87,107 @@ void renumber(Document& d, const Document& before) {
     for (size_t i = 0; i < d.characters.size(); ++i)
         d.characters[i].index = static_cast<int>(i) + 1;
 }
+
+// A layout that places its items left to right and wraps them onto further rows.
+class FlowLayout : public QLayout {
+public:
+    explicit FlowLayout(QWidget* parent) : QLayout(parent) { setContentsMargins(0, 0, 0, 0); }
+    ~FlowLayout() override {
+        while (QLayoutItem* item = takeAt(0))
+            delete item;
+    }
+    void addItem(QLayoutItem* item) override { m_items.append(item); }
+    void insertWidget(int index, QWidget* widget) {
+        addChildWidget(widget);
+        m_items.insert(index, new QWidgetItem(widget));
+        invalidate();
+    }
+    int count() const override { return static_cast<int>(m_items.size()); }
+    QLayoutItem* itemAt(int index) const override { return m_items.value(index); }
+    QLayoutItem* takeAt(int index) override {
+        return index >= 0 && index < m_items.size() ? m_items.takeAt(index) : nullptr;
+    }
+    Qt::Orientations expandingDirections() const override { return {}; }
+    bool hasHeightForWidth() const override { return true; }
+    int heightForWidth(int width) const override { return doLayout(QRect(0, 0, width, 0), false); }
+    void setGeometry(const QRect& rect) override {
+        QLayout::setGeometry(rect);
+        doLayout(rect, true);
+    }
+    QSize sizeHint() const override { return minimumSize(); }
+    QSize minimumSize() const override {
+        QSize size;
+        for (const QLayoutItem* item : m_items)
+            size = size.expandedTo(item->minimumSize());
+        const QMargins m = contentsMargins();
+        return size + QSize(m.left() + m.right(), m.top() + m.bottom());
+    }
+
+private:
+    int doLayout(const QRect& rect, bool apply) const {
+        const QMargins m = contentsMargins();
+        const QRect area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom());
+        const int gap = 4;
+        int x = area.x();
+        int y = area.y();
+        int lineHeight = 0;
+        for (QLayoutItem* item : m_items) {
+            const QSize hint = item->sizeHint();
+            // The input (the last item) takes the rest of its row, at least its minimum width.
+            const bool last = item == m_items.back();
+            int width = last ? std::max(hint.width(), area.right() - x + 1) : hint.width();
+            if (x > area.x() && x + (last ? item->minimumSize().width() : width) > area.right() + 1) {
+                x = area.x();
+                y += lineHeight + gap;
+                lineHeight = 0;
+                width = last ? std::max(hint.width(), area.width()) : hint.width();
+            }
+            if (apply)
+                item->setGeometry(
+                    QRect(QPoint(x, y), QSize(std::min(width, std::max(area.width(), 1)), hint.height())));
+            x += width + gap;
+            lineHeight = std::max(lineHeight, hint.height());
+        }
+        return y + lineHeight - rect.y() + m.bottom();
+    }
+
+    QList<QLayoutItem*> m_items;
+};
+
+// The handle in a character card's title row: dragging it drags the card (its row as mime data).
+class DragHandle : public QLabel {
+public:
+    DragHandle(int row, QWidget* parent) : QLabel(QStringLiteral("\u283F"), parent), m_row(row) {
+        setObjectName(QStringLiteral("dragHandle"));
+        setCursor(Qt::OpenHandCursor);
+        setToolTip(QObject::tr("Drag to reorder"));
+    }
+
+protected:
+    void mousePressEvent(QMouseEvent* event) override {
+        if (event->button() == Qt::LeftButton)
+            m_pressPos = event->position().toPoint();
+        QLabel::mousePressEvent(event);
+    }
+    void mouseMoveEvent(QMouseEvent* event) override {
+        if (!(event->buttons() & Qt::LeftButton) ||
+            (event->position().toPoint() - m_pressPos).manhattanLength() < QApplication::startDragDistance()) {
+            QLabel::mouseMoveEvent(event);
+            return;
+        }
+        auto* drag = new QDrag(this);
+        auto* mime = new QMimeData;
+        mime->setData(charaforge::ui::PromptEditor::characterMimeType(), QByteArray::number(m_row));
+        drag->setMimeData(mime);
+        if (QWidget* card = parentWidget())
+            drag->setPixmap(card->grab().scaledToWidth(std::min(card->width(), 240), Qt::SmoothTransformation));
+        drag->exec(Qt::MoveAction);
+    }
+
+private:
+    int m_row;
+    QPoint m_pressPos;
+};
 
 QString fieldLabel(const char* name) {
     QString label = QString::fromLatin1(name);
@@ -230,6 +341,142 @@ void TagLineEdit::insertCompletion(const QString& tag) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// TagChipEdit
+
+TagChipEdit::TagChipEdit(QWidget* parent) : QWidget(parent) {
+    auto* layout = new FlowLayout(this);
+    m_input = new TagLineEdit(this);
+    m_input->setObjectName(QStringLiteral("tagInput"));
+    m_input->setMinimumWidth(80);
+    m_input->installEventFilter(this);
+    layout->addWidget(m_input);
+    setFocusProxy(m_input);
+    connect(m_input, &TagLineEdit::tagsEdited, this, [this] {
+        takeInput(false);
+        Q_EMIT tagsEdited();
+    });
+}
+
+void TagChipEdit::setVocabulary(const QStringList& tags) {
+    m_input->setVocabulary(tags);
+}
+
+void TagChipEdit::setPlaceholderText(const QString& text) {
+    m_input->setPlaceholderText(text);
+}
+
+QStringList TagChipEdit::chipTags() const {
+    QStringList out;
+    for (const QFrame* chip : m_chips)
+        out.append(chip->property("tag").toString());
+    return out;
+}
+
+prompt::TagList TagChipEdit::tags() const {
+    prompt::TagList out = chipTags();
+    out.append(prompt::split_tags(m_input->text()));
+    return out;
+}
+
+QString TagChipEdit::text() const {
+    return prompt::join_tags(tags());
+}
+
+void TagChipEdit::setText(const QString& text) {
+    clearChips();
+    for (const QString& tag : prompt::split_tags(text))
+        addChip(tag);
+    m_input->clear();
+}
+
+void TagChipEdit::clearChips() {
+    for (QFrame* chip : m_chips) {
+        chip->hide();
+        chip->setParent(nullptr);
+        chip->deleteLater();
+    }
+    m_chips.clear();
+}
+
+void TagChipEdit::addChip(const QString& tag) {
+    auto* chip = new QFrame(this);
+    chip->setObjectName(QStringLiteral("tagChip"));
+    chip->setProperty("tag", tag);
+    chip->setFrameShape(QFrame::StyledPanel);
+    auto* row = new QHBoxLayout(chip);
+    row->setContentsMargins(4, 0, 2, 0);
+    row->setSpacing(2);
+    row->addWidget(new QLabel(tag, chip));
+    auto* remove = new QToolButton(chip);
+    remove->setObjectName(QStringLiteral("removeTag"));
+    remove->setText(QStringLiteral("\u00D7"));
+    remove->setAutoRaise(true);
+    remove->setToolTip(tr("Remove %1").arg(tag));
+    connect(remove, &QToolButton::clicked, this, [this, chip] {
+        const auto it = std::find(m_chips.begin(), m_chips.end(), chip);
+        if (it != m_chips.end())
+            removeChip(static_cast<int>(it - m_chips.begin()));
+    });
+    row->addWidget(remove);
+    static_cast<FlowLayout*>(layout())->insertWidget(static_cast<int>(m_chips.size()), chip);
+    chip->show();
+    m_chips.push_back(chip);
+}
+
+void TagChipEdit::removeChip(int index) {
+    if (index < 0 || index >= static_cast<int>(m_chips.size()))
+        return;
+    QFrame* chip = m_chips[static_cast<size_t>(index)];
+    m_chips.erase(m_chips.begin() + index);
+    // The chip's own button may be the caller: detach now, delete later.
+    chip->hide();
+    chip->setParent(nullptr);
+    chip->deleteLater();
+    Q_EMIT tagsEdited();
+}
+
+void TagChipEdit::takeInput(bool all) {
+    QString typed = m_input->text();
+    // A space after a comma (now a chip) is not part of the next tag.
+    qsizetype lead = 0;
+    while (lead < typed.size() && typed.at(lead).isSpace())
+        ++lead;
+    if (lead > 0) {
+        const int cursor = m_input->cursorPosition();
+        typed.remove(0, lead);
+        m_input->setText(typed);
+        m_input->setCursorPosition(std::max(0, cursor - static_cast<int>(lead)));
+    }
+    if (!all && !typed.contains(u','))
+        return;
+    const qsizetype comma = all ? typed.size() : typed.lastIndexOf(u',');
+    for (const QString& tag : prompt::split_tags(typed.left(comma)))
+        addChip(tag);
+    m_input->setText(all ? QString() : typed.mid(comma + 1).trimmed());
+}
+
+bool TagChipEdit::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_input && event->type() == QEvent::KeyPress) {
+        const int key = static_cast<QKeyEvent*>(event)->key();
+        QAbstractItemView* popup = m_input->tagCompleter()->popup();
+        // Enter with no completion chosen commits the typed text (a chosen one is the completer's).
+        if ((key == Qt::Key_Return || key == Qt::Key_Enter) &&
+            !(popup->isVisible() && popup->currentIndex().isValid())) {
+            popup->hide();
+            takeInput(true);
+            Q_EMIT tagsEdited();
+            return true;
+        }
+    }
+    if (watched == m_input && event->type() == QEvent::KeyPress &&
+        static_cast<QKeyEvent*>(event)->key() == Qt::Key_Backspace && m_input->text().isEmpty() && !m_chips.empty()) {
+        removeChip(static_cast<int>(m_chips.size()) - 1);
+        return true;
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+// ---------------------------------------------------------------------------------------------
 // PromptEditor
 
 PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QString& vocabularyUserDir)
@@ -288,11 +535,11 @@ PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QSt
     auto* generalForm = new QFormLayout(general);
     for (size_t f = 0; f < prompt::general_tags_fields.size(); ++f) {
         const char* name = prompt::general_tags_fields[f].name;
-        TagLineEdit* edit =
+        TagChipEdit* edit =
             makeField(general, QString::fromLatin1(name), QStringLiteral("general_") + QString::fromLatin1(name));
         generalForm->addRow(fieldLabel(name), edit);
         m_generalEdits.push_back(edit);
-        connect(edit, &TagLineEdit::tagsEdited, this, [this, f, edit] {
+        connect(edit, &TagChipEdit::tagsEdited, this, [this, f, edit] {
             Document after = editableDocument();
             prompt::GeneralTags g = after.general_tags.value_or(prompt::GeneralTags{});
             g.*prompt::general_tags_fields[f].member = prompt::split_tags(edit->text());
@@ -339,11 +586,11 @@ PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QSt
     rebuildForm();
 }
 
-TagLineEdit* PromptEditor::makeField(QWidget* parent, const QString& field, const QString& objectName) {
-    auto* edit = new TagLineEdit(parent);
+TagChipEdit* PromptEditor::makeField(QWidget* parent, const QString& field, const QString& objectName) {
+    auto* edit = new TagChipEdit(parent);
     edit->setObjectName(objectName);
     edit->setVocabulary(m_vocabulary.tags(field));
-    edit->setPlaceholderText(tr("comma-separated tags"));
+    edit->setPlaceholderText(tr("add tags (comma or Enter)"));
     return edit;
 }
 
@@ -472,7 +719,7 @@ void PromptEditor::refreshForm() {
         const Character& c = m_doc.characters[r];
         for (size_t f = 0; f < prompt::character_fields.size(); ++f) {
             const prompt::TagList& value = c.*prompt::character_fields[f].member;
-            TagLineEdit* edit = m_characterEdits[r][f];
+            TagChipEdit* edit = m_characterEdits[r][f];
             if (prompt::split_tags(edit->text()) != value)
                 edit->setText(prompt::join_tags(value));
         }
@@ -498,16 +745,22 @@ void PromptEditor::rebuildForm() {
     for (int r = 0; r < count; ++r) {
         auto* card = new QGroupBox(tr("Character %1").arg(r + 1), m_cardsHost);
         card->setObjectName(characterTag(r + 1));
+        card->setAcceptDrops(true);
+        card->installEventFilter(this);
         auto* layout = new QVBoxLayout(card);
+        auto* titleRow = new QHBoxLayout;
+        titleRow->addWidget(new DragHandle(r, card));
+        titleRow->addStretch(1);
+        layout->addLayout(titleRow);
         auto* form = new QFormLayout;
-        std::vector<TagLineEdit*> edits;
+        std::vector<TagChipEdit*> edits;
         for (size_t f = 0; f < prompt::character_fields.size(); ++f) {
             const char* name = prompt::character_fields[f].name;
-            TagLineEdit* edit =
+            TagChipEdit* edit =
                 makeField(card, QString::fromLatin1(name), characterTag(r + 1) + u'_' + QString::fromLatin1(name));
             form->addRow(fieldLabel(name), edit);
             edits.push_back(edit);
-            connect(edit, &TagLineEdit::tagsEdited, this, [this, r, f, edit] {
+            connect(edit, &TagChipEdit::tagsEdited, this, [this, r, f, edit] {
                 Document after = editableDocument();
                 if (r >= static_cast<int>(after.characters.size()))
                     return;
@@ -587,6 +840,70 @@ void PromptEditor::moveCharacter(int row, int delta) {
     std::swap(after.characters[static_cast<size_t>(row)], after.characters[static_cast<size_t>(to)]);
     renumber(after, m_doc);
     pushDocument(after, tr("Move character %1").arg(row + 1));
+}
+
+void PromptEditor::moveCharacterTo(int from, int to) {
+    Document after = editableDocument();
+    const int count = static_cast<int>(after.characters.size());
+    if (from < 0 || from >= count || to < 0 || to >= count || from == to)
+        return;
+    Character moved = after.characters[static_cast<size_t>(from)];
+    after.characters.erase(after.characters.begin() + from);
+    after.characters.insert(after.characters.begin() + to, std::move(moved));
+    renumber(after, m_doc);
+    pushDocument(after, tr("Move character %1").arg(from + 1));
+}
+
+QString PromptEditor::characterMimeType() {
+    return QStringLiteral("application/x-charaforge-character-row");
+}
+
+bool PromptEditor::dropCharacter(const QMimeData* mime, int targetRow) {
+    if (!mime || !mime->hasFormat(characterMimeType()))
+        return false;
+    bool ok = false;
+    const int from = mime->data(characterMimeType()).toInt(&ok);
+    if (!ok || from < 0 || from >= static_cast<int>(m_doc.characters.size()))
+        return false;
+    moveCharacterTo(from, targetRow);
+    return true;
+}
+
+bool PromptEditor::eventFilter(QObject* watched, QEvent* event) {
+    const auto card = std::find(m_cards.begin(), m_cards.end(), watched);
+    if (card == m_cards.end())
+        return QWidget::eventFilter(watched, event);
+    switch (event->type()) {
+    case QEvent::DragEnter:
+    case QEvent::DragMove: {
+        auto* drag = static_cast<QDropEvent*>(event);
+        if (drag->mimeData()->hasFormat(characterMimeType())) {
+            drag->setDropAction(Qt::MoveAction);
+            drag->accept();
+            return true;
+        }
+        break;
+    }
+    case QEvent::Drop: {
+        auto* drop = static_cast<QDropEvent*>(event);
+        // The cards are rebuilt by the move: handle the drop once this event is done.
+        const int target = static_cast<int>(card - m_cards.begin());
+        const QByteArray row = drop->mimeData()->data(characterMimeType());
+        if (row.isEmpty())
+            break;
+        drop->setDropAction(Qt::MoveAction);
+        drop->accept();
+        QTimer::singleShot(0, this, [this, row, target] {
+            QMimeData data;
+            data.setData(characterMimeType(), row);
+            dropCharacter(&data, target);
+        });
+        return true;
+    }
+    default:
+        break;
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 void PromptEditor::setLibraryDir(const QString& dir) {

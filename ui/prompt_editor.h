@@ -14,11 +14,14 @@
 #include <vector>
 
 class QCompleter;
+class QEvent;
+class QFrame;
 class QGroupBox;
 class QKeyEvent;
 class QListWidget;
 class QListWidgetItem;
 class QMenu;
+class QMimeData;
 class QPlainTextEdit;
 class QStringListModel;
 class QTabWidget;
@@ -51,6 +54,45 @@ private:
     QStringListModel* m_model = nullptr;
 };
 
+// A tag field shown as removable chips followed by an input line with the field's completion.
+// Typing a comma or pressing Enter turns the typed text into a chip, Backspace in an empty input
+// removes the last chip and a chip's x button removes it. The value is the chips plus the typed text.
+class TagChipEdit : public QWidget {
+    Q_OBJECT
+public:
+    explicit TagChipEdit(QWidget* parent = nullptr);
+    void setVocabulary(const QStringList& tags);
+    void setPlaceholderText(const QString& text);
+    QCompleter* tagCompleter() const { return m_input->tagCompleter(); }
+    TagLineEdit* input() const { return m_input; }
+
+    // The tags (chips, then the typed text) joined by ", ".
+    QString text() const;
+    prompt::TagList tags() const;
+    // Replaces the chips and clears the input; does not emit tagsEdited().
+    void setText(const QString& text);
+    // The tags shown as chips.
+    QStringList chipTags() const;
+    // Removes chip `index` as the user would (emits tagsEdited()).
+    void removeChip(int index);
+
+Q_SIGNALS:
+    // The user changed the tags; not emitted by setText().
+    void tagsEdited();
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+private:
+    void addChip(const QString& tag);
+    void clearChips();
+    // Turns the complete tags typed in the input (those followed by a comma) into chips.
+    void takeInput(bool all);
+
+    TagLineEdit* m_input = nullptr;
+    std::vector<QFrame*> m_chips;
+};
+
 class PromptEditor : public QWidget {
     Q_OBJECT
 public:
@@ -80,6 +122,13 @@ public:
     void duplicateCharacter(int row);
     void removeCharacter(int row);
     void moveCharacter(int row, int delta);
+    // Moves character `from` to position `to` (both 0-based), renumbering like moveCharacter().
+    void moveCharacterTo(int from, int to);
+
+    // The mime type of a dragged character card (its 0-based row as text).
+    static QString characterMimeType();
+    // Handles a character card dropped on card `targetRow`; false when `mime` is not a card.
+    bool dropCharacter(const QMimeData* mime, int targetRow);
 
     // Re-parses pending XML edits now instead of after the debounce.
     void flushXml();
@@ -88,6 +137,9 @@ public:
 
 Q_SIGNALS:
     void changed();
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     friend class DocumentCommand;
@@ -101,14 +153,14 @@ private:
     void jumpToDiagnostic(QListWidgetItem* item);
     void populateLibraryMenu();
     prompt::Document editableDocument() const;
-    TagLineEdit* makeField(QWidget* parent, const QString& field, const QString& objectName);
+    TagChipEdit* makeField(QWidget* parent, const QString& field, const QString& objectName);
 
     QTabWidget* m_tabs = nullptr;
     QWidget* m_cardsHost = nullptr;
     QVBoxLayout* m_cardsLayout = nullptr;
     std::vector<QGroupBox*> m_cards;
-    std::vector<std::vector<TagLineEdit*>> m_characterEdits; // [row][field]
-    std::vector<TagLineEdit*> m_generalEdits;
+    std::vector<std::vector<TagChipEdit*>> m_characterEdits; // [row][field]
+    std::vector<TagChipEdit*> m_generalEdits;
     QPlainTextEdit* m_xmlEdit = nullptr;
     QListWidget* m_diagnostics = nullptr;
     QTimer* m_reparseTimer = nullptr;

@@ -7,18 +7,23 @@
 #include <QCompleter>
 #include <QDir>
 #include <QFile>
+#include <QFrame>
 #include <QGroupBox>
+#include <QLabel>
 #include <QListWidget>
+#include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
 #include <QUndoStack>
 
 #include <gtest/gtest.h>
 
 using charaforge::ui::PromptEditor;
+using charaforge::ui::TagChipEdit;
 using charaforge::ui::TagLineEdit;
 using charaforge::ui::TagVocabulary;
 
@@ -52,16 +57,16 @@ protected:
         m_editor->show();
     }
 
-    TagLineEdit* field(const QString& name) const {
-        auto* edit = m_editor->findChild<TagLineEdit*>(name);
+    TagChipEdit* field(const QString& name) const {
+        auto* edit = m_editor->findChild<TagChipEdit*>(name);
         EXPECT_NE(edit, nullptr) << name.toStdString();
         return edit;
     }
     void type(const QString& name, const QString& text) const {
-        TagLineEdit* edit = field(name);
+        TagChipEdit* edit = field(name);
         ASSERT_NE(edit, nullptr);
-        edit->setFocus();
-        QTest::keyClicks(edit, text);
+        edit->input()->setFocus();
+        QTest::keyClicks(edit->input(), text);
     }
     QPushButton* cardButton(int n, const char* name) const {
         auto* card = m_editor->findChild<QGroupBox*>(QStringLiteral("character_%1").arg(n));
@@ -223,13 +228,18 @@ TEST_F(PromptEditorTest, VocabularyLoadsAndMergesTheUserFolder) {
 
 TEST_F(PromptEditorTest, CompleterCompletesTheLastTag) {
     click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
-    TagLineEdit* edit = field(QStringLiteral("character_1_appearance"));
+    TagChipEdit* edit = field(QStringLiteral("character_1_appearance"));
     ASSERT_NE(edit, nullptr);
     type(QStringLiteral("character_1_appearance"), QStringLiteral("blue_eyes, long_h"));
+    EXPECT_EQ(edit->chipTags(), QStringList{QStringLiteral("blue_eyes")});
+    EXPECT_EQ(edit->input()->text(), QStringLiteral("long_h"));
     EXPECT_EQ(edit->tagCompleter()->completionPrefix(), QStringLiteral("long_h"));
     EXPECT_EQ(edit->tagCompleter()->currentCompletion(), QStringLiteral("long_hair"));
     Q_EMIT edit->tagCompleter()->activated(QStringLiteral("long_hair"));
-    EXPECT_EQ(edit->text(), QStringLiteral("blue_eyes, long_hair, "));
+    // The accepted completion becomes a chip; the input is empty for the next tag.
+    EXPECT_EQ(edit->chipTags(), (QStringList{QStringLiteral("blue_eyes"), QStringLiteral("long_hair")}));
+    EXPECT_EQ(edit->input()->text(), QString());
+    EXPECT_EQ(edit->text(), QStringLiteral("blue_eyes, long_hair"));
     EXPECT_EQ(m_editor->document().characters.at(0).appearance,
               (QStringList{QStringLiteral("blue_eyes"), QStringLiteral("long_hair")}));
 }
@@ -259,6 +269,100 @@ TEST_F(PromptEditorTest, SetXmlKeepsTheTextVerbatim) {
     m_editor->setXml(text);
     EXPECT_EQ(m_editor->xml(), text);
     EXPECT_EQ(field(QStringLiteral("general_count"))->text(), QStringLiteral("1girl"));
+    EXPECT_FALSE(m_editor->undoStack()->canUndo());
+}
+
+TEST_F(PromptEditorTest, TagChipsFromCommasEnterBackspaceAndRemoveButtons) {
+    click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
+    TagChipEdit* edit = field(QStringLiteral("character_1_appearance"));
+    ASSERT_NE(edit, nullptr);
+    const int steps = m_editor->undoStack()->count();
+    type(QStringLiteral("character_1_appearance"), QStringLiteral("a, b,"));
+    EXPECT_EQ(edit->chipTags(), (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
+    EXPECT_EQ(edit->findChildren<QFrame*>(QStringLiteral("tagChip")).size(), 2);
+    EXPECT_EQ(edit->input()->text(), QString());
+    EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<appearance>a, b</appearance>")))
+        << m_editor->xml().toStdString();
+    EXPECT_EQ(m_editor->undoStack()->count(), steps + 1); // one step for the field edit
+
+    // Enter turns the typed text into a chip.
+    type(QStringLiteral("character_1_appearance"), QStringLiteral("c"));
+    EXPECT_EQ(edit->chipTags().size(), 2);
+    QTest::keyClick(edit->input(), Qt::Key_Return);
+    EXPECT_EQ(edit->chipTags(), (QStringList{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c")}));
+    EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<appearance>a, b, c</appearance>")));
+
+    // The x button of chip "a" removes it.
+    auto chips = edit->findChildren<QFrame*>(QStringLiteral("tagChip"));
+    QFrame* chipA = nullptr;
+    for (QFrame* chip : chips)
+        if (chip->property("tag").toString() == u"a")
+            chipA = chip;
+    ASSERT_NE(chipA, nullptr);
+    auto* remove = chipA->findChild<QToolButton*>(QStringLiteral("removeTag"));
+    ASSERT_NE(remove, nullptr);
+    QTest::mouseClick(remove, Qt::LeftButton);
+    EXPECT_EQ(edit->chipTags(), (QStringList{QStringLiteral("b"), QStringLiteral("c")}));
+    EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<appearance>b, c</appearance>")))
+        << m_editor->xml().toStdString();
+
+    // Backspace in the empty input removes the last chip; in a non-empty input it edits the text.
+    QTest::keyClick(edit->input(), Qt::Key_Backspace);
+    EXPECT_EQ(edit->chipTags(), QStringList{QStringLiteral("b")});
+    EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<appearance>b</appearance>")))
+        << m_editor->xml().toStdString();
+    type(QStringLiteral("character_1_appearance"), QStringLiteral("xy"));
+    QTest::keyClick(edit->input(), Qt::Key_Backspace);
+    EXPECT_EQ(edit->input()->text(), QStringLiteral("x"));
+    EXPECT_EQ(edit->chipTags(), QStringList{QStringLiteral("b")});
+    EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<appearance>b, x</appearance>")));
+
+    // All of it was one edit of the field: one undo restores the empty field.
+    EXPECT_EQ(m_editor->undoStack()->count(), steps + 1);
+    m_editor->undoStack()->undo();
+    EXPECT_TRUE(edit->chipTags().isEmpty());
+    EXPECT_FALSE(m_editor->xml().contains(QStringLiteral("<appearance>")));
+}
+
+TEST_F(PromptEditorTest, DroppingACharacterCardReorders) {
+    const QString original = QStringLiteral("<character_1>\n<n>a</n>\n</character_1>\n\n<note>after a</note>\n\n"
+                                            "<character_2>\n<n>b</n>\n</character_2>\n\n"
+                                            "<character_3>\n<n>c</n>\n</character_3>");
+    m_editor->setXml(original);
+    auto* card1 = m_editor->findChild<QGroupBox*>(QStringLiteral("character_1"));
+    ASSERT_NE(card1, nullptr);
+    EXPECT_NE(card1->findChild<QLabel*>(QStringLiteral("dragHandle")), nullptr);
+
+    // Not a card: nothing happens.
+    QMimeData text;
+    text.setText(QStringLiteral("0"));
+    EXPECT_FALSE(m_editor->dropCharacter(&text, 2));
+    EXPECT_EQ(m_editor->xml(), original);
+
+    // Card 1 dropped on card 3's position: a goes last, its <note> with it.
+    QMimeData mime;
+    mime.setData(PromptEditor::characterMimeType(), QByteArray("0"));
+    ASSERT_TRUE(m_editor->dropCharacter(&mime, 2));
+    EXPECT_EQ(m_editor->xml(), QStringLiteral("<character_1>\n<n>b</n>\n</character_1>\n\n"
+                                              "<character_2>\n<n>c</n>\n</character_2>\n\n"
+                                              "<character_3>\n<n>a</n>\n</character_3>\n\n<note>after a</note>"));
+    EXPECT_EQ(field(QStringLiteral("character_3_n"))->text(), QStringLiteral("a"));
+    EXPECT_EQ(field(QStringLiteral("character_1_n"))->text(), QStringLiteral("b"));
+
+    // Card 3 dropped on card 2's position.
+    QMimeData back;
+    back.setData(PromptEditor::characterMimeType(), QByteArray("2"));
+    ASSERT_TRUE(m_editor->dropCharacter(&back, 1));
+    EXPECT_EQ(m_editor->xml(), QStringLiteral("<character_1>\n<n>b</n>\n</character_1>\n\n"
+                                              "<character_2>\n<n>a</n>\n</character_2>\n\n<note>after a</note>\n\n"
+                                              "<character_3>\n<n>c</n>\n</character_3>"));
+
+    // Each drop is one undo step.
+    m_editor->undoStack()->undo();
+    EXPECT_EQ(field(QStringLiteral("character_3_n"))->text(), QStringLiteral("a"));
+    m_editor->undoStack()->undo();
+    EXPECT_EQ(m_editor->xml(), original);
+    EXPECT_EQ(field(QStringLiteral("character_1_n"))->text(), QStringLiteral("a"));
     EXPECT_FALSE(m_editor->undoStack()->canUndo());
 }
 
