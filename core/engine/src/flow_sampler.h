@@ -31,7 +31,4 @@ torch::Tensor integrate_flow(Solver solver, torch::Tensor x, const std::vector<f
 torch::Tensor guide(const torch::Tensor& v_cond, const torch::Tensor& v_uncond, const torch::Tensor& scale,
                     double renorm);
 
-// Denoised estimate x_data = x_t + (1 - t) v, for previews.
-torch::Tensor predict_data(const torch::Tensor& x, const torch::Tensor& v, float t);
-
 } // namespace charaforge::engine

@@ -49,7 +49,6 @@ public:
     const XlmrTokenizer& jina_tokenizer() const { return jina_tok_; }
     int64_t feature_dim() const;
     int64_t pooled_dim() const;
-    std::size_t cache_size() const { return gemma_cache_.size() + jina_cache_.size(); }
     std::size_t encoder_runs() const { return runs_; }
 
     // Moves the encoders off the GPU until the next encode (when the runtime offloads them).
