@@ -61,4 +61,8 @@ torch::Tensor guide(const torch::Tensor& v_cond, const torch::Tensor& v_uncond, 
     return v;
 }
 
+torch::Tensor predict_data(const torch::Tensor& x, const torch::Tensor& v, float t) {
+    return x + (1.0f - t) * v;
+}
+
 } // namespace charaforge::engine

@@ -31,4 +31,8 @@ torch::Tensor integrate_flow(Solver solver, torch::Tensor x, const std::vector<f
 torch::Tensor guide(const torch::Tensor& v_cond, const torch::Tensor& v_uncond, const torch::Tensor& scale,
                     double renorm);
 
+// Denoised estimate of the path x_t = t x_data + (1 - t) noise from a velocity v = x_data - noise:
+// x_data = x_t + (1 - t) v (spec newbie-model.md §5.1). x, v [B, ...] fp32 -> [B, ...].
+torch::Tensor predict_data(const torch::Tensor& x, const torch::Tensor& v, float t);
+
 } // namespace charaforge::engine

@@ -7,6 +7,7 @@
 #include "pipeline_internal.h"
 #include "text_conditioning.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -19,7 +20,10 @@ struct Pipeline::Impl {
     RuntimeOptions options;
     NextDiT transformer{nullptr};
     AutoencoderKL vae{nullptr};
-    std::unique_ptr<TextEncoders> text; // null when the model folder has no text encoders
+    std::unique_ptr<TextEncoders> text;         // null when the model folder has no text encoders
+    std::optional<LatentRgbProjection> preview; // fitted on the first preview
+    int64_t transformer_bytes = 0;              // weights, counted once at open (the monitor polls them)
+    int64_t vae_bytes = 0;
 };
 
 Pipeline::Pipeline() : impl_(std::make_unique<Impl>()) {}
@@ -44,6 +48,8 @@ std::unique_ptr<Pipeline> Pipeline::open(const std::string& path, const RuntimeO
                               std::to_string(s.text->pooled_dim()) + "-wide features, the transformer expects " +
                               std::to_string(cfg.cap_feat_dim) + "/" + std::to_string(cfg.clip_text_dim));
     }
+    s.transformer_bytes = module_bytes(*s.transformer);
+    s.vae_bytes = module_bytes(*s.vae);
     s.info.root = s.files.root;
     s.info.layout = s.files.layout;
     s.info.transformer_file = s.files.transformer.weights.front();
@@ -117,6 +123,24 @@ Conditioning stack_embeddings(const std::vector<const TextEmbedding*>& items, co
     return c;
 }
 
+// The resume state must be one this request's sampler could have saved.
+void check_resume_state(const SamplerState& st, const GenerationRequest& r, int64_t channels,
+                        const std::string& where) {
+    const int64_t h = r.height / 8, w = r.width / 8;
+    auto shape = [](int64_t c, int64_t hh, int64_t ww) {
+        return std::to_string(c) + "x" + std::to_string(hh) + "x" + std::to_string(ww);
+    };
+    if (st.channels != channels || st.height != h || st.width != w)
+        throw EngineError(where + "resume state is a " + shape(st.channels, st.height, st.width) +
+                          " latent, the request needs " + shape(channels, h, w) + " (channels x height/8 x width/8)");
+    if (static_cast<int64_t>(st.latent.size()) != channels * h * w)
+        throw EngineError(where + "resume state holds " + std::to_string(st.latent.size()) + " values, a " +
+                          shape(channels, h, w) + " latent has " + std::to_string(channels * h * w));
+    if (st.step < 0 || st.step >= r.steps)
+        throw EngineError(where + "resume state is at step " + std::to_string(st.step) + ", outside 0.." +
+                          std::to_string(r.steps - 1) + " of " + std::to_string(r.steps) + " steps");
+}
+
 Image to_image(const torch::Tensor& rgb01) { // [3, H, W] fp32 in [0, 1]
     auto u8 =
         (rgb01 * 255.0).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).contiguous().cpu(); // [H, W, 3]
@@ -142,6 +166,8 @@ std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& inpu
                               " must be a positive multiple of " + std::to_string(spatial));
         if (r.steps < 1 || r.steps > 1000)
             throw EngineError(where + "steps must be between 1 and 1000");
+        if (r.resume)
+            check_resume_state(*r.resume, r, cfg.in_channels, where);
     }
 
     // Text prompts become embeddings first (cached per encoder and exact text).
@@ -165,12 +191,13 @@ std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& inpu
     if (s.text)
         s.text->release_device_memory();
 
-    // Group compatible requests (they can share one forward pass), keeping first-appearance order.
-    using Key = std::tuple<int, int, int, int, float>;
+    // Group compatible requests (they can share one forward pass), keeping first-appearance order. Requests
+    // resuming from different steps cannot share one: the batch integrates one time grid from one step.
+    using Key = std::tuple<int, int, int, int, float, int>;
     std::vector<std::pair<Key, std::vector<std::size_t>>> groups;
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const auto& r = requests[i];
-        Key key{r.width, r.height, r.steps, static_cast<int>(r.solver), r.shift};
+        Key key{r.width, r.height, r.steps, static_cast<int>(r.solver), r.shift, r.resume ? r.resume->step : 0};
         auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
         if (it == groups.end())
             groups.push_back({key, {i}});
@@ -179,23 +206,95 @@ std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& inpu
     }
 
     std::vector<Image> images(requests.size());
+    const BatchModels models{s.transformer, s.vae, s.rt, s.preview};
     for (const auto& [key, members] : groups) {
         for (std::size_t start = 0; start < members.size(); start += static_cast<std::size_t>(s.options.max_batch)) {
             const std::size_t end = std::min(members.size(), start + static_cast<std::size_t>(s.options.max_batch));
             std::vector<std::size_t> idx(members.begin() + static_cast<long>(start),
                                          members.begin() + static_cast<long>(end));
-            sample_batch(s.transformer, s.vae, s.rt, requests, idx, callbacks, images);
+            BatchStage stage = BatchStage::Sampling;
+            try {
+                sample_batch(models, requests, idx, callbacks, images, stage);
+            } catch (const EngineError&) {
+                throw; // Cancelled and our own errors, unchanged
+            } catch (const std::exception& e) {
+                if (!is_out_of_memory(e))
+                    throw;
+                // The batch's tensors died with sample_batch's frame; hand their blocks back to the driver so
+                // that a retry (or another process) finds the memory free.
+                release_cached_device_memory();
+                const auto& r = requests[idx.front()];
+                const bool offload_helps = s.rt.device.is_cuda() && s.text && !s.options.offload_text_encoders;
+                throw OutOfMemory(out_of_memory_message(device(), stage, idx.size(), r.width, r.height, r.steps,
+                                                        offload_helps, allocation_detail(e)));
+            }
         }
     }
     return images;
 }
 
-void sample_batch(NextDiT& transformer, AutoencoderKL& vae, const Runtime& rt,
-                  const std::vector<GenerationRequest>& requests, const std::vector<std::size_t>& idx,
-                  const Callbacks& callbacks, std::vector<Image>& images) {
+std::vector<std::pair<std::string, int64_t>> Pipeline::component_bytes() const {
+    const auto& s = *impl_;
+    std::vector<std::pair<std::string, int64_t>> out{{"transformer", s.transformer_bytes}, {"vae", s.vae_bytes}};
+    if (s.text) {
+        // Offloaded encoders are in host memory except while they encode.
+        const bool resident = s.text->on_device();
+        out.emplace_back("text_encoder", resident ? s.text->gemma_bytes() : 0);
+        out.emplace_back("clip_model", resident ? s.text->jina_bytes() : 0);
+    }
+    return out;
+}
+
+std::string Pipeline::device() const {
+    const auto& d = impl_->rt.device;
+    // "cuda" means the current device, which the engine never changes: the first one.
+    return d.is_cuda() ? "cuda:" + std::to_string(d.has_index() ? d.index() : 0) : d.str();
+}
+
+int Pipeline::suggest_batch(int width, int height, bool guidance) const {
+    const auto& s = *impl_;
+    if (!s.rt.device.is_cuda())
+        return s.options.max_batch; // host memory is the user's to manage; the batch only costs time there
+    const int64_t per_request =
+        transformer_request_bytes(width, height, guidance, s.transformer->config(), torch::elementSize(s.rt.dtype));
+    const int64_t reserve = vae_decode_reserve_bytes(width, height, s.vae->config());
+    return batch_that_fits(available_device_bytes(s.rt.device), per_request, reserve, s.options.max_batch);
+}
+
+void Pipeline::release_cached_memory() {
+    release_cached_device_memory();
+}
+
+namespace {
+
+// The batch's latents as SamplerStates: x [B, C, h, w] fp32 after `step` steps.
+std::vector<SamplerState> sampler_states(const torch::Tensor& x, int step) {
+    auto host = x.to(torch::kCPU, torch::kFloat32).contiguous(); // [B, C, h, w]
+    std::vector<SamplerState> states(static_cast<std::size_t>(host.size(0)));
+    for (int64_t b = 0; b < host.size(0); ++b) {
+        auto& st = states[static_cast<std::size_t>(b)];
+        st.step = step;
+        st.channels = host.size(1);
+        st.height = host.size(2);
+        st.width = host.size(3);
+        const float* p = host[b].data_ptr<float>();
+        st.latent.assign(p, p + host[b].numel());
+    }
+    return states;
+}
+
+} // namespace
+
+void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& requests,
+                  const std::vector<std::size_t>& idx, const Callbacks& callbacks, std::vector<Image>& images,
+                  BatchStage& stage) {
+    auto& transformer = m.transformer;
+    const auto& rt = m.rt;
+    stage = BatchStage::Sampling;
     const auto& first = requests[idx.front()];
     const int64_t B = static_cast<int64_t>(idx.size());
     const int64_t C = transformer->config().in_channels, h = first.height / 8, w = first.width / 8;
+    const int64_t first_step = first.resume ? first.resume->step : 0; // the same for the whole batch
 
     std::vector<const TextEmbedding*> cond_items, uncond_items;
     std::vector<float> scales, truncs, renorms;
@@ -209,12 +308,34 @@ void sample_batch(NextDiT& transformer, AutoencoderKL& vae, const Runtime& rt,
     auto cond = stack_embeddings(cond_items, rt.device);
     auto uncond = stack_embeddings(uncond_items, rt.device);
 
-    std::vector<torch::Tensor> noise;
-    for (auto i : idx)
-        noise.push_back(initial_noise(requests[i].seed, C, h, w));
-    auto x = torch::cat(noise).to(rt.device); // [B, C, h, w] fp32
-    if (rt.dtype != torch::kFloat32)
-        x = x.to(rt.dtype).to(torch::kFloat32); // the reference draws the noise, then casts it to the model dtype
+    std::vector<torch::Tensor> start;
+    for (auto i : idx) {
+        const auto& r = requests[i];
+        if (r.resume) {
+            // Exactly the state the interrupted sampler held (already past the noise quantisation below).
+            start.push_back(torch::from_blob(const_cast<float*>(r.resume->latent.data()), {1, C, h, w},
+                                             torch::kFloat32)
+                                .clone()
+                                .to(rt.device)); // [1, C, h, w]
+        } else {
+            auto n = initial_noise(r.seed, C, h, w).to(rt.device); // [1, C, h, w]
+            if (rt.dtype != torch::kFloat32)
+                n = n.to(rt.dtype).to(
+                    torch::kFloat32); // the reference draws the noise, then casts it to the model dtype
+            start.push_back(n);
+        }
+    }
+    auto x = torch::cat(start); // [B, C, h, w] fp32
+    start.clear();
+
+    const bool want_preview = callbacks.on_preview && callbacks.preview_every > 0;
+    const bool want_checkpoint = callbacks.on_checkpoint && callbacks.checkpoint_every > 0;
+    if (want_preview && !m.preview)
+        m.preview = fit_latent_rgb_projection(m.vae);
+
+    // The last velocity evaluation, for the preview's denoised estimate.
+    torch::Tensor last_x, last_v;
+    float last_t = 0.0f;
 
     auto velocity = [&](const torch::Tensor& xt, float t) {
         // Unconditional rows only for the requests that still guide at this t.
@@ -246,24 +367,57 @@ void sample_batch(NextDiT& transformer, AutoencoderKL& vae, const Runtime& rt,
             auto scale = torch::full({1}, scales[b], torch::TensorOptions().device(rt.device));
             v_cond[b].copy_(guide(v.narrow(0, b, 1), v.narrow(0, B + j, 1), scale, renorms[b])[0]);
         }
+        if (want_preview) {
+            last_x = xt;
+            last_v = v_cond;
+            last_t = t;
+        }
         return v_cond;
+    };
+
+    auto checkpoint = [&](const torch::Tensor& state, int64_t step) {
+        auto states = sampler_states(state, static_cast<int>(step));
+        for (int64_t b = 0; b < B; ++b)
+            callbacks.on_checkpoint(idx[b], states[static_cast<std::size_t>(b)]);
+    };
+    // Stops the batch when asked, handing out where every request got to (a resume point) first.
+    auto check_abort = [&](const torch::Tensor& state, int64_t step) {
+        if (!callbacks.should_abort || !callbacks.should_abort())
+            return;
+        if (callbacks.on_checkpoint)
+            checkpoint(state, step);
+        throw Cancelled();
     };
 
     const auto grid = shifted_time_grid(first.steps, first.shift);
     const Solver solver = first.solver == SolverKind::Midpoint ? Solver::Midpoint : Solver::Euler;
-    auto check_abort = [&] {
-        if (callbacks.should_abort && callbacks.should_abort())
-            throw Cancelled();
-    };
-    check_abort();
-    x = integrate_flow(solver, x, grid, velocity, [&](int64_t step, int64_t total, const torch::Tensor&) {
-        if (callbacks.on_step)
-            callbacks.on_step(StepProgress{idx.front(), idx.size(), static_cast<int>(step), static_cast<int>(total)});
-        check_abort();
-    });
+    check_abort(x, first_step);
+    x = integrate_flow(
+        solver, x, grid, velocity,
+        [&](int64_t step, int64_t total, const torch::Tensor& state) {
+            if (callbacks.on_step)
+                callbacks.on_step(
+                    StepProgress{idx.front(), idx.size(), static_cast<int>(step), static_cast<int>(total)});
+            if (want_preview && step % callbacks.preview_every == 0) {
+                auto x1 = predict_data(last_x, last_v, last_t);                      // [B, C, h, w]
+                auto rgb = project_latent_rgb(*m.preview, x1).clamp(0.0, 1.0).cpu(); // [B, 3, h, w]
+                for (int64_t b = 0; b < B; ++b)
+                    callbacks.on_preview(idx[b], static_cast<int>(step), to_image(rgb[b]));
+            }
+            // After the last step the batch only has to be decoded: no resume point, and no abort that
+            // would throw the finished latents away.
+            if (step == total)
+                return;
+            if (want_checkpoint && step % callbacks.checkpoint_every == 0)
+                checkpoint(state, step);
+            check_abort(state, step);
+        },
+        first_step);
+    last_x = last_v = torch::Tensor();
 
+    stage = BatchStage::Decoding;
     for (int64_t b = 0; b < B; ++b) {
-        auto rgb = vae->decode(x.narrow(0, b, 1).to(rt.vae_dtype)); // [1, 3, H, W] in [0, 1]
+        auto rgb = m.vae->decode(x.narrow(0, b, 1).to(rt.vae_dtype)); // [1, 3, H, W] in [0, 1]
         images[idx[b]] = to_image(rgb[0]);
         if (callbacks.on_image)
             callbacks.on_image(idx[b], images[idx[b]]);

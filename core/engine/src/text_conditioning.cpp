@@ -4,6 +4,7 @@
 
 #include "charaforge/engine/error.h"
 #include "file_util.h"
+#include "memory.h"
 #include "text_encoders.h"
 
 namespace charaforge::engine {
@@ -72,6 +73,8 @@ TextEncoders::TextEncoders(const ModelFiles& files, const Runtime& rt, bool offl
     jina_ = load_jina(files.clip.weights, config_text(files.clip), home, rt_.dtype);
     gemma_->eval();
     jina_->eval();
+    gemma_bytes_ = module_bytes(*gemma_);
+    jina_bytes_ = module_bytes(*jina_);
     on_device_ = !offload_ || rt_.device.is_cpu();
 }
 

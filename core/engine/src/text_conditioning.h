@@ -8,6 +8,7 @@
 #include "runtime.h"
 #include "tokenizer.h"
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <optional>
@@ -53,13 +54,19 @@ public:
 
     // Moves the encoders off the GPU until the next encode (when the runtime offloads them).
     void release_device_memory();
+    // Whether the encoders are on the runtime device now (read by the memory monitor's thread).
+    bool on_device() const { return on_device_.load(); }
+    // Bytes of each encoder's weights.
+    int64_t gemma_bytes() const { return gemma_bytes_; }
+    int64_t jina_bytes() const { return jina_bytes_; }
 
 private:
     void to_device();
 
     Runtime rt_;
     bool offload_;
-    bool on_device_ = false;
+    std::atomic<bool> on_device_{false};
+    int64_t gemma_bytes_ = 0, jina_bytes_ = 0;
     Gemma3TextModel gemma_{nullptr};
     JinaTextModel jina_{nullptr};
     GemmaTokenizer gemma_tok_;

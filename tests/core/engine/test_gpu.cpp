@@ -1,17 +1,31 @@
 // Tests that need a CUDA device; skipped elsewhere. Labelled `gpu`.
+#include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
 #include "core/engine/test_util.h"
+#include "memory.h"
 #include "nextdit.h"
 #include "test_model.h"
 #include "torch_compat.h"
+#include "vae.h"
 
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 using namespace charaforge::engine;
 
 namespace {
 bool have_cuda() {
     return torch::cuda::is_available();
+}
+
+// The tiny test model written to `dir` and opened on CUDA in bf16.
+std::unique_ptr<Pipeline> open_test_model_on_cuda(const charaforge::test::TempDir& dir, uint64_t seed) {
+    make_test_model(dir.str(), seed);
+    RuntimeOptions o;
+    o.device = "cuda";
+    o.dtype = "bf16";
+    return Pipeline::open(dir.str(), o);
 }
 } // namespace
 
@@ -56,11 +70,7 @@ TEST(Gpu, TestModelGeneratesOnCudaInBf16) {
     if (!have_cuda())
         GTEST_SKIP() << "no CUDA device";
     charaforge::test::TempDir dir;
-    make_test_model(dir.str(), 5);
-    RuntimeOptions o;
-    o.device = "cuda";
-    o.dtype = "bf16";
-    auto p = Pipeline::open(dir.str(), o);
+    auto p = open_test_model_on_cuda(dir, 5);
     GenerationRequest r;
     r.width = r.height = 64;
     r.steps = 4;
@@ -73,4 +83,204 @@ TEST(Gpu, TestModelGeneratesOnCudaInBf16) {
     ASSERT_EQ(img.size(), 2u);
     EXPECT_EQ(img[0].rgb.size(), 64u * 64u * 3u);
     EXPECT_EQ(img[0].rgb, img[1].rgb);
+}
+
+namespace {
+
+GenerationRequest tiny_request(int size, int steps, uint64_t seed) {
+    const auto cfg = tiny_nextdit_config();
+    GenerationRequest r;
+    r.width = r.height = size;
+    r.steps = steps;
+    r.seed = seed;
+    r.cond = TextEmbedding{std::vector<float>(3 * cfg.cap_feat_dim, 0.5f), 3, cfg.cap_feat_dim,
+                           std::vector<float>(cfg.clip_text_dim, 0.1f)};
+    r.uncond = TextEmbedding{std::vector<float>(cfg.cap_feat_dim, 0.0f), 1, cfg.cap_feat_dim,
+                             std::vector<float>(cfg.clip_text_dim, 0.0f)};
+    return r;
+}
+
+int max_diff(const Image& a, const Image& b) {
+    int d = 0;
+    for (std::size_t i = 0; i < a.rgb.size() && i < b.rgb.size(); ++i)
+        d = std::max(d, std::abs(int(a.rgb[i]) - int(b.rgb[i])));
+    return d;
+}
+
+constexpr int64_t kMiB = int64_t{1} << 20;
+constexpr int64_t kGiB = int64_t{1} << 30;
+
+} // namespace
+
+TEST(Gpu, TheMemoryReportSeesAnAllocationAndTheCacheRelease) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    EXPECT_EQ(cuda_device_count(), static_cast<int>(torch::cuda::device_count()));
+    release_cached_device_memory();
+    const auto before = memory_report("cuda:0");
+    // gpu = false here means the engine was built without CHARAFORGE_WITH_CUDA against a CUDA LibTorch.
+    ASSERT_TRUE(before.gpu) << before.device;
+    EXPECT_EQ(before.device.rfind("cuda:0 ", 0), 0u) << before.device;
+    EXPECT_GT(before.total, kGiB);
+    EXPECT_GT(before.free, 0);
+    EXPECT_LE(before.free, before.total);
+    EXPECT_EQ(memory_report("auto").device, before.device);
+    EXPECT_EQ(memory_report("cuda").device, before.device);
+    int64_t cached_unused = 0;
+    {
+        auto block = torch::empty({kGiB}, torch::TensorOptions().device(torch::kCUDA).dtype(torch::kUInt8));
+        const auto during = memory_report("cuda:0");
+        EXPECT_GE(during.allocated - before.allocated, kGiB);
+        EXPECT_GE(during.reserved, during.allocated);
+        EXPECT_GE(during.peak_allocated, during.allocated);
+        EXPECT_LE(during.free, before.free - kGiB + 64 * kMiB); // the driver gave the allocator a GiB
+    }
+    const auto cached = memory_report("cuda:0");
+    cached_unused = cached.reserved - cached.allocated;
+    EXPECT_GE(cached_unused, kGiB); // freed tensors stay with the caching allocator...
+    release_cached_device_memory();
+    const auto released = memory_report("cuda:0");
+    EXPECT_LT(released.reserved, cached.reserved - kGiB / 2); // ...until it is told to give them back
+    EXPECT_GT(released.free, cached.free + kGiB / 2);
+    EXPECT_EQ(memory_report("cuda:" + std::to_string(cuda_device_count())).device,
+              "cuda:" + std::to_string(cuda_device_count())); // one past the last device: unknown
+}
+
+TEST(Gpu, ACudaOutOfMemoryErrorIsRecognised) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    try {
+        auto t = torch::empty({int64_t{1} << 50}, torch::TensorOptions().device(torch::kCUDA).dtype(torch::kUInt8));
+        FAIL() << "a PiB was allocated";
+    } catch (const c10::Error& e) {
+        EXPECT_TRUE(is_out_of_memory(e)) << e.what_without_backtrace();
+        EXPECT_FALSE(allocation_detail(e).empty()) << e.what_without_backtrace();
+        std::printf("CUDA out of memory: detail '%s'\n", allocation_detail(e).c_str());
+    }
+    release_cached_device_memory();
+}
+
+TEST(Gpu, APipelineOutOfDeviceMemoryThrowsOutOfMemoryAndRecovers) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    charaforge::test::TempDir dir;
+    make_test_model(dir.str(), 5);
+    RuntimeOptions o;
+    o.device = "cuda";
+    o.max_batch = 4;
+    auto p = Pipeline::open(dir.str(), o);
+    EXPECT_EQ(p->device(), "cuda:0");
+    const auto r = tiny_request(1024, 2, 3);
+    const auto ok = p->generate({r});                 // also creates the cuBLAS/cuDNN handles and workspaces
+    EXPECT_EQ(p->suggest_batch(1024, 1024, true), 4); // the tiny model fits many times over
+    p->release_cached_memory();
+    // Take all but 32 MiB of the device: a 1024x1024 decode needs a few hundred MiB.
+    torch::Tensor hog;
+    try {
+        hog = torch::empty({memory_report(p->device()).free - 32 * kMiB},
+                           torch::TensorOptions().device(torch::kCUDA).dtype(torch::kUInt8));
+    } catch (const c10::Error& e) {
+        GTEST_SKIP() << "could not take the device's free memory: " << e.what_without_backtrace();
+    }
+    EXPECT_EQ(p->suggest_batch(1024, 1024, true), 1);
+    try {
+        p->generate({r});
+        ADD_FAILURE() << "no exception";
+    } catch (const OutOfMemory& e) {
+        const std::string msg = e.what();
+        std::printf("%s\n", msg.c_str());
+        EXPECT_EQ(msg.rfind("pipeline: out of memory on cuda:0 ", 0), 0u) << msg;
+        EXPECT_NE(msg.find("image at 1024x1024"), std::string::npos) << msg;
+    }
+    // The pipeline emptied the allocator's cache before throwing.
+    const auto after = memory_report(p->device());
+    EXPECT_LT(after.reserved - after.allocated, 256 * kMiB);
+    hog = torch::Tensor();
+    p->release_cached_memory();
+    const auto again = p->generate({r});
+    EXPECT_EQ(again[0].rgb, ok[0].rgb);
+}
+
+TEST(Gpu, ResumeAndPreviewsWorkOnCudaInBf16) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    charaforge::test::TempDir dir;
+    auto p = open_test_model_on_cuda(dir, 6);
+    std::vector<GenerationRequest> batch{tiny_request(128, 6, 1), tiny_request(128, 6, 2)};
+    const auto plain = p->generate(batch);
+    std::vector<SamplerState> saved;
+    std::vector<int> preview_steps;
+    int steps = 0;
+    Callbacks cb;
+    cb.on_step = [&](const StepProgress&) { ++steps; };
+    cb.should_abort = [&] { return steps >= 4; };
+    cb.on_checkpoint = [&](std::size_t, const SamplerState& s) { saved.push_back(s); };
+    cb.preview_every = 2;
+    cb.on_preview = [&](std::size_t, int step, const Image& img) {
+        preview_steps.push_back(step);
+        EXPECT_EQ(img.width, 16);
+        EXPECT_EQ(img.height, 16);
+    };
+    EXPECT_THROW(p->generate(batch, cb), Cancelled);
+    EXPECT_EQ(preview_steps, (std::vector<int>{2, 2, 4, 4}));
+    ASSERT_EQ(saved.size(), 2u);
+    EXPECT_EQ(saved[0].step, 4);
+    batch[0].resume = saved[0];
+    batch[1].resume = saved[1];
+    const auto resumed = p->generate(batch);
+    const int diff = std::max(max_diff(plain[0], resumed[0]), max_diff(plain[1], resumed[1]));
+    std::printf("CUDA bf16: resumed vs uninterrupted max pixel difference %d\n", diff);
+    EXPECT_LE(diff, 2);
+}
+
+TEST(Gpu, TheTransformerEstimateCoversAMeasuredForward) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    c10::InferenceMode guard;
+    NextDiTConfig cfg; // released widths; two joint layers are enough (inference holds one block at a time)
+    cfg.n_layers = 2;
+    const auto dev = torch::Device(torch::kCUDA, 0);
+    NextDiT model(cfg, torch::TensorOptions().dtype(torch::kBFloat16).device(dev));
+    nn::init_random(*model, 1, 0.02);
+    // One guided 1024x1024 request: conditional and unconditional rows, captions of 300 and 120 tokens.
+    auto f32 = torch::TensorOptions().device(dev).dtype(torch::kFloat32);
+    auto x = torch::randn({2, 16, 128, 128}, f32);
+    auto t = torch::full({2}, 0.3f, f32);
+    auto cap = torch::randn({2, kEstimatedCaptionTokens, cfg.cap_feat_dim}, f32);
+    auto pooled = torch::randn({2, cfg.clip_text_dim}, f32);
+    torch::cuda::synchronize();
+    const int64_t base = memory_report("cuda:0").allocated;
+    reset_peak_device_memory(dev);
+    auto v = model->forward(x, t, cap, {kEstimatedCaptionTokens, 120}, pooled);
+    torch::cuda::synchronize();
+    const int64_t peak = memory_report("cuda:0").peak_allocated - base;
+    const int64_t estimate = transformer_request_bytes(1024, 1024, true, cfg, 2);
+    std::printf("transformer 1024x1024 guided: measured peak %.1f MiB, estimate %.1f MiB (x%.2f)\n",
+                double(peak) / kMiB, double(estimate) / kMiB, double(estimate) / double(peak));
+    EXPECT_EQ(v.size(0), 2);
+    EXPECT_GE(estimate, peak);
+    EXPECT_LE(estimate, 3 * peak);
+}
+
+TEST(Gpu, TheVaeReserveCoversAMeasuredDecode) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    c10::InferenceMode guard;
+    VaeConfig cfg; // the released FLUX VAE's widths
+    const auto dev = torch::Device(torch::kCUDA, 0);
+    AutoencoderKL vae(cfg, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
+    nn::init_random(*vae, 2, 0.02);
+    auto z = torch::randn({1, 16, 128, 128}, torch::TensorOptions().device(dev));
+    torch::cuda::synchronize();
+    const int64_t base = memory_report("cuda:0").allocated;
+    reset_peak_device_memory(dev);
+    auto rgb = vae->decode(z);
+    torch::cuda::synchronize();
+    const int64_t peak = memory_report("cuda:0").peak_allocated - base;
+    const int64_t reserve = vae_decode_reserve_bytes(1024, 1024, cfg);
+    std::printf("VAE decode 1024x1024: measured peak %.1f MiB, reserve %.1f MiB (x%.2f)\n", double(peak) / kMiB,
+                double(reserve) / kMiB, double(reserve) / double(peak));
+    EXPECT_EQ(rgb.size(2), 1024);
+    EXPECT_GE(reserve, peak);
+    EXPECT_LE(reserve, 3 * peak);
 }

@@ -82,3 +82,14 @@ TEST(Sampler, GuidanceAndRenormFollowTheReference) {
     auto r2 = guide(vc, vu, scale, 3.0); // cap 15 > 10: unchanged
     EXPECT_TRUE(torch::allclose(r2, v));
 }
+
+TEST(Sampler, TheDenoisedEstimateRecoversTheDataOnAStraightPath) {
+    // x_t = t x1 + (1 - t) x0 with the exact velocity x1 - x0: every t points at x1.
+    torch::manual_seed(3);
+    auto x0 = torch::randn({2, 4}), x1 = torch::randn({2, 4});
+    for (float t : {0.0f, 0.3f, 0.9f}) {
+        auto xt = t * x1 + (1.0f - t) * x0;
+        EXPECT_TRUE(torch::allclose(predict_data(xt, x1 - x0, t), x1, 1e-5, 1e-6)) << t;
+    }
+    EXPECT_FALSE(torch::allclose(predict_data(0.5f * x1 + 0.5f * x0, x1 - x0, 0.2f), x1, 1e-3, 1e-3));
+}

@@ -17,4 +17,11 @@ public:
     Cancelled() : EngineError("pipeline: cancelled") {}
 };
 
+// The device (or host) ran out of memory while sampling or decoding. The pipeline has released what it
+// held; the caller may retry with fewer requests per batch or a smaller size.
+class OutOfMemory : public EngineError {
+public:
+    using EngineError::EngineError;
+};
+
 } // namespace charaforge::engine

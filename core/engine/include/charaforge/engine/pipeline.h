@@ -18,6 +18,17 @@ struct Image {
     std::vector<uint8_t> rgb;
 };
 
+// The sampler state of one request after `step` integration steps: the latent [channels, height, width]
+// (latent resolution, fp32, row-major) exactly as the sampler holds it. The queue saves it every few
+// steps so that a job interrupted by a crash or a cancel of its batch resumes where it was.
+struct SamplerState {
+    int step = 0;
+    int64_t channels = 0;
+    int64_t height = 0;
+    int64_t width = 0;
+    std::vector<float> latent;
+};
+
 // Text conditioning as the transformer consumes it: Gemma features [length, dim] (row-major) and the
 // pooled Jina vector [pooled.size()].
 struct TextEmbedding {
@@ -43,25 +54,62 @@ struct GenerationRequest {
     float cfg_trunc = 1.0f;  // CFG applies while Lumina t < cfg_trunc (1 = every step)
     float renorm_cfg = 0.0f; // > 0 caps the guided velocity norm at renorm * |v_cond|
     uint64_t seed = 0;       // the initial noise depends on seed and size only
+    // Continue from this saved state instead of the initial noise (same request settings required;
+    // requests resuming from different steps are sampled in different batches).
+    std::optional<SamplerState> resume;
 };
 
 struct StepProgress {
     std::size_t first_request = 0; // index range [first, first + count) of the batch being sampled
     std::size_t request_count = 0;
-    int step = 0; // steps done in this batch (1-based after the first)
+    int step = 0; // steps done (1-based after the first; a resumed batch counts on from its resume step)
     int total_steps = 0;
 };
 
 struct Callbacks {
     // After every sampler step. May be empty.
     std::function<void(const StepProgress&)> on_step;
-    // Polled between steps; returning true stops the run with Cancelled.
+    // Polled before each step (not after a batch's last step: its latents are finished and get decoded);
+    // returning true stops the run with Cancelled.
     std::function<bool()> should_abort;
     // Each finished image as soon as it is decoded (request index, image). May be empty.
     std::function<void(std::size_t, const Image&)> on_image;
     // Non-fatal notices about a request (e.g. a prompt cut at the token limit). May be empty.
     std::function<void(std::size_t, const std::string&)> on_warning;
+
+    // Every `checkpoint_every` steps (0: never; never after a batch's last step, which is no resume point)
+    // the state of each request of the batch. Also called for every request of a batch stopped by
+    // should_abort, with the state at that step, before Cancelled is thrown: a cancelled batch loses no
+    // finished steps.
+    int checkpoint_every = 0;
+    std::function<void(std::size_t, const SamplerState&)> on_checkpoint;
+
+    // Every `preview_every` steps (0: never) a cheap preview of each request's predicted final image at
+    // latent resolution (width/8 x height/8): a linear latent-to-RGB projection, no VAE decode.
+    int preview_every = 0;
+    std::function<void(std::size_t, int step, const Image&)> on_preview;
 };
+
+// Memory of the device the engine runs on, in bytes (0 where unknown). On a CUDA device: the caching
+// allocator's statistics and the driver's free/total; on the CPU: the process's resident memory and the
+// machine's physical memory.
+struct MemoryReport {
+    std::string device; // "cuda:0 NVIDIA H200", "cpu"
+    bool gpu = false;
+    int64_t allocated = 0; // tensors alive (CUDA allocator)
+    int64_t reserved = 0;  // held by the caching allocator
+    int64_t peak_allocated = 0;
+    int64_t free = 0;             // driver: free on the device / CPU: available physical memory
+    int64_t total = 0;            // driver: device memory / CPU: physical memory
+    int64_t process_resident = 0; // resident set of this process (CPU)
+};
+
+// Memory of `device` ("auto", "cpu", "cuda", "cuda:N") now. Thread-safe: the monitor calls it while a
+// worker thread samples. Never throws; an unknown device gives a report with device = the text given.
+MemoryReport memory_report(const std::string& device = "auto");
+
+// Number of CUDA devices (0 without CUDA).
+int cuda_device_count();
 
 struct RuntimeOptions {
     std::string device = "auto";        // "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
@@ -94,6 +142,17 @@ public:
     // Samples all requests; compatible ones (same size, steps, solver, shift) share forward passes in
     // batches of at most max_batch. Returns one image per request, in request order.
     std::vector<Image> generate(const std::vector<GenerationRequest>& requests, const Callbacks& callbacks = {});
+
+    // Bytes of weights per component on the device ("transformer", "vae", "text_encoder", "clip_model"),
+    // for the memory monitor's breakdown.
+    std::vector<std::pair<std::string, int64_t>> component_bytes() const;
+    // The runtime device ("cuda:0", "cpu") for memory_report().
+    std::string device() const;
+    // How many requests of this size to sample together now: estimated from free device memory (CUDA)
+    // and capped by RuntimeOptions::max_batch; at least 1.
+    int suggest_batch(int width, int height, bool guidance) const;
+    // Returns cached allocator blocks to the driver (after an out-of-memory failure).
+    void release_cached_memory();
 
     // True when the model has text encoders (prompts can be given as text).
     bool has_text_encoders() const;

@@ -1,0 +1,67 @@
+#pragma once
+// Memory of the engine's device: reports for the monitor, out-of-memory classification and messages, and
+// the batch-size estimate behind Pipeline::suggest_batch.
+#include "nextdit.h"
+#include "vae.h"
+
+#include <exception>
+#include <string>
+
+namespace charaforge::engine {
+
+// True when `e` is an allocation failure: std::bad_alloc, c10::OutOfMemoryError, or a c10::Error whose
+// message is the CUDA allocator's or runtime's ("out of memory", cuBLAS/cuDNN ALLOC_FAILED) or the CPU
+// allocator's ("can't allocate memory", "not enough memory"). Our own EngineErrors are never allocation
+// failures, whatever their text.
+bool is_out_of_memory(const std::exception& e);
+
+// The size the allocator was asked for ("20.00 MiB", "281474976710656 bytes"), or "" when the message of
+// `e` does not say.
+std::string allocation_detail(const std::exception& e);
+
+// What a batch was doing when it ran out.
+enum class BatchStage { Sampling, Decoding };
+
+// "pipeline: out of memory on cuda:0 sampling 4 images at 1024x1024 (28 steps; tried to allocate 2.00 GiB):
+// lower the batch size or the resolution, or enable text-encoder offload".
+std::string out_of_memory_message(const std::string& device, BatchStage stage, std::size_t images, int width,
+                                  int height, int steps, bool suggest_offload, const std::string& detail);
+
+// Bytes of a module's parameters and buffers (its weights as loaded, in their dtype).
+int64_t module_bytes(const torch::nn::Module& module);
+
+// Returns the CUDA caching allocator's unused blocks to the driver (nothing to do without CUDA).
+void release_cached_device_memory();
+
+// Starts the CUDA allocator's peak_allocated afresh from what is allocated now (nothing to do on the CPU).
+void reset_peak_device_memory(const torch::Device& device);
+
+// Bytes that new tensors on `device` can take now: on CUDA the driver's free memory plus what the caching
+// allocator holds unused; on the CPU the available physical memory. 0 when unknown.
+int64_t available_device_bytes(const torch::Device& device);
+
+// --- The batch-size estimate (an estimate: activation sizes depend on kernels, allocator rounding and the
+// caption lengths; it is meant to avoid obvious out-of-memory failures, not to pack the device tightly).
+
+// Caption tokens assumed per request: the system prompt plus a long XML prompt.
+inline constexpr int64_t kEstimatedCaptionTokens = 300;
+
+// Activation bytes that one request keeps alive at the peak of a transformer forward (both CFG branches
+// when guided). Inference frees each block's buffers before the next block, so the peak is one block's:
+// inside the feed-forward w1(x), w3(x), silu(w1 x) and their product are alive together (4 ffn_hidden per
+// token); the residual stream, its normalised copy, q/k/v (GQA-expanded), the attention output and the
+// norms' fp32 temporaries come to about 12 dim per token. Measured with LibTorch 2.11 on an H200 (released
+// widths, bf16, 1024x1024, guided): 859 MiB at the peak, estimate 1082 MiB.
+int64_t transformer_request_bytes(int width, int height, bool guidance, const NextDiTConfig& cfg,
+                                  int64_t element_bytes);
+
+// Bytes reserved for decoding one image (the VAE decodes one image at a time, in fp32): at full resolution
+// the last up blocks hold about six tensors of 2 x block_out_channels[0] channels at once (upsampled input,
+// convolution output, GroupNorm's fp32 temporaries and output, SiLU output), plus convolution workspace.
+// Measured with LibTorch 2.11 on an H200 (released widths, 1024x1024): 5129 MiB at the peak, reserve 6400 MiB.
+int64_t vae_decode_reserve_bytes(int width, int height, const VaeConfig& cfg);
+
+// floor((available - reserve) / per_request) clamped to [1, max_batch].
+int batch_that_fits(int64_t available, int64_t per_request, int64_t reserve, int max_batch);
+
+} // namespace charaforge::engine
