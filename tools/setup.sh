@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config git
   libtorch-dev
-  qt6-base-dev qt6-qpa-plugins
+  qt6-base-dev qt6-qpa-plugins libqt6sql6-sqlite
   libopencv-dev
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev

@@ -1,7 +1,11 @@
 #pragma once
-// The studio's main window: a view. It emits requests and shows what the worker reports; it owns no work.
+// The studio's main window: a view. It emits requests and shows what the worker and the queue report; it
+// owns no work. Prompt editor and settings on the left, the image viewer and the gallery in the middle,
+// the queue panel and the memory monitor in docks.
 #include <QImage>
+#include <QList>
 #include <QMainWindow>
+#include <QSize>
 #include <QString>
 
 class QLabel;
@@ -14,9 +18,13 @@ class QProgressBar;
 
 namespace charaforge::ui {
 
+class GalleryView;
+class ImageViewer;
 class PromptEditor;
+class QueuePanel;
+class VramMonitor;
 
-// What the settings form holds; copied into requests by the app layer.
+// What the settings form holds; the app layer turns it into queued jobs.
 struct GenerationSettings {
     QString prompt;
     QString negative;
@@ -26,12 +34,19 @@ struct GenerationSettings {
     QString sampler = QStringLiteral("euler");
     double cfg = 5.0;
     qint64 seed = 0;
+    int count = 1;                               // jobs queued by one click
+    QString seedMode = QStringLiteral("random"); // "random" (a new seed per job), "fixed", "increment"
 };
+
+// The model's trained 1024-class resolution buckets (spec 6.1: 4096 patches of 16 px, aspect ratio at most
+// 4, each side's side/32 even), largest width first.
+QList<QSize> trainedResolutions();
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
 
     GenerationSettings settings() const;
     void setSettings(const GenerationSettings& s);
@@ -40,33 +55,60 @@ public:
     // One short line in the panel; the full details as its tooltip.
     void setModelDescription(const QString& line, const QString& details = QString());
     QString statusText() const;
-    QImage currentImage() const { return m_image; }
+    QImage currentImage() const;
+
+    // Editing a queued job: the queue button becomes "Update job N" (0 ends editing).
+    void setEditingJob(qint64 id);
+    qint64 editingJob() const { return m_editing; }
+
+    QueuePanel* queuePanel() const { return m_queue; }
+    GalleryView* gallery() const { return m_gallery; }
+    ImageViewer* viewer() const { return m_viewer; }
+    VramMonitor* memoryMonitor() const { return m_monitor; }
 
 public Q_SLOTS:
-    void showProgress(int step, int total);
-    void showImage(const QImage& image);
+    // Progress of the running batch; `detail` e.g. "job 12 · ETA 0:42".
+    void showProgress(int step, int total, const QString& detail = QString());
+    void showImage(const QImage& image, const QString& caption = QString());
+    void showPreview(const QImage& preview, const QString& caption);
     void showError(const QString& message);
-    void setBusy(bool busy);
+    void showMessage(const QString& message);
 
 Q_SIGNALS:
-    void generateRequested(const charaforge::ui::GenerationSettings& settings);
+    void queueRequested(const charaforge::ui::GenerationSettings& settings);
+    void updateJobRequested(qint64 id, const charaforge::ui::GenerationSettings& settings);
     void chooseModelRequested();
+    // A PNG was dropped anywhere on the window: restore its settings.
+    void imageDropped(const QString& path);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    void applyPreset(int index);
+    void syncPreset();
+
     QLabel* m_notice = nullptr;
     QLabel* m_modelLabel = nullptr;
     PromptEditor* m_prompt = nullptr;
     QPlainTextEdit* m_negative = nullptr;
+    QComboBox* m_preset = nullptr;
     QSpinBox* m_width = nullptr;
     QSpinBox* m_height = nullptr;
     QSpinBox* m_steps = nullptr;
     QComboBox* m_sampler = nullptr;
     QDoubleSpinBox* m_cfg = nullptr;
     QSpinBox* m_seed = nullptr;
-    QPushButton* m_generate = nullptr;
+    QComboBox* m_seedMode = nullptr;
+    QSpinBox* m_count = nullptr;
+    QPushButton* m_queueButton = nullptr;
+    QPushButton* m_cancelEdit = nullptr;
     QProgressBar* m_progress = nullptr;
-    QLabel* m_imageView = nullptr;
-    QImage m_image;
+    ImageViewer* m_viewer = nullptr;
+    GalleryView* m_gallery = nullptr;
+    QueuePanel* m_queue = nullptr;
+    VramMonitor* m_monitor = nullptr;
+    qint64 m_editing = 0;
 };
 
 } // namespace charaforge::ui

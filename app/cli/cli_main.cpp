@@ -3,6 +3,9 @@
 #include "engine_commands.h"
 #ifndef CHARAFORGE_ENGINE_ONLY
 #include "prompt_commands.h"
+#include "queue_commands.h"
+
+#include <QCoreApplication>
 #endif
 
 #include <iostream>
@@ -24,6 +27,9 @@ void usage(std::ostream& out) {
         << "        --inputs IN.safetensors --out OUT.safetensors [--device D] [--dtype T]\n"
 #ifndef CHARAFORGE_ENGINE_ONLY
         << "  charaforge-cli prompt check FILE...\n"
+        << "  charaforge-cli queue add|list|pause|resume|cancel|retry ...   (queue --help for details)\n"
+        << "  charaforge-cli worker [--queue DB] [--until-empty] [--batch N] [--checkpoint-every K]\n"
+        << "        [--device D] [--dtype T] [--offload-text-encoders]\n"
 #endif
         ;
 }
@@ -31,6 +37,12 @@ void usage(std::ostream& out) {
 } // namespace
 
 int main(int argc, char** argv) {
+#ifndef CHARAFORGE_ENGINE_ONLY
+    // The queue shares its database and default folders with the charaforge window.
+    QCoreApplication::setOrganizationName(QStringLiteral("CharaForge"));
+    QCoreApplication::setApplicationName(QStringLiteral("charaforge"));
+    QCoreApplication app(argc, argv);
+#endif
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "help") {
         usage(args.empty() ? std::cerr : std::cout);
@@ -57,6 +69,10 @@ int main(int argc, char** argv) {
 #ifndef CHARAFORGE_ENGINE_ONLY
         if (cmd == "prompt")
             return run_prompt_command(rest);
+        if (cmd == "queue")
+            return run_queue_command(rest);
+        if (cmd == "worker")
+            return cmd_worker(rest);
 #endif
         std::cerr << "charaforge-cli: unknown command '" << cmd << "'\n";
         usage(std::cerr);

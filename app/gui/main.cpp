@@ -1,12 +1,36 @@
-// charaforge: the studio GUI. Composition root: wires the window (a view) to the worker thread.
-#include "gui/generation_worker.h"
-#include "gui/model_setup.h"
+// charaforge: the studio GUI. Composition root: wires the window (a view), the job store and the queue
+// worker thread.
+#include "gui/queue_worker.h"
+#include "gui/studio_controller.h"
+#include "queue/job_store.h"
+#include "queue/model_setup.h"
 #include "ui/main_window.h"
+#include "ui/studio_types.h"
 
 #include <QApplication>
+#include <QDir>
 #include <QFileDialog>
+#include <QMenuBar>
 #include <QMessageBox>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QThread>
+
+namespace {
+
+QString defaultOutputDir() {
+    QString pictures = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
+    if (pictures.isEmpty())
+        pictures = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    return pictures + QStringLiteral("/CharaForge");
+}
+
+QString argumentValue(const QStringList& args, const QString& name) {
+    const int at = args.indexOf(name);
+    return at >= 0 && at + 1 < args.size() ? args.at(at + 1) : QString();
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -14,58 +38,100 @@ int main(int argc, char** argv) {
     QApplication::setOrganizationName(QStringLiteral("CharaForge"));
     QApplication::setApplicationVersion(QStringLiteral(CHARAFORGE_VERSION));
     qRegisterMetaType<charaforge::ui::GenerationSettings>();
+    qRegisterMetaType<QList<qint64>>();
+    qRegisterMetaType<QList<QPair<QString, qint64>>>();
 
-    using charaforge::app::GenerationWorker;
+    using charaforge::app::QueueWorker;
+    using charaforge::app::StudioController;
+    const QStringList args = QApplication::arguments();
+    QString queuePath = argumentValue(args, QStringLiteral("--queue"));
+    if (queuePath.isEmpty())
+        queuePath = charaforge::queue::JobStore::defaultPath();
+    charaforge::engine::RuntimeOptions runtime;
+    if (const auto device = argumentValue(args, QStringLiteral("--device")); !device.isEmpty())
+        runtime.device = device.toStdString();
+
     charaforge::ui::MainWindow window;
     QThread thread;
-    auto* worker = new GenerationWorker;
+    thread.setObjectName(QStringLiteral("queue worker"));
+    auto* worker = new QueueWorker(queuePath, runtime);
     worker->moveToThread(&thread);
     QObject::connect(&thread, &QThread::finished, worker, &QObject::deleteLater);
+    QObject::connect(&thread, &QThread::started, worker, &QueueWorker::start);
 
-    QObject::connect(&window, &charaforge::ui::MainWindow::generateRequested, worker, &GenerationWorker::generate,
-                     Qt::QueuedConnection);
-    QObject::connect(worker, &GenerationWorker::progress, &window, &charaforge::ui::MainWindow::showProgress);
-    QObject::connect(worker, &GenerationWorker::imageReady, &window,
-                     [&window](const QImage& img, const QString&) { window.showImage(img); });
-    QObject::connect(worker, &GenerationWorker::failed, &window, &charaforge::ui::MainWindow::showError);
-    QObject::connect(worker, &GenerationWorker::busyChanged, &window, &charaforge::ui::MainWindow::setBusy);
-    QObject::connect(worker, &GenerationWorker::modelOpened, &window,
+    std::unique_ptr<StudioController> controller;
+    try {
+        controller = std::make_unique<StudioController>(window, *worker, queuePath);
+    } catch (const std::exception& e) {
+        QMessageBox::critical(nullptr, QObject::tr("CharaForge"),
+                              QObject::tr("Cannot open the job queue: %1").arg(QString::fromStdString(e.what())));
+        delete worker;
+        return 1;
+    }
+    QString outputDir = argumentValue(args, QStringLiteral("--out"));
+    if (outputDir.isEmpty())
+        outputDir = QSettings().value(QStringLiteral("output/dir"), defaultOutputDir()).toString();
+    controller->setOutputDir(QDir(outputDir).absolutePath());
+
+    QObject::connect(worker, &QueueWorker::modelOpened, &window,
                      [&window](const QString& line, const QString& details, bool test) {
                          window.setModelDescription(line, details);
                          window.setModelNotice(test ? charaforge::app::testModelNotice() : QString());
-                         if (test) {
-                             // The test model's images are noise: small and quick is all it needs, even on a CPU.
-                             auto settings = window.settings();
-                             settings.width = settings.height = 256;
-                             settings.steps = 12;
-                             window.setSettings(settings);
-                         }
                      });
-    QObject::connect(&window, &charaforge::ui::MainWindow::chooseModelRequested, &window, [&window, worker] {
+    QObject::connect(worker, &QueueWorker::modelFailed, &window, [&window](const QString& message) {
+        window.setModelDescription(QObject::tr("No model open"), message);
+        window.showError(message);
+    });
+    auto openModel = [worker, &controller](const QString& dir) {
+        controller->setModel(dir);
+        QMetaObject::invokeMethod(worker, "openModel", Qt::QueuedConnection, Q_ARG(QString, dir));
+    };
+    QObject::connect(&window, &charaforge::ui::MainWindow::chooseModelRequested, &window, [&window, openModel] {
         const QString dir =
             QFileDialog::getExistingDirectory(&window, QObject::tr("Choose the NewBie-image model folder"));
         if (dir.isEmpty())
             return;
         charaforge::app::rememberModel(dir);
-        QMetaObject::invokeMethod(worker, "openModel", Qt::QueuedConnection, Q_ARG(QString, dir));
+        openModel(dir);
+    });
+    auto* file = window.menuBar()->actions().front()->menu();
+    file->insertAction(file->actions().at(1), new QAction(QObject::tr("Choose output folder…"), file));
+    QObject::connect(file->actions().at(1), &QAction::triggered, &window, [&window, &controller] {
+        const QString dir = QFileDialog::getExistingDirectory(&window, QObject::tr("Folder for generated images"),
+                                                              controller->outputDir());
+        if (dir.isEmpty())
+            return;
+        QSettings().setValue(QStringLiteral("output/dir"), dir);
+        controller->setOutputDir(dir);
+        window.showMessage(QObject::tr("New images go to %1").arg(dir));
     });
     thread.start();
 
     charaforge::app::ModelChoice choice;
     try {
-        choice = charaforge::app::chooseModel(QApplication::arguments());
+        choice = charaforge::app::chooseModel(args);
     } catch (const std::exception& e) {
         QMessageBox::critical(
             &window, QObject::tr("CharaForge"),
             QObject::tr("Could not prepare the default test model: %1").arg(QString::fromStdString(e.what())));
     }
     window.setModelDescription(QObject::tr("Opening %1…").arg(choice.path));
-    if (!choice.path.isEmpty())
-        QMetaObject::invokeMethod(worker, "openModel", Qt::QueuedConnection, Q_ARG(QString, choice.path));
+    if (!choice.path.isEmpty()) {
+        openModel(choice.path);
+        if (charaforge::engine::is_test_model(choice.path.toStdString())) {
+            // The test model's images are noise: small and quick is all it needs, even on a CPU.
+            auto settings = window.settings();
+            settings.width = settings.height = 256;
+            settings.steps = 12;
+            window.setSettings(settings);
+        }
+    }
     window.show();
     const int rc = QApplication::exec();
-    worker->requestCancel();
+    // The running batch goes back to the queue with its sampler state; the next start resumes it.
+    worker->requestStop();
     thread.quit();
     thread.wait();
+    controller.reset();
     return rc;
 }

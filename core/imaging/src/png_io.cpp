@@ -106,6 +106,14 @@ void write_png_atomic(const std::string& path, const RgbImage& image, const Text
         ::unlink(tmp.c_str());
         throw std::runtime_error("png: " + path + ": could not be saved: " + std::strerror(err));
     }
+    // The rename is durable only once the folder's entry is on disk too.
+    const auto slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
 }
 
 TextChunks read_png_text(const std::vector<uint8_t>& png) {

@@ -1,4 +1,4 @@
-#include "gui/model_setup.h"
+#include "queue/model_setup.h"
 
 #include "charaforge/engine/pipeline.h"
 

@@ -1,0 +1,116 @@
+#include "gui/queue_worker.h"
+
+#include "queue/job_store.h"
+#include "queue/pipeline_executor.h"
+#include "queue/queue_runner.h"
+
+#include <QDir>
+#include <QTimer>
+
+namespace charaforge::app {
+
+namespace {
+
+QImage toQImage(const engine::Image& img) {
+    QImage q(img.rgb.data(), img.width, img.height, img.width * 3, QImage::Format_RGB888);
+    return q.copy(); // owns its pixels: it crosses threads
+}
+
+constexpr int kIdlePollMs = 500;
+
+} // namespace
+
+QueueWorker::QueueWorker(const QString& queuePath, const engine::RuntimeOptions& options)
+    : m_queuePath(queuePath), m_options(options) {}
+
+QueueWorker::~QueueWorker() = default;
+
+void QueueWorker::requestStop() {
+    m_stop = true;
+    if (m_runner)
+        m_runner->requestStop();
+}
+
+void QueueWorker::start() {
+    // The single place where exceptions of the queue and the engine become signals.
+    try {
+        m_store = std::make_unique<queue::JobStore>(m_queuePath);
+    } catch (const std::exception& e) {
+        Q_EMIT modelFailed(QString::fromStdString(e.what()));
+        return;
+    }
+    m_executor = std::make_unique<queue::PipelineExecutor>(m_options);
+    queue::RunnerOptions options;
+    options.maxBatch = m_options.max_batch;
+    options.checkpointEvery = 4;
+    options.previewEvery = 1;
+    options.appVersion = QStringLiteral(CHARAFORGE_VERSION);
+    queue::RunnerEvents ev;
+    ev.started = [this](const QList<qint64>& ids) {
+        reportModel();
+        Q_EMIT jobsStarted(ids);
+    };
+    ev.progress = [this](const QList<qint64>& ids, int step, int total, double s) {
+        Q_EMIT progress(ids, step, total, s);
+    };
+    ev.preview = [this](qint64 id, int step, int total, const engine::Image& img) {
+        Q_EMIT preview(id, toQImage(img), step, total);
+    };
+    ev.finished = [this](qint64 id, const QString& path, const engine::Image& img) {
+        Q_EMIT imageFinished(id, toQImage(img), path);
+    };
+    ev.failed = [this](qint64 id, const QString& message) { Q_EMIT jobFailed(id, message); };
+    ev.notice = [this](const QString& message) { Q_EMIT notice(message); };
+    ev.changed = [this] { Q_EMIT queueChanged(); };
+    m_runner = std::make_unique<queue::QueueRunner>(*m_store, *m_executor, options, ev);
+    m_timer = new QTimer(this); // created here: it lives on the worker thread
+    m_timer->setSingleShot(true);
+    connect(m_timer, &QTimer::timeout, this, &QueueWorker::tick);
+    if (m_stop)
+        m_runner->requestStop();
+    wake();
+}
+
+void QueueWorker::openModel(const QString& path) {
+    try {
+        m_executor->openModel(path);
+        reportModel();
+    } catch (const std::exception& e) {
+        Q_EMIT modelFailed(QString::fromStdString(e.what()));
+    }
+}
+
+void QueueWorker::reportModel() {
+    auto* p = m_executor ? m_executor->pipeline() : nullptr;
+    if (!p || m_executor->openModelPath() == m_reportedModel)
+        return;
+    m_reportedModel = m_executor->openModelPath();
+    const bool test = engine::is_test_model(m_reportedModel.toStdString());
+    const QString device = QString::fromStdString(p->device_name());
+    const QString line = (test ? tr("Test model") : QDir(m_reportedModel).dirName()) + QStringLiteral(" · ") + device;
+    QList<QPair<QString, qint64>> components;
+    for (const auto& [name, bytes] : p->component_bytes())
+        components.push_back({QString::fromStdString(name), static_cast<qint64>(bytes)});
+    Q_EMIT modelOpened(line, QString::fromStdString(p->info().summary) + tr("device: ") + device, test, components,
+                       QString::fromStdString(p->device()));
+}
+
+void QueueWorker::wake() {
+    if (m_timer)
+        m_timer->start(0);
+}
+
+void QueueWorker::tick() {
+    if (m_stop || !m_runner)
+        return;
+    bool ran = false;
+    try {
+        // One batch per tick: between batches the event loop runs queued slots (openModel, wake).
+        ran = m_runner->runOnce();
+    } catch (const std::exception& e) {
+        Q_EMIT notice(tr("queue error: %1").arg(QString::fromStdString(e.what())));
+    }
+    m_timer->start(ran ? 0 : kIdlePollMs);
+}
+
+} // namespace charaforge::app

@@ -1,0 +1,68 @@
+#pragma once
+// The worker owns the engine on its own QThread: it drains the job queue (the same QueueRunner as
+// `charaforge-cli worker`) and speaks only through queued signals carrying values.
+#include "charaforge/engine/pipeline.h"
+
+#include <QImage>
+#include <QList>
+#include <QObject>
+#include <QPair>
+#include <QString>
+#include <QTimer>
+
+#include <atomic>
+#include <memory>
+
+namespace charaforge::queue {
+class JobStore;
+class PipelineExecutor;
+class QueueRunner;
+} // namespace charaforge::queue
+
+namespace charaforge::app {
+
+class QueueWorker : public QObject {
+    Q_OBJECT
+public:
+    QueueWorker(const QString& queuePath, const engine::RuntimeOptions& options);
+    ~QueueWorker() override;
+
+    // Thread-safe: the running batch stops after its current step and goes back to the queue with its
+    // sampler state (used when the window closes).
+    void requestStop();
+
+public Q_SLOTS:
+    // Opens the store and starts draining. Call once, on the worker thread.
+    void start();
+    // Opens a model now (jobs name their model; this makes the first job fast and reports the model).
+    void openModel(const QString& path);
+    // Something changed in the queue: look for work now rather than at the next poll.
+    void wake();
+
+Q_SIGNALS:
+    void modelOpened(const QString& line, const QString& details, bool isTestModel,
+                     const QList<QPair<QString, qint64>>& components, const QString& device);
+    void modelFailed(const QString& message);
+    void jobsStarted(const QList<qint64>& ids);
+    void progress(const QList<qint64>& ids, int step, int total, double secondsPerStep);
+    void preview(qint64 id, const QImage& image, int step, int total);
+    void imageFinished(qint64 id, const QImage& image, const QString& path);
+    void jobFailed(qint64 id, const QString& message);
+    void notice(const QString& message);
+    void queueChanged();
+
+private:
+    void tick();
+    void reportModel();
+
+    QString m_queuePath;
+    engine::RuntimeOptions m_options;
+    std::unique_ptr<queue::JobStore> m_store;
+    std::unique_ptr<queue::PipelineExecutor> m_executor;
+    std::unique_ptr<queue::QueueRunner> m_runner;
+    std::atomic<bool> m_stop{false};
+    QTimer* m_timer = nullptr;
+    QString m_reportedModel;
+};
+
+} // namespace charaforge::app

@@ -1,0 +1,275 @@
+#include "gui/studio_controller.h"
+
+#include "charaforge/engine/pipeline.h"
+#include "gui/queue_worker.h"
+#include "queue/job_record.h"
+#include "queue/job_store.h"
+#include "ui/gallery_view.h"
+#include "ui/queue_panel.h"
+#include "ui/vram_monitor.h"
+
+#include <QDateTime>
+#include <QFileInfo>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+
+namespace charaforge::app {
+
+namespace {
+
+constexpr int kPollMs = 500;
+constexpr int kMemoryMs = 1000;
+constexpr int kHistoryImages = 200;
+
+QString clock(double seconds) {
+    const int s = static_cast<int>(seconds + 0.5);
+    return s >= 3600 ? QStringLiteral("%1:%2:%3")
+                           .arg(s / 3600)
+                           .arg(s / 60 % 60, 2, 10, QLatin1Char('0'))
+                           .arg(s % 60, 2, 10, QLatin1Char('0'))
+                     : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+}
+
+} // namespace
+
+QString promptTitle(const QString& prompt) {
+    static const QRegularExpression tags(QStringLiteral("<[^>]*>"));
+    QString t = QString(prompt).replace(tags, QStringLiteral(" ")).simplified();
+    t.replace(QStringLiteral("$character_1$"), QString());
+    t = t.simplified();
+    return t.size() > 80 ? t.left(79) + QChar(0x2026) : t;
+}
+
+StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, const QString& queuePath)
+    : m_window(window), m_worker(worker), m_store(std::make_unique<queue::JobStore>(queuePath)) {
+    auto* panel = window.queuePanel();
+    auto wake = [this] { QMetaObject::invokeMethod(&m_worker, "wake", Qt::QueuedConnection); };
+
+    connect(&window, &ui::MainWindow::queueRequested, this, [this, wake](const ui::GenerationSettings& s) {
+        apply([&] {
+            const auto ids =
+                m_store->add(specsFor(s), QStringLiteral("gui-%1").arg(QDateTime::currentMSecsSinceEpoch()));
+            m_window.showMessage(tr("Queued %n job(s).", nullptr, static_cast<int>(ids.size())));
+        });
+        wake();
+    });
+    connect(&window, &ui::MainWindow::updateJobRequested, this,
+            [this, wake](qint64 id, const ui::GenerationSettings& s) {
+                apply([&] {
+                    auto spec = specsFor(s).front();
+                    spec.seed = s.seed; // an edited job keeps the seed shown in the form
+                    m_store->edit(id, spec);
+                    m_window.setEditingJob(0);
+                    m_window.showMessage(tr("Job %1 updated.").arg(id));
+                });
+                wake();
+            });
+    connect(&window, &ui::MainWindow::imageDropped, this, &StudioController::restoreFromImage);
+    connect(window.gallery(), &ui::GalleryView::restoreRequested, this, &StudioController::restoreFromImage);
+
+    connect(panel, &ui::QueuePanel::pauseToggled, this, [this, wake](bool paused) {
+        apply([&] { m_store->setPaused(paused); });
+        m_window.showMessage(paused ? tr("Queue paused: the running batch finishes, no new job starts.")
+                                    : tr("Queue resumed."));
+        wake();
+    });
+    connect(panel, &ui::QueuePanel::cancelRequested, this,
+            [this](const QList<qint64>& ids) { apply([&] { m_store->cancel(ids); }); });
+    connect(panel, &ui::QueuePanel::retryRequested, this, [this, wake](const QList<qint64>& ids) {
+        apply([&] { m_store->retry(ids); });
+        wake();
+    });
+    connect(panel, &ui::QueuePanel::duplicateRequested, this, [this, wake](const QList<qint64>& ids) {
+        apply([&] { m_store->duplicate(ids); });
+        wake();
+    });
+    connect(panel, &ui::QueuePanel::removeRequested, this,
+            [this](const QList<qint64>& ids) { apply([&] { m_store->remove(ids); }); });
+    connect(panel, &ui::QueuePanel::clearFinishedRequested, this,
+            [this] { apply([&] { m_store->removeFinished(); }); });
+    connect(panel, &ui::QueuePanel::moveRequested, this,
+            [this](qint64 id, qint64 before) { apply([&] { m_store->move(id, before); }); });
+    connect(panel, &ui::QueuePanel::editRequested, this, [this](qint64 id) {
+        const auto job = m_store->job(id);
+        if (!job || job->state != queue::JobState::Queued) {
+            m_window.showError(tr("job %1 is no longer queued").arg(id));
+            return;
+        }
+        auto s = settingsFor(job->spec);
+        s.seedMode = QStringLiteral("fixed");
+        m_window.setSettings(s);
+        m_window.setEditingJob(id);
+    });
+
+    connect(&worker, &QueueWorker::queueChanged, this, &StudioController::refresh);
+    connect(&worker, &QueueWorker::progress, this, &StudioController::onProgress);
+    connect(&worker, &QueueWorker::preview, this, [this](qint64 id, const QImage& img, int step, int total) {
+        m_window.showPreview(img, tr("job %1 · preview · step %2/%3").arg(id).arg(step).arg(total));
+    });
+    connect(&worker, &QueueWorker::imageFinished, this, [this](qint64 id, const QImage& img, const QString& path) {
+        m_window.gallery()->addImage(id, img, path, tr("job %1\n%2").arg(id).arg(path));
+        m_window.showImage(img, tr("job %1 · %2").arg(id).arg(QFileInfo(path).fileName()));
+    });
+    connect(&worker, &QueueWorker::jobFailed, this,
+            [this](qint64 id, const QString& message) { m_window.showError(tr("job %1: %2").arg(id).arg(message)); });
+    connect(&worker, &QueueWorker::notice, this, [this](const QString& m) { m_window.showMessage(m); });
+    connect(&worker, &QueueWorker::modelOpened, this,
+            [this](const QString&, const QString&, bool, const QList<QPair<QString, qint64>>& components,
+                   const QString& device) {
+                m_components = components;
+                m_device = device;
+            });
+
+    // Another process (charaforge-cli) may change the queue: a cheap version check finds out.
+    m_poll.setInterval(kPollMs);
+    connect(&m_poll, &QTimer::timeout, this, [this] {
+        if (m_store->dataVersion() != m_version)
+            refresh();
+    });
+    m_poll.start();
+    m_memory.setInterval(kMemoryMs);
+    connect(&m_memory, &QTimer::timeout, this, &StudioController::sampleMemory);
+    m_memory.start();
+    refresh();
+    loadHistory();
+    sampleMemory();
+}
+
+StudioController::~StudioController() = default;
+
+void StudioController::setModel(const QString& path) {
+    m_model = path;
+}
+
+QList<queue::JobSpec> StudioController::specsFor(const ui::GenerationSettings& s) const {
+    QList<queue::JobSpec> specs;
+    for (int i = 0; i < std::max(1, s.count); ++i) {
+        queue::JobSpec j;
+        j.prompt = s.prompt;
+        j.negative = s.negative;
+        j.width = s.width;
+        j.height = s.height;
+        j.steps = s.steps;
+        j.sampler = s.sampler;
+        j.cfg = s.cfg;
+        j.model = m_model;
+        j.outputDir = m_outputDir;
+        j.seed = s.seedMode == QStringLiteral("random")      ? QRandomGenerator::global()->bounded(2147483647)
+                 : s.seedMode == QStringLiteral("increment") ? s.seed + i
+                                                             : s.seed;
+        specs.push_back(j);
+    }
+    return specs;
+}
+
+ui::GenerationSettings StudioController::settingsFor(const queue::JobSpec& spec) {
+    ui::GenerationSettings s;
+    s.prompt = spec.prompt;
+    s.negative = spec.negative;
+    s.width = spec.width;
+    s.height = spec.height;
+    s.steps = spec.steps;
+    s.sampler = spec.sampler;
+    s.cfg = spec.cfg;
+    s.seed = spec.seed;
+    s.count = 1;
+    s.seedMode = QStringLiteral("fixed");
+    return s;
+}
+
+void StudioController::apply(const std::function<void()>& change) {
+    try {
+        change();
+    } catch (const std::exception& e) {
+        m_window.showError(QString::fromStdString(e.what()));
+    }
+    refresh();
+}
+
+void StudioController::refresh() {
+    try {
+        m_version = m_store->dataVersion();
+        QList<ui::JobView> rows;
+        for (const auto& j : m_store->jobs()) {
+            ui::JobView v;
+            v.id = j.id;
+            v.state = queue::stateName(j.state);
+            v.title = promptTitle(j.spec.prompt);
+            v.width = j.spec.width;
+            v.height = j.spec.height;
+            v.steps = j.spec.steps;
+            v.sampler = j.spec.sampler;
+            v.cfg = j.spec.cfg;
+            v.seed = j.spec.seed;
+            v.stepsDone = j.stepsDone;
+            v.message = j.message;
+            v.outputPath = j.outputPath;
+            rows.push_back(v);
+        }
+        m_window.queuePanel()->setJobs(rows);
+        m_window.queuePanel()->setPaused(m_store->paused());
+    } catch (const std::exception& e) {
+        m_window.showError(QString::fromStdString(e.what()));
+    }
+}
+
+void StudioController::onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep) {
+    const double batch = (total - step) * secondsPerStep;
+    // The rest of the queue at the same pace, batched like this one (a rough guide, said so).
+    double queued = 0;
+    for (const auto& j : m_store->jobs())
+        if (j.state == queue::JobState::Queued)
+            queued += (j.spec.steps - j.stepsDone) * secondsPerStep / std::max<qsizetype>(1, ids.size());
+    for (auto id : ids)
+        m_window.queuePanel()->setJobProgress(id, step, total, clock(batch));
+    QString who = ids.size() == 1 ? tr("job %1").arg(ids.front()) : tr("jobs %1–%2").arg(ids.front()).arg(ids.back());
+    QString detail = tr("%1 · ETA %2").arg(who, clock(batch));
+    if (queued > 0)
+        detail += tr(" · queue ≈ %1").arg(clock(batch + queued));
+    m_window.showProgress(step, total, detail);
+}
+
+void StudioController::sampleMemory() {
+    const auto r = engine::memory_report(m_device.toStdString());
+    ui::MemorySample s;
+    s.gpu = r.gpu;
+    s.device = QString::fromStdString(r.device);
+    s.allocated = r.allocated;
+    s.reserved = r.reserved;
+    s.freeBytes = r.free;
+    s.total = r.total;
+    s.processResident = r.process_resident;
+    s.components = m_components;
+    m_window.memoryMonitor()->addSample(s);
+}
+
+void StudioController::loadHistory() {
+    // The gallery starts with the latest finished images (oldest first, so the newest ends on top).
+    QList<queue::Job> done;
+    for (const auto& j : m_store->jobs())
+        if (j.state == queue::JobState::Done && QFileInfo::exists(j.outputPath))
+            done.push_back(j);
+    std::sort(done.begin(), done.end(), [](const auto& a, const auto& b) { return a.finished < b.finished; });
+    if (done.size() > kHistoryImages)
+        done = done.mid(done.size() - kHistoryImages);
+    for (const auto& j : done) {
+        QImage img(j.outputPath);
+        if (!img.isNull())
+            m_window.gallery()->addImage(j.id, img, j.outputPath, tr("job %1\n%2").arg(j.id).arg(j.outputPath));
+    }
+}
+
+bool StudioController::restoreFromImage(const QString& path) {
+    QString error;
+    const auto spec = queue::specFromPng(path, &error);
+    if (!spec) {
+        m_window.showError(tr("cannot restore settings: %1").arg(error));
+        return false;
+    }
+    m_window.setEditingJob(0);
+    m_window.setSettings(settingsFor(*spec));
+    m_window.showMessage(tr("Restored the settings of %1 (seed %2).").arg(QFileInfo(path).fileName()).arg(spec->seed));
+    return true;
+}
+
+} // namespace charaforge::app

@@ -1,0 +1,69 @@
+#pragma once
+// Wires the studio window (a view) to the job store (the window's own connection) and to the queue worker:
+// user intents become store changes, store and worker reports become view values.
+#include "queue/job.h"
+#include "ui/main_window.h"
+#include "ui/studio_types.h"
+
+#include <QElapsedTimer>
+#include <QList>
+#include <QObject>
+#include <QPair>
+#include <QString>
+#include <QTimer>
+
+#include <memory>
+
+namespace charaforge::queue {
+class JobStore;
+}
+
+namespace charaforge::app {
+
+class QueueWorker;
+
+class StudioController : public QObject {
+    Q_OBJECT
+public:
+    StudioController(ui::MainWindow& window, QueueWorker& worker, const QString& queuePath);
+    ~StudioController() override;
+
+    // The model new jobs are generated with, and the folder their images go to.
+    void setModel(const QString& path);
+    QString model() const { return m_model; }
+    void setOutputDir(const QString& dir) { m_outputDir = dir; }
+    QString outputDir() const { return m_outputDir; }
+    // The device whose memory the monitor shows ("auto" until a model is open).
+    void setDevice(const QString& device) { m_device = device; }
+
+    // The jobs one click of "Add to queue" makes from the form (seed modes applied).
+    QList<queue::JobSpec> specsFor(const ui::GenerationSettings& settings) const;
+    static ui::GenerationSettings settingsFor(const queue::JobSpec& spec);
+
+    // Re-reads the store into the queue panel.
+    void refresh();
+    // Restores the settings stored in one of our PNGs into the editor.
+    bool restoreFromImage(const QString& path);
+
+private:
+    void apply(const std::function<void()>& change);
+    void onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep);
+    void sampleMemory();
+    void loadHistory();
+
+    ui::MainWindow& m_window;
+    QueueWorker& m_worker;
+    std::unique_ptr<queue::JobStore> m_store;
+    QString m_model;
+    QString m_outputDir;
+    QString m_device = QStringLiteral("auto");
+    QList<QPair<QString, qint64>> m_components;
+    QTimer m_poll;
+    QTimer m_memory;
+    qint64 m_version = -1;
+};
+
+// A short one-line summary of a prompt for lists: element names and markup removed.
+QString promptTitle(const QString& prompt);
+
+} // namespace charaforge::app

@@ -1,0 +1,58 @@
+#pragma once
+// A queued generation job as the store keeps it: plain values, no Qt widgets, no engine types.
+#include <QByteArray>
+#include <QString>
+
+#include <optional>
+
+namespace charaforge::queue {
+
+// Everything that decides a job's image, plus where it goes.
+struct JobSpec {
+    QString prompt; // NewBie XML, tags or natural language
+    QString negative;
+    int width = 1024;
+    int height = 1024;
+    int steps = 28;
+    QString sampler = QStringLiteral("euler"); // "euler" | "midpoint"
+    double cfg = 5.0;
+    double cfgTrunc = 1.0;
+    double renorm = 0.0;
+    double shift = 6.0;
+    qint64 seed = 0;
+    QString model;     // model folder the job is generated with
+    QString outputDir; // folder its PNG is written to
+
+    bool operator==(const JobSpec&) const = default;
+};
+
+enum class JobState { Queued, Running, Done, Failed, Cancelled };
+
+QString stateName(JobState s); // "queued", ...
+std::optional<JobState> parseState(const QString& name);
+
+struct Job {
+    qint64 id = 0;
+    JobSpec spec;
+    JobState state = JobState::Queued;
+    double position = 0; // queue order (ascending)
+    int stepsDone = 0;   // sampler step of the saved checkpoint (0: none)
+    int attempts = 0;    // times the job was started
+    QString owner;       // "host:pid" of the worker running it
+    QString outputPath;  // file of a done job
+    QString message;     // why it failed
+    QString group;       // jobs submitted together
+    qint64 created = 0;  // ms since the epoch
+    qint64 finished = 0;
+};
+
+// The sampler state saved every few steps (the engine's SamplerState as bytes).
+struct Checkpoint {
+    int step = 0;
+    qint64 channels = 0;
+    qint64 height = 0;
+    qint64 width = 0;
+    QByteArray latent; // channels*height*width fp32, host byte order
+};
+
+} // namespace charaforge::queue

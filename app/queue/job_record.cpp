@@ -1,0 +1,182 @@
+#include "queue/job_record.h"
+
+#include "charaforge/imaging/png_io.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+
+namespace charaforge::queue {
+
+namespace {
+
+QString samplerLabel(const QString& sampler) {
+    return sampler == QStringLiteral("midpoint") ? QStringLiteral("Midpoint") : QStringLiteral("Euler");
+}
+
+} // namespace
+
+QString outputPathFor(const Job& job) {
+    return QDir(job.spec.outputDir)
+        .filePath(QStringLiteral("charaforge-%1-%2.png").arg(job.id, 6, 10, QLatin1Char('0')).arg(job.spec.seed));
+}
+
+std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFileRecord>& model,
+                                             const QString& appVersion) {
+    const auto& s = job.spec;
+    QJsonArray files;
+    for (const auto& f : model)
+        files.append(QJsonObject{{QStringLiteral("role"), f.role},
+                                 {QStringLiteral("file"), QFileInfo(f.path).fileName()},
+                                 {QStringLiteral("sha256"), f.sha256}});
+    QJsonObject rec{{QStringLiteral("format"), QStringLiteral("charaforge-record-1")},
+                    {QStringLiteral("prompt"), s.prompt},
+                    {QStringLiteral("negative_prompt"), s.negative},
+                    {QStringLiteral("seed"), QString::number(s.seed)}, // as text: JSON numbers lose 64-bit seeds
+                    {QStringLiteral("steps"), s.steps},
+                    {QStringLiteral("sampler"), s.sampler},
+                    {QStringLiteral("cfg"), s.cfg},
+                    {QStringLiteral("cfg_trunc"), s.cfgTrunc},
+                    {QStringLiteral("renorm_cfg"), s.renorm},
+                    {QStringLiteral("shift"), s.shift},
+                    {QStringLiteral("width"), s.width},
+                    {QStringLiteral("height"), s.height},
+                    {QStringLiteral("model"), s.model},
+                    {QStringLiteral("model_files"), files},
+                    {QStringLiteral("job_id"), QString::number(job.id)},
+                    {QStringLiteral("group"), job.group},
+                    {QStringLiteral("app"), QStringLiteral("charaforge ") + appVersion}};
+    QString params = s.prompt + QLatin1Char('\n');
+    if (!s.negative.isEmpty())
+        params += QStringLiteral("Negative prompt: ") + s.negative + QLatin1Char('\n');
+    params += QStringLiteral("Steps: %1, Sampler: %2, CFG scale: %3, Seed: %4, Size: %5x%6")
+                  .arg(s.steps)
+                  .arg(samplerLabel(s.sampler))
+                  .arg(s.cfg)
+                  .arg(s.seed)
+                  .arg(s.width)
+                  .arg(s.height);
+    for (const auto& f : model)
+        if (f.role == QStringLiteral("transformer") && !f.sha256.isEmpty())
+            params += QStringLiteral(", Model hash: ") + f.sha256.left(10);
+    params += QStringLiteral(", Model: NewBie-image-Exp0.1, Version: charaforge ") + appVersion;
+    return {{"charaforge", QJsonDocument(rec).toJson(QJsonDocument::Compact).toStdString()},
+            {"parameters", params.toStdString()}};
+}
+
+qint64 jobIdFromPngText(const std::map<std::string, std::string>& text) {
+    auto it = text.find("charaforge");
+    if (it == text.end())
+        return 0;
+    const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(it->second));
+    return doc.object().value(QStringLiteral("job_id")).toString().toLongLong();
+}
+
+std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>& text, QString* error) {
+    auto fail = [&](const QString& why) -> std::optional<JobSpec> {
+        if (error)
+            *error = why;
+        return std::nullopt;
+    };
+    if (auto it = text.find("charaforge"); it != text.end()) {
+        QJsonParseError perr;
+        const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(it->second), &perr);
+        if (!doc.isObject())
+            return fail(QStringLiteral("the charaforge record is not valid JSON (%1)").arg(perr.errorString()));
+        const auto o = doc.object();
+        for (const char* key : {"prompt", "seed", "steps", "sampler", "cfg", "width", "height"})
+            if (!o.contains(QLatin1String(key)))
+                return fail(QStringLiteral("the charaforge record has no \"%1\"").arg(QLatin1String(key)));
+        JobSpec s;
+        s.prompt = o.value(QStringLiteral("prompt")).toString();
+        s.negative = o.value(QStringLiteral("negative_prompt")).toString();
+        const auto seed = o.value(QStringLiteral("seed"));
+        s.seed = seed.isString() ? seed.toString().toLongLong() : static_cast<qint64>(seed.toDouble());
+        s.steps = o.value(QStringLiteral("steps")).toInt();
+        s.sampler = o.value(QStringLiteral("sampler")).toString();
+        s.cfg = o.value(QStringLiteral("cfg")).toDouble();
+        s.cfgTrunc = o.value(QStringLiteral("cfg_trunc")).toDouble(1.0);
+        s.renorm = o.value(QStringLiteral("renorm_cfg")).toDouble(0.0);
+        s.shift = o.value(QStringLiteral("shift")).toDouble(6.0);
+        s.width = o.value(QStringLiteral("width")).toInt();
+        s.height = o.value(QStringLiteral("height")).toInt();
+        s.model = o.value(QStringLiteral("model")).toString();
+        return s;
+    }
+    if (auto it = text.find("parameters"); it != text.end()) {
+        // A1111: prompt lines, optional "Negative prompt: ..." lines, then one "Key: value, ..." line.
+        const QString all = QString::fromStdString(it->second);
+        const int last = all.lastIndexOf(QStringLiteral("\nSteps: "));
+        if (last < 0)
+            return fail(QStringLiteral("the parameters text has no \"Steps:\" line"));
+        QString head = all.left(last);
+        const QString tail = all.mid(last + 1);
+        JobSpec s;
+        const int neg = head.indexOf(QStringLiteral("\nNegative prompt: "));
+        if (neg >= 0) {
+            s.negative = head.mid(neg + 18);
+            head = head.left(neg);
+        }
+        s.prompt = head;
+        static const QRegularExpression field(QStringLiteral("(\\w[\\w ]*): ([^,]*)"));
+        for (auto m = field.globalMatch(tail); m.hasNext();) {
+            const auto f = m.next();
+            const QString key = f.captured(1).trimmed(), value = f.captured(2).trimmed();
+            if (key == QStringLiteral("Steps"))
+                s.steps = value.toInt();
+            else if (key == QStringLiteral("Sampler"))
+                s.sampler = value.compare(QStringLiteral("midpoint"), Qt::CaseInsensitive) == 0
+                                ? QStringLiteral("midpoint")
+                                : QStringLiteral("euler");
+            else if (key == QStringLiteral("CFG scale"))
+                s.cfg = value.toDouble();
+            else if (key == QStringLiteral("Seed"))
+                s.seed = value.toLongLong();
+            else if (key == QStringLiteral("Size")) {
+                const auto wh = value.split(QLatin1Char('x'));
+                if (wh.size() == 2) {
+                    s.width = wh[0].toInt();
+                    s.height = wh[1].toInt();
+                }
+            }
+        }
+        return s;
+    }
+    return fail(QStringLiteral("no generation settings in it (no charaforge or parameters text chunk)"));
+}
+
+std::optional<JobSpec> specFromPng(const QString& path, QString* error) {
+    std::map<std::string, std::string> text;
+    try {
+        QFile f(path);
+        if (!f.open(QIODevice::ReadOnly))
+            throw std::runtime_error("cannot open: " + f.errorString().toStdString());
+        const QByteArray bytes = f.readAll();
+        text = imaging::read_png_text(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+    } catch (const std::exception& e) {
+        if (error)
+            *error = path + QStringLiteral(": ") + QString::fromStdString(e.what());
+        return std::nullopt;
+    }
+    QString why;
+    auto spec = specFromPngText(text, &why);
+    if (!spec && error)
+        *error = path + QStringLiteral(": ") + why;
+    return spec;
+}
+
+QString sha256OfFile(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    QCryptographicHash h(QCryptographicHash::Sha256);
+    h.addData(&f);
+    return QString::fromLatin1(h.result().toHex());
+}
+
+} // namespace charaforge::queue

@@ -1,0 +1,41 @@
+#pragma once
+// The generation record written into every PNG (a `charaforge` JSON chunk plus an A1111-style
+// `parameters` chunk for other tools), read back to restore a job's settings from a dropped image.
+#include "queue/job.h"
+
+#include <QList>
+#include <QPair>
+#include <QString>
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace charaforge::queue {
+
+// A model file as recorded: its role ("transformer", "vae", ...), path and SHA-256.
+struct ModelFileRecord {
+    QString role;
+    QString path;
+    QString sha256;
+};
+
+// The file a job's image is written to: OUTPUT_DIR/charaforge-<id>-<seed>.png.
+QString outputPathFor(const Job& job);
+
+// Text chunks (keyword → UTF-8 text) of a finished job's PNG.
+std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFileRecord>& model,
+                                             const QString& appVersion);
+
+// The settings stored in a PNG's text chunks: our JSON record, else A1111 `parameters` (prompt, negative,
+// steps, sampler, CFG, seed, size). Sets *error (naming what is missing) and returns nullopt otherwise.
+std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>& text, QString* error = nullptr);
+// Reads `path` and calls specFromPngText; errors name the file.
+std::optional<JobSpec> specFromPng(const QString& path, QString* error = nullptr);
+// The job id recorded in a PNG (0 when none), to tell that a file on disk is a given job's output.
+qint64 jobIdFromPngText(const std::map<std::string, std::string>& text);
+
+// SHA-256 of a file, hex.
+QString sha256OfFile(const QString& path);
+
+} // namespace charaforge::queue

@@ -1,0 +1,672 @@
+#include "queue/job_store.h"
+
+#include "queue/batcher.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+#include <QRandomGenerator>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStandardPaths>
+#include <QSysInfo>
+#include <QVariant>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <unistd.h>
+
+namespace charaforge::queue {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS jobs("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " position REAL NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN ('queued','running','done','failed','cancelled')),"
+    " prompt TEXT NOT NULL, negative TEXT NOT NULL,"
+    " width INTEGER NOT NULL, height INTEGER NOT NULL, steps INTEGER NOT NULL, sampler TEXT NOT NULL,"
+    " cfg REAL NOT NULL, cfg_trunc REAL NOT NULL, renorm REAL NOT NULL, shift REAL NOT NULL,"
+    " seed INTEGER NOT NULL, model TEXT NOT NULL, output_dir TEXT NOT NULL,"
+    " grp TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,"
+    " owner TEXT NOT NULL DEFAULT '', heartbeat INTEGER NOT NULL DEFAULT 0,"
+    " steps_done INTEGER NOT NULL DEFAULT 0, output_path TEXT NOT NULL DEFAULT '',"
+    " message TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS jobs_state_position ON jobs(state, position)",
+    "CREATE TABLE IF NOT EXISTS checkpoints("
+    " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL, channels INTEGER NOT NULL, height INTEGER NOT NULL, width INTEGER NOT NULL,"
+    " latent BLOB NOT NULL)",
+};
+
+const char* kJobColumns = "id, position, state, prompt, negative, width, height, steps, sampler, cfg, cfg_trunc, "
+                          "renorm, shift, seed, model, output_dir, grp, attempts, owner, steps_done, output_path, "
+                          "message, created, finished";
+
+// SQLite binds a null QString as NULL; our text columns are NOT NULL and empty text is a value.
+QVariant text(const QString& s) {
+    return s.isNull() ? QVariant(QStringLiteral("")) : QVariant(s);
+}
+
+qint64 nowMs() {
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QString idList(const QList<qint64>& ids) {
+    QStringList parts;
+    for (auto id : ids)
+        parts << QString::number(id);
+    return parts.join(QLatin1Char(','));
+}
+
+Job jobFrom(const QSqlQuery& q) {
+    Job j;
+    int c = 0;
+    j.id = q.value(c++).toLongLong();
+    j.position = q.value(c++).toDouble();
+    j.state = parseState(q.value(c++).toString()).value_or(JobState::Failed);
+    j.spec.prompt = q.value(c++).toString();
+    j.spec.negative = q.value(c++).toString();
+    j.spec.width = q.value(c++).toInt();
+    j.spec.height = q.value(c++).toInt();
+    j.spec.steps = q.value(c++).toInt();
+    j.spec.sampler = q.value(c++).toString();
+    j.spec.cfg = q.value(c++).toDouble();
+    j.spec.cfgTrunc = q.value(c++).toDouble();
+    j.spec.renorm = q.value(c++).toDouble();
+    j.spec.shift = q.value(c++).toDouble();
+    j.spec.seed = q.value(c++).toLongLong();
+    j.spec.model = q.value(c++).toString();
+    j.spec.outputDir = q.value(c++).toString();
+    j.group = q.value(c++).toString();
+    j.attempts = q.value(c++).toInt();
+    j.owner = q.value(c++).toString();
+    j.stepsDone = q.value(c++).toInt();
+    j.outputPath = q.value(c++).toString();
+    j.message = q.value(c++).toString();
+    j.created = q.value(c++).toLongLong();
+    j.finished = q.value(c++).toLongLong();
+    return j;
+}
+
+QString describe(JobState s) {
+    return stateName(s);
+}
+
+} // namespace
+
+QString stateName(JobState s) {
+    switch (s) {
+    case JobState::Queued:
+        return QStringLiteral("queued");
+    case JobState::Running:
+        return QStringLiteral("running");
+    case JobState::Done:
+        return QStringLiteral("done");
+    case JobState::Failed:
+        return QStringLiteral("failed");
+    case JobState::Cancelled:
+        return QStringLiteral("cancelled");
+    }
+    return QStringLiteral("failed");
+}
+
+std::optional<JobState> parseState(const QString& name) {
+    for (auto s : {JobState::Queued, JobState::Running, JobState::Done, JobState::Failed, JobState::Cancelled})
+        if (stateName(s) == name)
+            return s;
+    return std::nullopt;
+}
+
+// One write transaction. BEGIN IMMEDIATE takes the write lock up front, so two processes never both read
+// a queued job and then both claim it, and the busy timeout applies instead of an upgrade deadlock.
+class Transaction {
+public:
+    Transaction(const QSqlDatabase& db, const QString& path) : m_db(db), m_path(path) { exec("BEGIN IMMEDIATE"); }
+    ~Transaction() {
+        if (!m_done) {
+            QSqlQuery q(m_db);
+            q.exec(QStringLiteral("ROLLBACK"));
+        }
+    }
+    void commit() {
+        exec("COMMIT");
+        m_done = true;
+    }
+
+private:
+    void exec(const char* sql) {
+        QSqlQuery q(m_db);
+        if (!q.exec(QString::fromLatin1(sql)))
+            throw StoreError("queue: " + m_path.toStdString() + ": " + sql +
+                             " failed: " + q.lastError().text().toStdString());
+    }
+    QSqlDatabase m_db;
+    QString m_path;
+    bool m_done = false;
+};
+
+namespace {
+
+QSqlQuery prepare(const QSqlDatabase& db, const QString& path, const QString& sql) {
+    QSqlQuery q(db);
+    if (!q.prepare(sql))
+        throw StoreError("queue: " + path.toStdString() + ": cannot prepare '" + sql.toStdString() +
+                         "': " + q.lastError().text().toStdString());
+    return q;
+}
+
+void run(QSqlQuery& q, const QString& path) {
+    if (!q.exec())
+        throw StoreError("queue: " + path.toStdString() + ": " + q.lastError().text().toStdString() + " in '" +
+                         q.lastQuery().toStdString() + "'");
+}
+
+} // namespace
+
+JobStore::JobStore(const QString& path) : m_path(path) {
+    static std::atomic<int> counter{0};
+    m_connection = QStringLiteral("charaforge-queue-%1").arg(counter++);
+    const QFileInfo info(path);
+    if (!QDir().mkpath(info.absolutePath()))
+        throw StoreError("queue: cannot create the folder of " + path.toStdString());
+    auto db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
+    if (!db.isValid())
+        throw StoreError("queue: the Qt SQLite driver is missing (install libqt6sql6-sqlite)");
+    db.setDatabaseName(path);
+    db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=15000"));
+    if (!db.open())
+        throw StoreError("queue: cannot open " + path.toStdString() + ": " + db.lastError().text().toStdString());
+    QSqlQuery q(db);
+    // WAL lets the GUI read while a worker writes; FULL sync makes every committed state change survive a
+    // crash or power loss.
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
+        if (!q.exec(QString::fromLatin1(pragma)))
+            throw StoreError("queue: " + path.toStdString() + ": " + pragma + ": " +
+                             q.lastError().text().toStdString());
+    Transaction tx(db, m_path);
+    for (const char* sql : kSchema)
+        if (!q.exec(QString::fromLatin1(sql)))
+            throw StoreError("queue: " + path.toStdString() + ": not a CharaForge queue database (" +
+                             q.lastError().text().toStdString() + ")");
+    q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'schema'"));
+    if (q.next()) {
+        if (q.value(0).toInt() > kSchemaVersion)
+            throw StoreError("queue: " + path.toStdString() + " was written by a newer CharaForge (schema " +
+                             q.value(0).toString().toStdString() + ")");
+    } else {
+        q.exec(QStringLiteral("INSERT INTO meta(key, value) VALUES ('schema', '%1')").arg(kSchemaVersion));
+    }
+    tx.commit();
+}
+
+JobStore::~JobStore() {
+    {
+        auto db = QSqlDatabase::database(m_connection, false);
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(m_connection);
+}
+
+QList<qint64> JobStore::add(const QList<JobSpec>& specs, const QString& group) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    QSqlQuery last(db);
+    last.exec(QStringLiteral("SELECT COALESCE(MAX(position), 0) FROM jobs"));
+    double position = last.next() ? last.value(0).toDouble() : 0.0;
+    auto q =
+        prepare(db, m_path,
+                QStringLiteral("INSERT INTO jobs(position, state, prompt, negative, width, height, steps, sampler, "
+                               "cfg, cfg_trunc, renorm, shift, seed, model, output_dir, grp, created) "
+                               "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    QList<qint64> ids;
+    const qint64 now = nowMs();
+    for (const auto& s : specs) {
+        position += 1.0;
+        q.addBindValue(position);
+        q.addBindValue(text(s.prompt));
+        q.addBindValue(text(s.negative));
+        q.addBindValue(s.width);
+        q.addBindValue(s.height);
+        q.addBindValue(s.steps);
+        q.addBindValue(text(s.sampler));
+        q.addBindValue(s.cfg);
+        q.addBindValue(s.cfgTrunc);
+        q.addBindValue(s.renorm);
+        q.addBindValue(s.shift);
+        q.addBindValue(s.seed);
+        q.addBindValue(text(s.model));
+        q.addBindValue(text(s.outputDir));
+        q.addBindValue(text(group));
+        q.addBindValue(now);
+        run(q, m_path);
+        ids.push_back(q.lastInsertId().toLongLong());
+    }
+    tx.commit();
+    return ids;
+}
+
+QList<Job> JobStore::jobs() const {
+    auto db = QSqlDatabase::database(m_connection);
+    auto q =
+        prepare(db, m_path, QStringLiteral("SELECT %1 FROM jobs ORDER BY position").arg(QLatin1String(kJobColumns)));
+    run(q, m_path);
+    QList<Job> out;
+    while (q.next())
+        out.push_back(jobFrom(q));
+    return out;
+}
+
+std::optional<Job> JobStore::job(qint64 id) const {
+    auto db = QSqlDatabase::database(m_connection);
+    auto q = prepare(db, m_path, QStringLiteral("SELECT %1 FROM jobs WHERE id = ?").arg(QLatin1String(kJobColumns)));
+    q.addBindValue(id);
+    run(q, m_path);
+    if (!q.next())
+        return std::nullopt;
+    return jobFrom(q);
+}
+
+bool JobStore::paused() const {
+    auto db = QSqlDatabase::database(m_connection);
+    QSqlQuery q(db);
+    q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'paused'"));
+    return q.next() && q.value(0).toString() == QStringLiteral("1");
+}
+
+void JobStore::setPaused(bool paused) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto q = prepare(db, m_path, QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES ('paused', ?)"));
+    q.addBindValue(paused ? QStringLiteral("1") : QStringLiteral("0"));
+    run(q, m_path);
+    tx.commit();
+}
+
+QList<Job> JobStore::claimBatch(const QString& owner, const std::function<int(const Job&)>& limit) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    QList<Job> queued;
+    {
+        QSqlQuery p(db);
+        p.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'paused'"));
+        if (p.next() && p.value(0).toString() == QStringLiteral("1"))
+            return {};
+        auto q = prepare(db, m_path,
+                         QStringLiteral("SELECT %1 FROM jobs WHERE state = 'queued' ORDER BY position")
+                             .arg(QLatin1String(kJobColumns)));
+        run(q, m_path);
+        while (q.next())
+            queued.push_back(jobFrom(q));
+    }
+    if (queued.isEmpty())
+        return {};
+    const auto picked = selectBatch(queued, limit ? limit(queued.front()) : 1);
+    auto q = prepare(db, m_path,
+                     QStringLiteral("UPDATE jobs SET state = 'running', owner = ?, heartbeat = ?, "
+                                    "attempts = attempts + 1, message = '' WHERE id = ? AND state = 'queued'"));
+    QList<Job> claimed;
+    for (int i : picked) {
+        q.addBindValue(text(owner));
+        q.addBindValue(nowMs());
+        q.addBindValue(queued[i].id);
+        run(q, m_path);
+        Job j = queued[i];
+        j.state = JobState::Running;
+        j.owner = owner;
+        j.attempts += 1;
+        claimed.push_back(j);
+    }
+    tx.commit();
+    return claimed;
+}
+
+void JobStore::heartbeat(const QString& owner) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto q = prepare(db, m_path, QStringLiteral("UPDATE jobs SET heartbeat = ? WHERE state = 'running' AND owner = ?"));
+    q.addBindValue(nowMs());
+    q.addBindValue(text(owner));
+    run(q, m_path);
+    tx.commit();
+}
+
+QList<qint64> JobStore::lostJobs(const QString& owner, const QList<qint64>& ids) const {
+    if (ids.isEmpty())
+        return {};
+    auto db = QSqlDatabase::database(m_connection);
+    auto q = prepare(
+        db, m_path,
+        QStringLiteral("SELECT id FROM jobs WHERE id IN (%1) AND state = 'running' AND owner = ?").arg(idList(ids)));
+    q.addBindValue(text(owner));
+    run(q, m_path);
+    QList<qint64> still;
+    while (q.next())
+        still.push_back(q.value(0).toLongLong());
+    QList<qint64> lost;
+    for (auto id : ids)
+        if (!still.contains(id))
+            lost.push_back(id);
+    return lost;
+}
+
+void JobStore::saveCheckpoint(qint64 id, const Checkpoint& c) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto q = prepare(db, m_path,
+                     QStringLiteral("INSERT OR REPLACE INTO checkpoints(job_id, step, channels, height, width, latent) "
+                                    "VALUES (?, ?, ?, ?, ?, ?)"));
+    q.addBindValue(id);
+    q.addBindValue(c.step);
+    q.addBindValue(c.channels);
+    q.addBindValue(c.height);
+    q.addBindValue(c.width);
+    q.addBindValue(c.latent);
+    run(q, m_path);
+    auto u = prepare(db, m_path, QStringLiteral("UPDATE jobs SET steps_done = ?, heartbeat = ? WHERE id = ?"));
+    u.addBindValue(c.step);
+    u.addBindValue(nowMs());
+    u.addBindValue(id);
+    run(u, m_path);
+    tx.commit();
+}
+
+std::optional<Checkpoint> JobStore::checkpoint(qint64 id) const {
+    auto db = QSqlDatabase::database(m_connection);
+    auto q = prepare(db, m_path,
+                     QStringLiteral("SELECT step, channels, height, width, latent FROM checkpoints WHERE job_id = ?"));
+    q.addBindValue(id);
+    run(q, m_path);
+    if (!q.next())
+        return std::nullopt;
+    Checkpoint c;
+    c.step = q.value(0).toInt();
+    c.channels = q.value(1).toLongLong();
+    c.height = q.value(2).toLongLong();
+    c.width = q.value(3).toLongLong();
+    c.latent = q.value(4).toByteArray();
+    return c;
+}
+
+bool JobStore::markDone(qint64 id, const QString& owner, const QString& outputPath) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto q = prepare(db, m_path,
+                     QStringLiteral("UPDATE jobs SET state = 'done', output_path = ?, finished = ?, owner = '', "
+                                    "steps_done = steps WHERE id = ? AND state = 'running' AND owner = ?"));
+    q.addBindValue(text(outputPath));
+    q.addBindValue(nowMs());
+    q.addBindValue(id);
+    q.addBindValue(text(owner));
+    run(q, m_path);
+    const bool changed = q.numRowsAffected() == 1;
+    if (changed) {
+        auto d = prepare(db, m_path, QStringLiteral("DELETE FROM checkpoints WHERE job_id = ?"));
+        d.addBindValue(id);
+        run(d, m_path);
+    }
+    tx.commit();
+    return changed;
+}
+
+bool JobStore::markFailed(qint64 id, const QString& owner, const QString& message) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto q = prepare(db, m_path,
+                     QStringLiteral("UPDATE jobs SET state = 'failed', message = ?, finished = ?, owner = '' "
+                                    "WHERE id = ? AND state = 'running' AND owner = ?"));
+    q.addBindValue(text(message));
+    q.addBindValue(nowMs());
+    q.addBindValue(id);
+    q.addBindValue(text(owner));
+    run(q, m_path);
+    const bool changed = q.numRowsAffected() == 1;
+    tx.commit();
+    return changed;
+}
+
+void JobStore::release(const QString& owner, const QList<qint64>& ids) {
+    if (ids.isEmpty())
+        return;
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto q = prepare(db, m_path,
+                     QStringLiteral("UPDATE jobs SET state = 'queued', owner = '' "
+                                    "WHERE id IN (%1) AND state = 'running' AND owner = ?")
+                         .arg(idList(ids)));
+    q.addBindValue(text(owner));
+    run(q, m_path);
+    tx.commit();
+}
+
+namespace {
+
+// "host:pid:token". The token tells a previous process that had the same pid from this one.
+const QString& ownerIdentity() {
+    static const QString id = QStringLiteral("%1:%2:%3")
+                                  .arg(QSysInfo::machineHostName())
+                                  .arg(::getpid())
+                                  .arg(QRandomGenerator::system()->generate(), 8, 16, QLatin1Char('0'));
+    return id;
+}
+
+bool ownerGone(const QString& owner, qint64 heartbeat, qint64 staleMs) {
+    const auto parts = owner.split(QLatin1Char(':'));
+    const bool stale = nowMs() - heartbeat > staleMs;
+    if (owner == ownerIdentity())
+        return false;
+    if (parts.size() != 3 || parts[0] != QSysInfo::machineHostName())
+        return stale; // another machine sharing the file: only the heartbeat tells
+    bool ok = false;
+    const qint64 pid = parts[1].toLongLong(&ok);
+    if (!ok || pid <= 0)
+        return true;
+    if (pid == ::getpid())
+        return true; // our pid, another token: a previous process of ours that died
+    const bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+    // A living pid may have been reused by an unrelated program; a very old heartbeat says so.
+    return !exists || nowMs() - heartbeat > 10 * staleMs;
+}
+
+} // namespace
+
+QString JobStore::processOwner() {
+    return ownerIdentity();
+}
+
+QList<qint64> JobStore::recoverAbandoned(qint64 staleMs) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    QSqlQuery q(db);
+    q.exec(QStringLiteral("SELECT id, owner, heartbeat FROM jobs WHERE state = 'running'"));
+    QList<qint64> gone;
+    while (q.next())
+        if (ownerGone(q.value(1).toString(), q.value(2).toLongLong(), staleMs))
+            gone.push_back(q.value(0).toLongLong());
+    if (!gone.isEmpty()) {
+        auto u =
+            prepare(db, m_path,
+                    QStringLiteral("UPDATE jobs SET state = 'queued', owner = '' WHERE id IN (%1)").arg(idList(gone)));
+        run(u, m_path);
+    }
+    tx.commit();
+    return gone;
+}
+
+void JobStore::cancel(const QList<qint64>& ids) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    for (auto id : ids) {
+        auto q = prepare(db, m_path,
+                         QStringLiteral("UPDATE jobs SET state = 'cancelled', finished = ?, owner = '' "
+                                        "WHERE id = ? AND state IN ('queued', 'running')"));
+        q.addBindValue(nowMs());
+        q.addBindValue(id);
+        run(q, m_path);
+    }
+    tx.commit();
+}
+
+void JobStore::retry(const QList<qint64>& ids) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    QSqlQuery last(db);
+    last.exec(QStringLiteral("SELECT COALESCE(MAX(position), 0) FROM jobs"));
+    double position = last.next() ? last.value(0).toDouble() : 0.0;
+    for (auto id : ids) {
+        auto q = prepare(db, m_path,
+                         QStringLiteral("UPDATE jobs SET state = 'queued', position = ?, message = '', finished = 0 "
+                                        "WHERE id = ? AND state IN ('failed', 'cancelled')"));
+        q.addBindValue(position += 1.0);
+        q.addBindValue(id);
+        run(q, m_path);
+        if (q.numRowsAffected() != 1)
+            throw StoreError("queue: job " + std::to_string(id) + " cannot be retried: it is not failed or cancelled");
+    }
+    tx.commit();
+}
+
+QList<qint64> JobStore::duplicate(const QList<qint64>& ids) {
+    QList<JobSpec> specs;
+    QString group;
+    for (auto id : ids) {
+        auto j = job(id);
+        if (!j)
+            throw StoreError("queue: no job " + std::to_string(id));
+        specs.push_back(j->spec);
+        group = j->group;
+    }
+    return add(specs, group);
+}
+
+void JobStore::edit(qint64 id, const JobSpec& spec) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto current =
+        prepare(db, m_path, QStringLiteral("SELECT %1 FROM jobs WHERE id = ?").arg(QLatin1String(kJobColumns)));
+    current.addBindValue(id);
+    run(current, m_path);
+    if (!current.next())
+        throw StoreError("queue: no job " + std::to_string(id));
+    const Job old = jobFrom(current);
+    if (old.state != JobState::Queued)
+        throw StoreError("queue: job " + std::to_string(id) + " is " + describe(old.state).toStdString() +
+                         "; only queued jobs can be edited");
+    auto q = prepare(db, m_path,
+                     QStringLiteral("UPDATE jobs SET prompt = ?, negative = ?, width = ?, height = ?, steps = ?, "
+                                    "sampler = ?, cfg = ?, cfg_trunc = ?, renorm = ?, shift = ?, seed = ?, model = ?, "
+                                    "output_dir = ? WHERE id = ? AND state = 'queued'"));
+    for (const QVariant& v :
+         {text(spec.prompt), text(spec.negative), QVariant(spec.width), QVariant(spec.height), QVariant(spec.steps),
+          text(spec.sampler), QVariant(spec.cfg), QVariant(spec.cfgTrunc), QVariant(spec.renorm), QVariant(spec.shift),
+          QVariant(spec.seed), text(spec.model), text(spec.outputDir), QVariant(id)})
+        q.addBindValue(v);
+    run(q, m_path);
+    if (!(old.spec == spec)) {
+        // The saved latent belongs to the old settings.
+        auto d = prepare(db, m_path, QStringLiteral("DELETE FROM checkpoints WHERE job_id = ?"));
+        d.addBindValue(id);
+        run(d, m_path);
+        auto s = prepare(db, m_path, QStringLiteral("UPDATE jobs SET steps_done = 0 WHERE id = ?"));
+        s.addBindValue(id);
+        run(s, m_path);
+    }
+    tx.commit();
+}
+
+void JobStore::move(qint64 id, qint64 beforeId) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    QSqlQuery q(db);
+    q.exec(QStringLiteral("SELECT id, state FROM jobs ORDER BY position"));
+    QList<qint64> order;
+    bool queued = false, found = false;
+    while (q.next()) {
+        const qint64 j = q.value(0).toLongLong();
+        if (j == id) {
+            found = true;
+            queued = q.value(1).toString() == QStringLiteral("queued");
+            continue;
+        }
+        order.push_back(j);
+    }
+    if (!found)
+        throw StoreError("queue: no job " + std::to_string(id));
+    if (!queued)
+        throw StoreError("queue: job " + std::to_string(id) + " is not queued; only queued jobs can be moved");
+    const auto at = beforeId < 0 ? order.size() : order.indexOf(beforeId);
+    order.insert(at < 0 ? order.size() : at, id);
+    // Renumbering keeps positions small and exact; queues are thousands of rows at most.
+    auto u = prepare(db, m_path, QStringLiteral("UPDATE jobs SET position = ? WHERE id = ?"));
+    for (int i = 0; i < order.size(); ++i) {
+        u.addBindValue(static_cast<double>(i + 1));
+        u.addBindValue(order[i]);
+        run(u, m_path);
+    }
+    tx.commit();
+}
+
+void JobStore::remove(const QList<qint64>& ids) {
+    if (ids.isEmpty())
+        return;
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto q = prepare(db, m_path,
+                     QStringLiteral("DELETE FROM jobs WHERE id IN (%1) AND state IN ('done', 'failed', 'cancelled')")
+                         .arg(idList(ids)));
+    run(q, m_path);
+    tx.commit();
+}
+
+int JobStore::removeFinished() {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')")))
+        throw StoreError("queue: " + m_path.toStdString() + ": " + q.lastError().text().toStdString());
+    const int n = q.numRowsAffected();
+    tx.commit();
+    return n;
+}
+
+std::optional<QString> JobStore::metaValue(const QString& key) const {
+    auto db = QSqlDatabase::database(m_connection);
+    auto q = prepare(db, m_path, QStringLiteral("SELECT value FROM meta WHERE key = ?"));
+    q.addBindValue(text(key));
+    run(q, m_path);
+    if (!q.next())
+        return std::nullopt;
+    return q.value(0).toString();
+}
+
+void JobStore::setMetaValue(const QString& key, const QString& value) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path);
+    auto q = prepare(db, m_path, QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"));
+    q.addBindValue(text(key));
+    q.addBindValue(text(value));
+    run(q, m_path);
+    tx.commit();
+}
+
+qint64 JobStore::dataVersion() const {
+    auto db = QSqlDatabase::database(m_connection);
+    QSqlQuery q(db);
+    q.exec(QStringLiteral("PRAGMA data_version"));
+    return q.next() ? q.value(0).toLongLong() : 0;
+}
+
+QString JobStore::defaultPath() {
+    const QString env = qEnvironmentVariable("CHARAFORGE_QUEUE");
+    if (!env.isEmpty())
+        return env;
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/queue.sqlite");
+}
+
+} // namespace charaforge::queue

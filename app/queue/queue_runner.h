@@ -1,0 +1,81 @@
+#pragma once
+// Drains the job queue: claims batches from the store, runs them on an executor (the engine), writes each
+// image atomically before marking its job done, checkpoints the sampler state, splits batches that run out
+// of memory. Torch-free and widget-free: the GUI worker thread and `charaforge-cli worker` both drive it.
+#include "charaforge/engine/pipeline.h"
+#include "queue/batcher.h"
+#include "queue/job_record.h"
+#include "queue/job_store.h"
+
+#include <QElapsedTimer>
+#include <QList>
+#include <QString>
+
+#include <atomic>
+#include <functional>
+#include <vector>
+
+namespace charaforge::queue {
+
+// What runs a batch. The real one wraps engine::Pipeline; tests inject failures.
+class Executor {
+public:
+    virtual ~Executor() = default;
+    // Makes `model` the open model, reopening if another one is open. Throws with a message on failure.
+    virtual void openModel(const QString& model) = 0;
+    // How many jobs like `spec` to sample together now (from free memory), at least 1.
+    virtual int suggestBatch(const JobSpec& spec) = 0;
+    // The open model's files: (role, path).
+    virtual QList<QPair<QString, QString>> modelFiles() const = 0;
+    // engine::Pipeline::generate semantics: throws engine::OutOfMemory, engine::Cancelled, or others.
+    virtual std::vector<engine::Image> generate(const std::vector<engine::GenerationRequest>& requests,
+                                                const engine::Callbacks& callbacks) = 0;
+};
+
+struct RunnerOptions {
+    int maxBatch = 4;        // upper bound; the executor's suggestion and OOM limits may lower it
+    int checkpointEvery = 4; // sampler steps between saved latents
+    int previewEvery = 1;    // sampler steps between previews (0: none)
+    qint64 heartbeatMs = 2000;
+    QString appVersion;
+};
+
+struct RunnerEvents {
+    std::function<void(const QList<qint64>& ids)> started;
+    // Progress of the running batch; secondsPerStep is measured on this batch.
+    std::function<void(const QList<qint64>& ids, int step, int total, double secondsPerStep)> progress;
+    std::function<void(qint64 id, int step, int total, const engine::Image& preview)> preview;
+    std::function<void(qint64 id, const QString& path, const engine::Image& image)> finished;
+    std::function<void(qint64 id, const QString& message)> failed;
+    std::function<void(const QString& message)> notice; // e.g. an out-of-memory split
+    std::function<void()> changed;                      // any state change of the queue
+};
+
+class QueueRunner {
+public:
+    QueueRunner(JobStore& store, Executor& executor, RunnerOptions options, RunnerEvents events);
+
+    // Recovers abandoned jobs, then runs one batch if the queue is not paused and has queued jobs.
+    // Returns false when there was nothing to run.
+    bool runOnce();
+
+    // Thread-safe. The running batch stops after its current step; its jobs go back to the queue with
+    // their sampler state saved.
+    void requestStop() { m_stop = true; }
+    bool stopRequested() const { return m_stop; }
+
+private:
+    void runBatch(QList<Job> batch);
+    QList<ModelFileRecord> modelRecord();
+
+    JobStore& m_store;
+    Executor& m_executor;
+    RunnerOptions m_options;
+    RunnerEvents m_events;
+    OomLimits m_oom;
+    std::atomic<bool> m_stop{false};
+    QString m_recordModel;
+    QList<ModelFileRecord> m_record;
+};
+
+} // namespace charaforge::queue

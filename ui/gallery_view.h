@@ -1,0 +1,58 @@
+#pragma once
+// The gallery: thumbnails of the generated images, newest first. A view: it holds scaled-down copies
+// and the paths, and emits what the user picked; the app decides what to load or restore.
+#include <QImage>
+#include <QString>
+#include <QWidget>
+
+class QAction;
+class QListWidget;
+class QListWidgetItem;
+class QPoint;
+
+namespace charaforge::ui {
+
+class GalleryView : public QWidget {
+    Q_OBJECT
+public:
+    // Longest side of a thumbnail, in pixels.
+    static constexpr int kThumbnailSize = 160;
+
+    explicit GalleryView(QWidget* parent = nullptr);
+
+    // Adds a thumbnail of `image` at the front. An image already shown under the same path is replaced.
+    void addImage(qint64 jobId, const QImage& image, const QString& path, const QString& tooltip);
+    void clear();
+    int count() const;
+
+    // Row 0 is the newest image.
+    QString pathAt(int row) const;
+    qint64 jobIdAt(int row) const;
+    // Path of the current image, "" when none.
+    QString currentPath() const;
+    // Makes the image at `path` current (emits imageSelected); false when it is not shown.
+    bool selectPath(const QString& path);
+
+    QListWidget* list() const { return m_list; }
+
+Q_SIGNALS:
+    // The current image changed (click or keyboard).
+    void imageSelected(const QString& path);
+    // Double-click or Enter on an image.
+    void imageActivated(const QString& path);
+    // Context menu "Restore settings in the editor".
+    void restoreRequested(const QString& path);
+
+private:
+    void showContextMenu(const QPoint& pos);
+    void updateActions();
+    void copyPath();
+    void openFolder();
+
+    QListWidget* m_list = nullptr;
+    QAction* m_restoreAction = nullptr;
+    QAction* m_openFolderAction = nullptr;
+    QAction* m_copyPathAction = nullptr;
+};
+
+} // namespace charaforge::ui

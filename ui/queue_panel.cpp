@@ -1,0 +1,811 @@
+#include "ui/queue_panel.h"
+
+#include <algorithm>
+
+#include <QAction>
+#include <QApplication>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelection>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QMenu>
+#include <QMimeData>
+#include <QPainter>
+#include <QPainterPath>
+#include <QPixmap>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QSet>
+#include <QStyle>
+#include <QStyleOptionProgressBar>
+#include <QStyledItemDelegate>
+#include <QTreeView>
+#include <QVBoxLayout>
+
+namespace charaforge::ui {
+
+namespace {
+
+const QString kQueued = QStringLiteral("queued");
+const QString kRunning = QStringLiteral("running");
+const QString kDone = QStringLiteral("done");
+const QString kFailed = QStringLiteral("failed");
+const QString kCancelled = QStringLiteral("cancelled");
+
+bool isFinished(const QString& state) {
+    return state == kDone || state == kFailed || state == kCancelled;
+}
+
+QString stateWord(const QString& state) {
+    if (state == kQueued)
+        return QueueModel::tr("queued");
+    if (state == kRunning)
+        return QueueModel::tr("running");
+    if (state == kDone)
+        return QueueModel::tr("done");
+    if (state == kFailed)
+        return QueueModel::tr("failed");
+    if (state == kCancelled)
+        return QueueModel::tr("cancelled");
+    return state;
+}
+
+QColor stateColor(const QString& state) {
+    if (state == kRunning)
+        return QColor(30, 120, 220);
+    if (state == kDone)
+        return QColor(40, 160, 70);
+    if (state == kFailed)
+        return QColor(210, 50, 50);
+    return QColor(130, 130, 130);
+}
+
+// Ids in the given order after moving `moved` (in their current order) just above `beforeId`.
+QList<qint64> orderAfterMove(const QList<qint64>& order, const QList<qint64>& moved, qint64 beforeId) {
+    QList<qint64> result;
+    const QSet<qint64> movedSet(moved.begin(), moved.end());
+    for (qint64 id : order) {
+        if (id == beforeId)
+            result += moved;
+        if (!movedSet.contains(id))
+            result.append(id);
+    }
+    if (beforeId == -1)
+        result += moved;
+    return result;
+}
+
+// Paints a running job's progress column as a progress bar with the step, percentage and ETA on it.
+class ProgressDelegate : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+    void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override {
+        const int percent = index.data(QueueModel::ProgressRole).toInt();
+        if (percent < 0) {
+            QStyledItemDelegate::paint(painter, option, index);
+            return;
+        }
+        // The row's selection background first, then the bar inset in the cell.
+        QStyleOptionViewItem background = option;
+        initStyleOption(&background, index);
+        background.text.clear();
+        const QWidget* widget = option.widget;
+        QStyle* style = widget ? widget->style() : QApplication::style();
+        style->drawControl(QStyle::CE_ItemViewItem, &background, painter, widget);
+
+        QStyleOptionProgressBar bar;
+        bar.state = option.state;
+        bar.direction = option.direction;
+        bar.palette = option.palette;
+        bar.fontMetrics = option.fontMetrics;
+        bar.rect = option.rect.adjusted(2, 2, -2, -2);
+        bar.minimum = 0;
+        bar.maximum = 100;
+        bar.progress = percent;
+        bar.text = index.data(Qt::DisplayRole).toString();
+        bar.textVisible = true;
+        bar.textAlignment = Qt::AlignCenter;
+        bar.state |= QStyle::State_Horizontal;
+        style->drawControl(QStyle::CE_ProgressBar, &bar, painter, widget);
+    }
+};
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// QueueModel
+
+QueueModel::QueueModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+QString QueueModel::mimeType() {
+    return QStringLiteral("application/x-charaforge-job-ids");
+}
+
+void QueueModel::setJobs(const QList<JobView>& jobs) {
+    bool sameOrder = jobs.size() == m_jobs.size();
+    for (qsizetype i = 0; sameOrder && i < jobs.size(); ++i)
+        sameOrder = jobs[i].id == m_jobs[i].id;
+
+    // Live progress outlives a reload while the job keeps running: the store's stepsDone is only the
+    // last checkpoint, so a reload must not move the bar back.
+    QHash<qint64, Live> live;
+    for (const JobView& j : jobs) {
+        auto it = m_live.constFind(j.id);
+        if (j.state == kRunning && it != m_live.constEnd()) {
+            Live l = *it;
+            l.step = std::max(l.step, j.stepsDone);
+            live.insert(j.id, l);
+        }
+    }
+
+    if (sameOrder) {
+        m_jobs = jobs;
+        m_live = live;
+        if (!m_jobs.isEmpty())
+            Q_EMIT dataChanged(index(0, 0), index(static_cast<int>(m_jobs.size()) - 1, ColumnCount - 1));
+        return;
+    }
+    beginResetModel();
+    m_jobs = jobs;
+    m_live = live;
+    endResetModel();
+}
+
+bool QueueModel::setJobProgress(qint64 id, int step, int total, const QString& eta) {
+    const int row = rowOf(id);
+    if (row < 0)
+        return false;
+    m_live.insert(id, Live{step, total, eta});
+    Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+    return true;
+}
+
+int QueueModel::rowOf(qint64 id) const {
+    for (qsizetype i = 0; i < m_jobs.size(); ++i) {
+        if (m_jobs[i].id == id)
+            return static_cast<int>(i);
+    }
+    return -1;
+}
+
+JobView QueueModel::job(int row) const {
+    JobView j = m_jobs.value(row);
+    if (j.state == kRunning) {
+        auto it = m_live.constFind(j.id);
+        if (it != m_live.constEnd())
+            j.stepsDone = it->step;
+    }
+    return j;
+}
+
+int QueueModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : static_cast<int>(m_jobs.size());
+}
+
+int QueueModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QString QueueModel::progressText(const JobView& j) const {
+    if (j.state == kRunning) {
+        int step = j.stepsDone;
+        int total = j.steps;
+        QString eta;
+        auto it = m_live.constFind(j.id);
+        if (it != m_live.constEnd()) {
+            step = it->step;
+            total = it->total;
+            eta = it->eta;
+        }
+        const int percent = total > 0 ? std::clamp(step * 100 / total, 0, 100) : 0;
+        QString text = tr("%1/%2 · %3%").arg(step).arg(total).arg(percent);
+        if (!eta.isEmpty())
+            text += tr(" · ETA %1").arg(eta);
+        return text;
+    }
+    if (j.state == kQueued && j.stepsDone > 0)
+        return tr("resumes at step %1/%2").arg(j.stepsDone).arg(j.steps);
+    if (j.state == kFailed)
+        return j.message.section(QLatin1Char('\n'), 0, 0);
+    if (j.state == kDone && !j.outputPath.isEmpty())
+        return QFileInfo(j.outputPath).fileName();
+    if (j.state == kCancelled && j.stepsDone > 0)
+        return tr("stopped at step %1/%2").arg(j.stepsDone).arg(j.steps);
+    return QString();
+}
+
+QIcon QueueModel::stateIcon(const QString& state) const {
+    auto it = m_icons.constFind(state);
+    if (it != m_icons.constEnd())
+        return *it;
+    // A coloured disc with a distinct white mark per state, so the states differ in shape as well.
+    const int size = 16;
+    QPixmap pixmap(size, size);
+    pixmap.fill(Qt::transparent);
+    QPainter p(&pixmap);
+    p.setRenderHint(QPainter::Antialiasing);
+    const QColor color = stateColor(state);
+    const QRectF disc(1.5, 1.5, size - 3, size - 3);
+    if (state == kQueued) {
+        p.setPen(QPen(color, 2));
+        p.setBrush(Qt::NoBrush);
+        p.drawEllipse(disc);
+    } else {
+        p.setPen(Qt::NoPen);
+        p.setBrush(color);
+        p.drawEllipse(disc);
+        p.setPen(QPen(Qt::white, 2, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
+        p.setBrush(Qt::white);
+        if (state == kRunning) {
+            QPainterPath triangle;
+            triangle.moveTo(6.5, 5);
+            triangle.lineTo(11.5, 8);
+            triangle.lineTo(6.5, 11);
+            triangle.closeSubpath();
+            p.setPen(Qt::NoPen);
+            p.drawPath(triangle);
+        } else if (state == kDone) {
+            p.setBrush(Qt::NoBrush);
+            p.drawPolyline(QList<QPointF>{{5, 8.5}, {7.2, 10.8}, {11.2, 5.5}});
+        } else if (state == kFailed) {
+            p.drawLine(QPointF(5.5, 5.5), QPointF(10.5, 10.5));
+            p.drawLine(QPointF(10.5, 5.5), QPointF(5.5, 10.5));
+        } else {
+            p.drawLine(QPointF(5, 8), QPointF(11, 8));
+        }
+    }
+    p.end();
+    const QIcon icon(pixmap);
+    m_icons.insert(state, icon);
+    return icon;
+}
+
+QVariant QueueModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= m_jobs.size())
+        return {};
+    const JobView j = job(index.row());
+    switch (role) {
+    case IdRole:
+        return j.id;
+    case StateRole:
+        return j.state;
+    case ProgressRole: {
+        if (j.state != kRunning)
+            return -1;
+        int step = j.stepsDone;
+        int total = j.steps;
+        auto it = m_live.constFind(j.id);
+        if (it != m_live.constEnd()) {
+            step = it->step;
+            total = it->total;
+        }
+        return total > 0 ? std::clamp(step * 100 / total, 0, 100) : 0;
+    }
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case StateColumn:
+            return stateWord(j.state);
+        case TitleColumn:
+            return j.title;
+        case SizeColumn:
+            return tr("%1×%2").arg(j.width).arg(j.height);
+        case StepsColumn:
+            return j.steps;
+        case SamplerColumn:
+            return j.sampler;
+        case CfgColumn:
+            return QString::number(j.cfg, 'g', 4);
+        case SeedColumn:
+            return QString::number(j.seed);
+        case ProgressColumn:
+            return progressText(j);
+        default:
+            return {};
+        }
+    case Qt::DecorationRole:
+        if (index.column() == StateColumn)
+            return stateIcon(j.state);
+        return {};
+    case Qt::ForegroundRole:
+        if (j.state == kFailed && (index.column() == ProgressColumn || index.column() == StateColumn))
+            return QColor(200, 40, 40);
+        return {};
+    case Qt::ToolTipRole: {
+        QStringList lines{j.title.isEmpty() ? tr("Job %1").arg(j.id) : j.title};
+        lines << tr("%1×%2, %3 steps, %4, CFG %5, seed %6")
+                     .arg(j.width)
+                     .arg(j.height)
+                     .arg(j.steps)
+                     .arg(j.sampler, QString::number(j.cfg, 'g', 4))
+                     .arg(j.seed);
+        if (j.state == kFailed && !j.message.isEmpty())
+            lines << tr("Failed: %1").arg(j.message);
+        if (j.state == kDone && !j.outputPath.isEmpty())
+            lines << tr("Saved to %1").arg(j.outputPath);
+        if (j.state == kQueued && j.stepsDone > 0)
+            lines << tr("Resumes at step %1 of %2").arg(j.stepsDone).arg(j.steps);
+        return lines.join(QLatin1Char('\n'));
+    }
+    default:
+        return {};
+    }
+}
+
+QVariant QueueModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
+    switch (section) {
+    case StateColumn:
+        return tr("State");
+    case TitleColumn:
+        return tr("Prompt");
+    case SizeColumn:
+        return tr("Size");
+    case StepsColumn:
+        return tr("Steps");
+    case SamplerColumn:
+        return tr("Sampler");
+    case CfgColumn:
+        return tr("CFG");
+    case SeedColumn:
+        return tr("Seed");
+    case ProgressColumn:
+        return tr("Progress");
+    default:
+        return {};
+    }
+}
+
+Qt::ItemFlags QueueModel::flags(const QModelIndex& index) const {
+    if (!index.isValid())
+        return Qt::ItemIsDropEnabled; // drops land between rows, never on one
+    Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemNeverHasChildren;
+    if (m_jobs.value(index.row()).state == kQueued)
+        f |= Qt::ItemIsDragEnabled;
+    return f;
+}
+
+Qt::DropActions QueueModel::supportedDropActions() const {
+    return Qt::MoveAction;
+}
+
+Qt::DropActions QueueModel::supportedDragActions() const {
+    return Qt::MoveAction;
+}
+
+QStringList QueueModel::mimeTypes() const {
+    return {mimeType()};
+}
+
+QMimeData* QueueModel::mimeData(const QModelIndexList& indexes) const {
+    QList<int> rows;
+    for (const QModelIndex& index : indexes) {
+        if (index.isValid() && m_jobs.value(index.row()).state == kQueued && !rows.contains(index.row()))
+            rows.append(index.row());
+    }
+    if (rows.isEmpty())
+        return nullptr;
+    std::sort(rows.begin(), rows.end());
+    QStringList ids;
+    for (int row : rows)
+        ids << QString::number(m_jobs[row].id);
+    auto* mime = new QMimeData;
+    mime->setData(mimeType(), ids.join(QLatin1Char('\n')).toUtf8());
+    return mime;
+}
+
+bool QueueModel::canDropMimeData(const QMimeData* data, Qt::DropAction action, int, int,
+                                 const QModelIndex& parent) const {
+    return data && data->hasFormat(mimeType()) && action == Qt::MoveAction && !parent.isValid();
+}
+
+bool QueueModel::dropMimeData(const QMimeData* data, Qt::DropAction action, int row, int column,
+                              const QModelIndex& parent) {
+    if (!canDropMimeData(data, action, row, column, parent))
+        return false;
+    QSet<qint64> dragged;
+    for (const QByteArray& line : data->data(mimeType()).split('\n')) {
+        bool ok = false;
+        const qint64 id = line.trimmed().toLongLong(&ok);
+        if (ok)
+            dragged.insert(id);
+    }
+    // Only queued jobs move; they keep their relative order.
+    QList<qint64> moved;
+    QList<qint64> order;
+    for (const JobView& j : std::as_const(m_jobs)) {
+        order.append(j.id);
+        if (dragged.contains(j.id) && j.state == kQueued)
+            moved.append(j.id);
+    }
+    if (moved.isEmpty())
+        return false;
+    qint64 beforeId = -1;
+    const QSet<qint64> movedSet(moved.begin(), moved.end());
+    for (qsizetype r = row < 0 ? m_jobs.size() : row; r < m_jobs.size(); ++r) {
+        if (!movedSet.contains(m_jobs[r].id)) {
+            beforeId = m_jobs[r].id;
+            break;
+        }
+    }
+    if (orderAfterMove(order, moved, beforeId) == order)
+        return false; // dropped where the jobs already are
+    // The app may answer each request with setJobs (a reset) before the next: work on copies.
+    for (qint64 id : std::as_const(moved))
+        Q_EMIT moveRequested(id, beforeId);
+    return true;
+}
+
+bool QueueModel::removeRows(int, int, const QModelIndex&) {
+    return false;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// QueuePanel
+
+QueuePanel::QueuePanel(QWidget* parent) : QWidget(parent) {
+    m_model = new QueueModel(this);
+
+    m_counts = new QLabel(this);
+    m_counts->setObjectName(QStringLiteral("countsLabel"));
+    m_pauseButton = new QPushButton(this);
+    m_pauseButton->setObjectName(QStringLiteral("pauseButton"));
+    connect(m_pauseButton, &QPushButton::clicked, this, [this] { Q_EMIT pauseToggled(!m_paused); });
+
+    m_pausedBanner = new QLabel(tr("Queue paused — no new job will start until you resume."), this);
+    m_pausedBanner->setObjectName(QStringLiteral("pausedBanner"));
+    m_pausedBanner->setWordWrap(true);
+    m_pausedBanner->setStyleSheet(QStringLiteral("QLabel { background: #fff3cd; color: #664d03; "
+                                                 "border: 1px solid #e0c36a; border-radius: 3px; padding: 4px; }"));
+
+    m_view = new QTreeView(this);
+    m_view->setObjectName(QStringLiteral("queueView"));
+    m_view->setModel(m_model);
+    m_view->setRootIsDecorated(false);
+    m_view->setUniformRowHeights(true);
+    m_view->setAllColumnsShowFocus(true);
+    m_view->setAlternatingRowColors(true);
+    m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setDragEnabled(true);
+    m_view->setAcceptDrops(true);
+    m_view->setDropIndicatorShown(true);
+    m_view->setDragDropOverwriteMode(false);
+    m_view->setDragDropMode(QAbstractItemView::InternalMove);
+    m_view->setDefaultDropAction(Qt::MoveAction);
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_view->setItemDelegateForColumn(QueueModel::ProgressColumn, new ProgressDelegate(m_view));
+    QHeaderView* header = m_view->header();
+    header->setStretchLastSection(false);
+    for (int c = 0; c < QueueModel::ColumnCount; ++c)
+        header->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(QueueModel::TitleColumn, QHeaderView::Stretch);
+    header->setSectionResizeMode(QueueModel::ProgressColumn, QHeaderView::Interactive);
+    header->resizeSection(QueueModel::ProgressColumn, 220);
+    connect(m_model, &QueueModel::moveRequested, this, &QueuePanel::moveRequested);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &QueuePanel::updateActions);
+    connect(m_view, &QWidget::customContextMenuRequested, this, &QueuePanel::showContextMenu);
+    connect(m_view, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& index) {
+        if (index.data(QueueModel::StateRole).toString() == kQueued)
+            Q_EMIT editRequested(index.data(QueueModel::IdRole).toLongLong());
+    });
+
+    auto makeAction = [this](const QString& text, const QString& tip, void (QueuePanel::*slot)()) {
+        auto* action = new QAction(text, this);
+        action->setToolTip(tip);
+        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        connect(action, &QAction::triggered, this, slot);
+        m_view->addAction(action); // its shortcut works while the list has focus
+        return action;
+    };
+    m_cancelAction =
+        makeAction(tr("Cancel"), tr("Cancel the selected queued or running jobs"), &QueuePanel::cancelSelected);
+    m_retryAction =
+        makeAction(tr("Retry"), tr("Queue the selected failed or cancelled jobs again"), &QueuePanel::retrySelected);
+    m_duplicateAction =
+        makeAction(tr("Duplicate"), tr("Queue a copy of each selected job"), &QueuePanel::duplicateSelected);
+    m_editAction =
+        makeAction(tr("Edit…"), tr("Change the settings of the selected queued job"), &QueuePanel::editSelected);
+    m_removeAction = makeAction(tr("Remove from list"), tr("Remove the selected finished jobs from the list"),
+                                &QueuePanel::removeSelected);
+    m_deleteAction = makeAction(tr("Cancel or remove"),
+                                tr("Cancel the selected queued or running jobs and remove the finished ones"),
+                                &QueuePanel::deleteSelected);
+    m_deleteAction->setShortcut(QKeySequence::Delete);
+    m_moveTopAction = makeAction(tr("Move to top"), tr("Run the selected jobs before the other queued jobs"),
+                                 &QueuePanel::moveSelectedToTop);
+    m_moveTopAction->setShortcut(QKeySequence(Qt::ALT | Qt::Key_Home));
+    m_moveUpAction = makeAction(tr("Move up"), tr("Move the selected jobs above the previous queued job"),
+                                &QueuePanel::moveSelectedUp);
+    m_moveUpAction->setShortcut(QKeySequence(Qt::ALT | Qt::Key_Up));
+    m_moveDownAction = makeAction(tr("Move down"), tr("Move the selected jobs below the next queued job"),
+                                  &QueuePanel::moveSelectedDown);
+    m_moveDownAction->setShortcut(QKeySequence(Qt::ALT | Qt::Key_Down));
+    m_clearFinishedAction = new QAction(tr("Clear finished"), this);
+    m_clearFinishedAction->setToolTip(tr("Remove all done, failed and cancelled jobs from the list"));
+    connect(m_clearFinishedAction, &QAction::triggered, this, [this] { Q_EMIT clearFinishedRequested(); });
+
+    auto* top = new QHBoxLayout;
+    top->addWidget(m_counts, 1);
+    top->addWidget(m_pauseButton);
+
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(addButton(m_cancelAction, "cancelButton"));
+    buttons->addWidget(addButton(m_retryAction, "retryButton"));
+    buttons->addWidget(addButton(m_duplicateAction, "duplicateButton"));
+    buttons->addWidget(addButton(m_editAction, "editButton"));
+    buttons->addWidget(addButton(m_removeAction, "removeButton"));
+    buttons->addStretch(1);
+    buttons->addWidget(addButton(m_clearFinishedAction, "clearFinishedButton"));
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(top);
+    layout->addWidget(m_pausedBanner);
+    layout->addWidget(m_view, 1);
+    layout->addLayout(buttons);
+
+    setPaused(false);
+    updateActions();
+    updateCounts();
+}
+
+QPushButton* QueuePanel::addButton(QAction* action, const char* objectName) {
+    auto* button = new QPushButton(action->text(), this);
+    button->setObjectName(QString::fromLatin1(objectName));
+    button->setToolTip(action->toolTip());
+    button->setEnabled(action->isEnabled());
+    connect(button, &QPushButton::clicked, action, &QAction::trigger);
+    connect(action, &QAction::changed, button, [button, action] { button->setEnabled(action->isEnabled()); });
+    return button;
+}
+
+void QueuePanel::setJobs(const QList<JobView>& jobs) {
+    const QList<qint64> selected = selectedJobIds();
+    const QModelIndex current = m_view->currentIndex();
+    const qint64 currentId = current.isValid() ? current.data(QueueModel::IdRole).toLongLong() : -1;
+    const QModelIndex topIndex = m_view->indexAt(QPoint(1, 1));
+    const qint64 topId = topIndex.isValid() ? topIndex.data(QueueModel::IdRole).toLongLong() : -1;
+    const int scroll = m_view->verticalScrollBar()->value();
+
+    bool sameOrder = jobs.size() == m_model->jobs().size();
+    for (qsizetype i = 0; sameOrder && i < jobs.size(); ++i)
+        sameOrder = jobs[i].id == m_model->jobs()[i].id;
+    m_model->setJobs(jobs);
+
+    if (!sameOrder) { // the model was reset: put the selection, the current job and the scroll back
+        QItemSelection selection;
+        for (qint64 id : selected) {
+            const int row = m_model->rowOf(id);
+            if (row >= 0)
+                selection.select(m_model->index(row, 0), m_model->index(row, QueueModel::ColumnCount - 1));
+        }
+        QItemSelectionModel* sm = m_view->selectionModel();
+        const int currentRow = m_model->rowOf(currentId);
+        if (currentRow >= 0)
+            sm->setCurrentIndex(m_model->index(currentRow, 0), QItemSelectionModel::NoUpdate);
+        sm->select(selection, QItemSelectionModel::ClearAndSelect);
+        const int topRow = m_model->rowOf(topId);
+        if (topRow >= 0)
+            m_view->scrollTo(m_model->index(topRow, 0), QAbstractItemView::PositionAtTop);
+        else
+            m_view->verticalScrollBar()->setValue(scroll);
+    }
+    updateActions();
+    updateCounts();
+}
+
+void QueuePanel::setJobProgress(qint64 id, int step, int total, const QString& eta) {
+    m_model->setJobProgress(id, step, total, eta);
+}
+
+void QueuePanel::setPaused(bool paused) {
+    m_paused = paused;
+    m_pauseButton->setText(paused ? tr("Resume") : tr("Pause"));
+    m_pauseButton->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
+    m_pauseButton->setToolTip(paused ? tr("Start queued jobs again") : tr("Start no new job until you resume"));
+    m_pausedBanner->setVisible(paused);
+}
+
+QList<JobView> QueuePanel::jobs() const {
+    return m_model->jobs();
+}
+
+QList<qint64> QueuePanel::selectedJobIds() const {
+    QModelIndexList rows = m_view->selectionModel()->selectedRows(0);
+    std::sort(rows.begin(), rows.end(), [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
+    QList<qint64> ids;
+    for (const QModelIndex& index : std::as_const(rows))
+        ids.append(index.data(QueueModel::IdRole).toLongLong());
+    return ids;
+}
+
+void QueuePanel::selectJobs(const QList<qint64>& ids) {
+    QItemSelection selection;
+    int first = -1;
+    for (qint64 id : ids) {
+        const int row = m_model->rowOf(id);
+        if (row < 0)
+            continue;
+        if (first < 0)
+            first = row;
+        selection.select(m_model->index(row, 0), m_model->index(row, QueueModel::ColumnCount - 1));
+    }
+    QItemSelectionModel* sm = m_view->selectionModel();
+    if (first >= 0) {
+        sm->setCurrentIndex(m_model->index(first, 0), QItemSelectionModel::NoUpdate);
+        m_view->scrollTo(m_model->index(first, 0));
+    }
+    sm->select(selection, QItemSelectionModel::ClearAndSelect);
+}
+
+QString QueuePanel::countsText() const {
+    QHash<QString, int> count;
+    for (const JobView& j : m_model->jobs())
+        ++count[j.state];
+    QStringList parts{tr("%1 queued").arg(count.value(kQueued)), tr("%1 running").arg(count.value(kRunning)),
+                      tr("%1 done").arg(count.value(kDone))};
+    if (count.value(kFailed) > 0)
+        parts << tr("%1 failed").arg(count.value(kFailed));
+    if (count.value(kCancelled) > 0)
+        parts << tr("%1 cancelled").arg(count.value(kCancelled));
+    return parts.join(QStringLiteral(" · "));
+}
+
+void QueuePanel::updateCounts() {
+    m_counts->setText(countsText());
+}
+
+QList<qint64> QueuePanel::selectedIn(const QStringList& states) const {
+    QList<qint64> ids;
+    for (qint64 id : selectedJobIds()) {
+        if (states.contains(m_model->jobs().value(m_model->rowOf(id)).state))
+            ids.append(id);
+    }
+    return ids;
+}
+
+void QueuePanel::updateActions() {
+    const QList<qint64> selected = selectedJobIds();
+    const QList<qint64> queued = selectedIn({kQueued});
+    const bool canCancel = !selectedIn({kQueued, kRunning}).isEmpty();
+    const bool canRemove = !selectedIn({kDone, kFailed, kCancelled}).isEmpty();
+    m_cancelAction->setEnabled(canCancel);
+    m_retryAction->setEnabled(!selectedIn({kFailed, kCancelled}).isEmpty());
+    m_duplicateAction->setEnabled(!selected.isEmpty());
+    m_editAction->setEnabled(selected.size() == 1 && queued.size() == 1);
+    m_removeAction->setEnabled(canRemove);
+    m_deleteAction->setEnabled(canCancel || canRemove);
+
+    bool anyFinished = false;
+    for (const JobView& j : m_model->jobs())
+        anyFinished = anyFinished || isFinished(j.state);
+    m_clearFinishedAction->setEnabled(anyFinished);
+
+    // Moves apply to a selection of queued jobs only, and only when another queued job is in the way.
+    const bool allQueued = !selected.isEmpty() && queued.size() == selected.size();
+    int firstSelected = -1;
+    int lastSelected = -1;
+    for (qint64 id : selected) {
+        const int row = m_model->rowOf(id);
+        firstSelected = firstSelected < 0 ? row : std::min(firstSelected, row);
+        lastSelected = std::max(lastSelected, row);
+    }
+    bool otherBeforeFirst = false;
+    bool otherBeforeLast = false;
+    bool otherAfterLast = false;
+    const QSet<qint64> selectedSet(selected.begin(), selected.end());
+    const QList<JobView>& jobs = m_model->jobs();
+    for (qsizetype row = 0; row < jobs.size(); ++row) {
+        if (jobs[row].state != kQueued || selectedSet.contains(jobs[row].id))
+            continue;
+        otherBeforeFirst = otherBeforeFirst || row < firstSelected;
+        otherBeforeLast = otherBeforeLast || row < lastSelected;
+        otherAfterLast = otherAfterLast || row > lastSelected;
+    }
+    m_moveTopAction->setEnabled(allQueued && otherBeforeLast);
+    m_moveUpAction->setEnabled(allQueued && otherBeforeFirst);
+    m_moveDownAction->setEnabled(allQueued && otherAfterLast);
+}
+
+void QueuePanel::showContextMenu(const QPoint& pos) {
+    QMenu menu(this);
+    menu.addAction(m_cancelAction);
+    menu.addAction(m_retryAction);
+    menu.addAction(m_duplicateAction);
+    menu.addAction(m_editAction);
+    menu.addAction(m_removeAction);
+    menu.addSeparator();
+    menu.addAction(m_moveTopAction);
+    menu.addAction(m_moveUpAction);
+    menu.addAction(m_moveDownAction);
+    menu.addSeparator();
+    menu.addAction(m_clearFinishedAction);
+    menu.exec(m_view->viewport()->mapToGlobal(pos));
+}
+
+void QueuePanel::cancelSelected() {
+    const QList<qint64> ids = selectedIn({kQueued, kRunning});
+    if (!ids.isEmpty())
+        Q_EMIT cancelRequested(ids);
+}
+
+void QueuePanel::retrySelected() {
+    const QList<qint64> ids = selectedIn({kFailed, kCancelled});
+    if (!ids.isEmpty())
+        Q_EMIT retryRequested(ids);
+}
+
+void QueuePanel::duplicateSelected() {
+    const QList<qint64> ids = selectedJobIds();
+    if (!ids.isEmpty())
+        Q_EMIT duplicateRequested(ids);
+}
+
+void QueuePanel::editSelected() {
+    const QList<qint64> selected = selectedJobIds();
+    const QList<qint64> queued = selectedIn({kQueued});
+    if (selected.size() == 1 && queued.size() == 1)
+        Q_EMIT editRequested(queued.first());
+}
+
+void QueuePanel::removeSelected() {
+    const QList<qint64> ids = selectedIn({kDone, kFailed, kCancelled});
+    if (!ids.isEmpty())
+        Q_EMIT removeRequested(ids);
+}
+
+void QueuePanel::deleteSelected() {
+    // Both lists first: the app may answer the first signal with setJobs.
+    const QList<qint64> cancel = selectedIn({kQueued, kRunning});
+    const QList<qint64> remove = selectedIn({kDone, kFailed, kCancelled});
+    if (!cancel.isEmpty())
+        Q_EMIT cancelRequested(cancel);
+    if (!remove.isEmpty())
+        Q_EMIT removeRequested(remove);
+}
+
+void QueuePanel::requestMoves(const QList<qint64>& ids, qint64 beforeId) {
+    for (qint64 id : ids)
+        Q_EMIT moveRequested(id, beforeId);
+}
+
+void QueuePanel::moveSelectedToTop() {
+    if (!m_moveTopAction->isEnabled())
+        return;
+    // Targets are found before the first signal: the app may answer each one with setJobs.
+    const QList<qint64> ids = selectedJobIds();
+    const QList<JobView> jobs = m_model->jobs();
+    for (const JobView& j : jobs) {
+        if (j.state == kQueued && !ids.contains(j.id))
+            return requestMoves(ids, j.id);
+    }
+}
+
+void QueuePanel::moveSelectedUp() {
+    if (!m_moveUpAction->isEnabled())
+        return;
+    const QList<qint64> ids = selectedJobIds();
+    const QList<JobView> jobs = m_model->jobs();
+    for (int row = m_model->rowOf(ids.first()) - 1; row >= 0; --row) {
+        if (jobs[row].state == kQueued && !ids.contains(jobs[row].id))
+            return requestMoves(ids, jobs[row].id);
+    }
+}
+
+void QueuePanel::moveSelectedDown() {
+    if (!m_moveDownAction->isEnabled())
+        return;
+    const QList<qint64> ids = selectedJobIds();
+    const QList<JobView> jobs = m_model->jobs();
+    for (qsizetype row = m_model->rowOf(ids.last()) + 1; row < jobs.size(); ++row) {
+        if (jobs[row].state == kQueued && !ids.contains(jobs[row].id))
+            return requestMoves(ids, row + 1 < jobs.size() ? jobs[row + 1].id : -1);
+    }
+}
+
+} // namespace charaforge::ui

@@ -1,0 +1,45 @@
+#pragma once
+// The memory monitor: the latest reading as text (device, allocator and driver numbers, weights per
+// model component), a stacked bar of the device memory and a graph of the recent readings.
+#include "ui/studio_types.h"
+
+#include <QList>
+#include <QString>
+#include <QWidget>
+
+class QLabel;
+
+namespace charaforge::ui {
+
+// Bytes as "512.0 MiB" below one GiB and "12.3 GiB" from there (binary units, one decimal).
+QString formatBytes(qint64 bytes);
+
+class VramMonitor : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr int kDefaultHistoryLimit = 120;
+
+    explicit VramMonitor(QWidget* parent = nullptr);
+
+    // Shows `sample` and appends it to the history (the oldest sample goes once the limit is reached).
+    // A sample of another device than the last one starts a new history.
+    void addSample(const MemorySample& sample);
+    void clear();
+
+    void setHistoryLimit(int limit);
+    int historyLimit() const { return m_limit; }
+    int historySize() const { return static_cast<int>(m_history.size()); }
+    // Oldest first.
+    const QList<MemorySample>& history() const { return m_history; }
+
+    // The text lines shown for the latest sample, joined by '\n'; "" before the first sample.
+    QString summaryText() const;
+
+private:
+    QLabel* m_summary = nullptr;
+    QWidget* m_chart = nullptr;
+    QList<MemorySample> m_history;
+    int m_limit = kDefaultHistoryLimit;
+};
+
+} // namespace charaforge::ui
