@@ -222,7 +222,13 @@ void StudioController::onProgress(const QList<qint64>& ids, int step, int total,
             queued += (j.spec.steps - j.stepsDone) * secondsPerStep / std::max<qsizetype>(1, ids.size());
     for (auto id : ids)
         m_window.queuePanel()->setJobProgress(id, step, total, clock(batch));
-    QString who = ids.size() == 1 ? tr("job %1").arg(ids.front()) : tr("jobs %1–%2").arg(ids.front()).arg(ids.back());
+    // Ids in batch order: after a reorder they are not ascending, so they are listed, not given as a range.
+    QStringList names;
+    for (auto id : ids.mid(0, 4))
+        names << QString::number(id);
+    QString who = ids.size() == 1 ? tr("job %1").arg(ids.front())
+                                  : tr("jobs %1").arg(names.join(QStringLiteral(", "))) +
+                                        (ids.size() > 4 ? tr(" +%1").arg(ids.size() - 4) : QString());
     QString detail = tr("%1 · ETA %2").arg(who, clock(batch));
     if (queued > 0)
         detail += tr(" · queue ≈ %1").arg(clock(batch + queued));
