@@ -12,7 +12,6 @@
 #include <QDir>
 #include <QFile>
 #include <QRandomGenerator>
-#include <QStandardPaths>
 #include <QThread>
 
 #include <csignal>
@@ -37,13 +36,6 @@ const char* kQueueUsage =
 
 QString queuePath(const Options& o) {
     return o.has("queue") ? QString::fromStdString(o.get("queue")) : queue::JobStore::defaultPath();
-}
-
-QString defaultOutputDir() {
-    QString pictures = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
-    if (pictures.isEmpty())
-        pictures = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    return pictures + QStringLiteral("/CharaForge");
 }
 
 QString readPrompt(const std::string& path) {
@@ -100,7 +92,7 @@ int queueAdd(const Args& args) {
         throw std::invalid_argument("--sampler must be euler or midpoint");
     base.model =
         o.has("model") ? QDir(QString::fromStdString(o.get("model"))).absolutePath() : app::chooseModel({}).path;
-    base.outputDir = QDir(o.has("out") ? QString::fromStdString(o.get("out")) : defaultOutputDir()).absolutePath();
+    base.outputDir = QDir(o.has("out") ? QString::fromStdString(o.get("out")) : app::defaultOutputDir()).absolutePath();
     const int count = static_cast<int>(o.get_int("count", 1));
     if (count < 1 || count > 10000)
         throw std::invalid_argument("--count must be between 1 and 10000");

@@ -13,17 +13,9 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
-#include <QStandardPaths>
 #include <QThread>
 
 namespace {
-
-QString defaultOutputDir() {
-    QString pictures = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
-    if (pictures.isEmpty())
-        pictures = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    return pictures + QStringLiteral("/CharaForge");
-}
 
 QString argumentValue(const QStringList& args, const QString& name) {
     const int at = args.indexOf(name);
@@ -70,7 +62,7 @@ int main(int argc, char** argv) {
     }
     QString outputDir = argumentValue(args, QStringLiteral("--out"));
     if (outputDir.isEmpty())
-        outputDir = QSettings().value(QStringLiteral("output/dir"), defaultOutputDir()).toString();
+        outputDir = QSettings().value(QStringLiteral("output/dir"), charaforge::app::defaultOutputDir()).toString();
     controller->setOutputDir(QDir(outputDir).absolutePath());
 
     QObject::connect(worker, &QueueWorker::modelOpened, &window,

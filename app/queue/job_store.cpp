@@ -95,10 +95,6 @@ Job jobFrom(const QSqlQuery& q) {
     return j;
 }
 
-QString describe(JobState s) {
-    return stateName(s);
-}
-
 } // namespace
 
 QString stateName(JobState s) {
@@ -556,7 +552,7 @@ void JobStore::edit(qint64 id, const JobSpec& spec) {
         throw StoreError("queue: no job " + std::to_string(id));
     const Job old = jobFrom(current);
     if (old.state != JobState::Queued)
-        throw StoreError("queue: job " + std::to_string(id) + " is " + describe(old.state).toStdString() +
+        throw StoreError("queue: job " + std::to_string(id) + " is " + stateName(old.state).toStdString() +
                          "; only queued jobs can be edited");
     auto q = prepare(db, m_path,
                      QStringLiteral("UPDATE jobs SET prompt = ?, negative = ?, width = ?, height = ?, steps = ?, "

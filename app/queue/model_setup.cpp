@@ -39,6 +39,13 @@ ModelChoice chooseModel(const QStringList& arguments) {
     return c;
 }
 
+QString defaultOutputDir() {
+    QString pictures = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
+    if (pictures.isEmpty())
+        pictures = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    return pictures + QStringLiteral("/CharaForge");
+}
+
 void rememberModel(const QString& path) {
     QSettings().setValue(QStringLiteral("model/path"), path);
 }

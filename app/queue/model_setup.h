@@ -17,6 +17,9 @@ QString defaultTestModelPath();
 // Decides the model folder; creates the test model when nothing else is configured.
 ModelChoice chooseModel(const QStringList& arguments);
 
+// Where images go unless the user chose a folder: Pictures/CharaForge (the app data folder without one).
+QString defaultOutputDir();
+
 // Remembers a user-chosen model folder for the next start.
 void rememberModel(const QString& path);
 

@@ -40,12 +40,7 @@ std::vector<engine::Image> PipelineExecutor::generate(const std::vector<engine::
                                                       const engine::Callbacks& callbacks) {
     if (!m_pipeline)
         throw engine::EngineError("queue: no model is open");
-    try {
-        return m_pipeline->generate(requests, callbacks);
-    } catch (const engine::OutOfMemory&) {
-        m_pipeline->release_cached_memory();
-        throw;
-    }
+    return m_pipeline->generate(requests, callbacks); // an OutOfMemory has already emptied the device cache
 }
 
 } // namespace charaforge::queue
