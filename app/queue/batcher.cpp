@@ -16,6 +16,15 @@ QString batchKey(const Job& job) {
         .arg(job.stepsDone);
 }
 
+QString memoryKey(const Job& job) {
+    const auto& s = job.spec;
+    return QStringLiteral("%1|%2x%3|%4")
+        .arg(s.model)
+        .arg(s.width)
+        .arg(s.height)
+        .arg(QLatin1String(s.cfg != 1.0 ? "cfg" : "nocfg"));
+}
+
 QList<int> selectBatch(const QList<Job>& queued, int limit) {
     QList<int> picked;
     if (queued.isEmpty())

@@ -13,11 +13,16 @@ namespace charaforge::queue {
 // shift and resume step (prompts, seeds and guidance may differ).
 QString batchKey(const Job& job);
 
+// Jobs with equal keys need the same memory per image: same model, size and guidance (CFG doubles the
+// batch). The out-of-memory limits are learnt per memory key: unlike the batch key it does not change when
+// a job resumes from a checkpoint, so a limit learnt before a checkpoint holds after it.
+QString memoryKey(const Job& job);
+
 // Indices into `queued` (in queue order) of the next batch: the first job and then, in order, the later
 // jobs with its key, `limit` at most (at least 1 when `queued` is not empty).
 QList<int> selectBatch(const QList<Job>& queued, int limit);
 
-// Batch limits learnt from out-of-memory failures, per batch key: after a batch of n failed, at most
+// Batch limits learnt from out-of-memory failures, per memory key: after a batch of n failed, at most
 // n/2 are tried together; a single job that fails is reported instead.
 class OomLimits {
 public:

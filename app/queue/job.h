@@ -35,14 +35,16 @@ struct Job {
     qint64 id = 0;
     JobSpec spec;
     JobState state = JobState::Queued;
-    double position = 0; // queue order (ascending)
-    int stepsDone = 0;   // sampler step of the saved checkpoint (0: none)
-    int attempts = 0;    // times the job was started
-    QString owner;       // "host:pid" of the worker running it
-    QString outputPath;  // file of a done job
-    QString message;     // why it failed
-    QString group;       // jobs submitted together
-    qint64 created = 0;  // ms since the epoch
+    double position = 0;  // queue order (ascending)
+    int stepsDone = 0;    // sampler step of the saved checkpoint (0: none)
+    int attempts = 0;     // times the job was started
+    QString owner;        // worker instance running it (see JobStore::newOwnerId)
+    qint64 heartbeat = 0; // ms since the epoch: last sign of life of its worker
+    int workerDeaths = 0; // times its worker died while running it
+    QString outputPath;   // file of a done job
+    QString message;      // why it failed
+    QString group;        // jobs submitted together
+    qint64 created = 0;   // ms since the epoch
     qint64 finished = 0;
 };
 

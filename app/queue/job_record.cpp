@@ -27,7 +27,7 @@ QString outputPathFor(const Job& job) {
 }
 
 std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFileRecord>& model,
-                                             const QString& appVersion) {
+                                             const QString& appVersion, const QString& queueId) {
     const auto& s = job.spec;
     QJsonArray files;
     for (const auto& f : model)
@@ -49,6 +49,7 @@ std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFi
                     {QStringLiteral("model"), s.model},
                     {QStringLiteral("model_files"), files},
                     {QStringLiteral("job_id"), QString::number(job.id)},
+                    {QStringLiteral("queue_id"), queueId},
                     {QStringLiteral("group"), job.group},
                     {QStringLiteral("app"), QStringLiteral("charaforge ") + appVersion}};
     QString params = s.prompt + QLatin1Char('\n');
@@ -75,6 +76,22 @@ qint64 jobIdFromPngText(const std::map<std::string, std::string>& text) {
         return 0;
     const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(it->second));
     return doc.object().value(QStringLiteral("job_id")).toString().toLongLong();
+}
+
+bool pngRecordIsJob(const std::map<std::string, std::string>& text, const Job& job, const QString& queueId) {
+    auto it = text.find("charaforge");
+    if (it == text.end() || queueId.isEmpty())
+        return false;
+    const auto o = QJsonDocument::fromJson(QByteArray::fromStdString(it->second)).object();
+    if (o.value(QStringLiteral("queue_id")).toString() != queueId ||
+        o.value(QStringLiteral("job_id")).toString() != QString::number(job.id))
+        return false;
+    const auto spec = specFromPngText(text);
+    if (!spec)
+        return false;
+    const auto& s = job.spec;
+    return spec->prompt == s.prompt && spec->negative == s.negative && spec->seed == s.seed && spec->width == s.width &&
+           spec->height == s.height && spec->steps == s.steps && spec->sampler == s.sampler;
 }
 
 std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>& text, QString* error) {

@@ -23,17 +23,21 @@ struct ModelFileRecord {
 // The file a job's image is written to: OUTPUT_DIR/charaforge-<id>-<seed>.png.
 QString outputPathFor(const Job& job);
 
-// Text chunks (keyword → UTF-8 text) of a finished job's PNG.
+// Text chunks (keyword → UTF-8 text) of a finished job's PNG; `queueId` is its queue's JobStore::queueId().
 std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFileRecord>& model,
-                                             const QString& appVersion);
+                                             const QString& appVersion, const QString& queueId);
 
 // The settings stored in a PNG's text chunks: our JSON record, else A1111 `parameters` (prompt, negative,
 // steps, sampler, CFG, seed, size). Sets *error (naming what is missing) and returns nullopt otherwise.
 std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>& text, QString* error = nullptr);
 // Reads `path` and calls specFromPngText; errors name the file.
 std::optional<JobSpec> specFromPng(const QString& path, QString* error = nullptr);
-// The job id recorded in a PNG (0 when none), to tell that a file on disk is a given job's output.
+// The job id recorded in a PNG (0 when none).
 qint64 jobIdFromPngText(const std::map<std::string, std::string>& text);
+// True when a PNG's record says it is this job's result: the same queue, job id, prompt, negative prompt,
+// seed, size, steps and sampler. An image of another queue (or of a deleted one) that happens to carry the
+// same job id and seed is not.
+bool pngRecordIsJob(const std::map<std::string, std::string>& text, const Job& job, const QString& queueId);
 
 // SHA-256 of a file, hex.
 QString sha256OfFile(const QString& path);

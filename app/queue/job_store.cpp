@@ -4,13 +4,16 @@
 
 #include <QDateTime>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStandardPaths>
 #include <QSysInfo>
+#include <QUuid>
 #include <QVariant>
 
 #include <atomic>
@@ -22,7 +25,11 @@ namespace charaforge::queue {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
+
+// A job whose worker died this many times while running it is failed instead of queued again: a job that
+// crashes every worker that takes it must not block the queue forever.
+constexpr int kMaxWorkerDeaths = 3;
 
 const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -37,7 +44,8 @@ const char* kSchema[] = {
     " grp TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,"
     " owner TEXT NOT NULL DEFAULT '', heartbeat INTEGER NOT NULL DEFAULT 0,"
     " steps_done INTEGER NOT NULL DEFAULT 0, output_path TEXT NOT NULL DEFAULT '',"
-    " message TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0)",
+    " message TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0,"
+    " worker_deaths INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS jobs_state_position ON jobs(state, position)",
     "CREATE TABLE IF NOT EXISTS checkpoints("
     " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
@@ -47,7 +55,7 @@ const char* kSchema[] = {
 
 const char* kJobColumns = "id, position, state, prompt, negative, width, height, steps, sampler, cfg, cfg_trunc, "
                           "renorm, shift, seed, model, output_dir, grp, attempts, owner, steps_done, output_path, "
-                          "message, created, finished";
+                          "message, created, finished, heartbeat, worker_deaths";
 
 // SQLite binds a null QString as NULL; our text columns are NOT NULL and empty text is a value.
 QVariant text(const QString& s) {
@@ -92,6 +100,8 @@ Job jobFrom(const QSqlQuery& q) {
     j.message = q.value(c++).toString();
     j.created = q.value(c++).toLongLong();
     j.finished = q.value(c++).toLongLong();
+    j.heartbeat = q.value(c++).toLongLong();
+    j.workerDeaths = q.value(c++).toInt();
     return j;
 }
 
@@ -120,11 +130,29 @@ std::optional<JobState> parseState(const QString& name) {
     return std::nullopt;
 }
 
+// "queue: PATH: cannot WHAT: REASON", with SQLite's own reason but never our SQL text.
+static StoreError storeError(const QString& path, const char* what, const QSqlError& e) {
+    bool ok = false;
+    const int code = e.nativeErrorCode().toInt(&ok) & 0xff; // primary result code of an extended one
+    // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL:
+    // another process holds the lock, the disk is full or flaky. Waiting may help; the data is intact.
+    const bool transient =
+        ok && (code == 5 || code == 6 || code == 7 || code == 10 || code == 13 || code == 14 || code == 15);
+    QString reason = e.databaseText().isEmpty() ? e.text() : e.databaseText();
+    if (ok && (code == 5 || code == 6))
+        reason = QStringLiteral("the database is locked by another process (%1)").arg(reason);
+    else if (ok && code == 13)
+        reason = QStringLiteral("the disk is full (%1)").arg(reason);
+    return StoreError("queue: " + path.toStdString() + ": cannot " + what + ": " + reason.toStdString(), transient);
+}
+
 // One write transaction. BEGIN IMMEDIATE takes the write lock up front, so two processes never both read
 // a queued job and then both claim it, and the busy timeout applies instead of an upgrade deadlock.
 class Transaction {
 public:
-    Transaction(const QSqlDatabase& db, const QString& path) : m_db(db), m_path(path) { exec("BEGIN IMMEDIATE"); }
+    Transaction(const QSqlDatabase& db, const QString& path, const char* what) : m_db(db), m_path(path), m_what(what) {
+        exec("BEGIN IMMEDIATE");
+    }
     ~Transaction() {
         if (!m_done) {
             QSqlQuery q(m_db);
@@ -140,43 +168,55 @@ private:
     void exec(const char* sql) {
         QSqlQuery q(m_db);
         if (!q.exec(QString::fromLatin1(sql)))
-            throw StoreError("queue: " + m_path.toStdString() + ": " + sql +
-                             " failed: " + q.lastError().text().toStdString());
+            throw storeError(m_path, m_what, q.lastError());
     }
     QSqlDatabase m_db;
     QString m_path;
+    const char* m_what;
     bool m_done = false;
 };
 
 namespace {
 
-QSqlQuery prepare(const QSqlDatabase& db, const QString& path, const QString& sql) {
+QSqlQuery prepare(const QSqlDatabase& db, const QString& path, const char* what, const QString& sql) {
     QSqlQuery q(db);
     if (!q.prepare(sql))
-        throw StoreError("queue: " + path.toStdString() + ": cannot prepare '" + sql.toStdString() +
-                         "': " + q.lastError().text().toStdString());
+        throw storeError(path, what, q.lastError());
     return q;
 }
 
-void run(QSqlQuery& q, const QString& path) {
+void run(QSqlQuery& q, const QString& path, const char* what) {
     if (!q.exec())
-        throw StoreError("queue: " + path.toStdString() + ": " + q.lastError().text().toStdString() + " in '" +
-                         q.lastQuery().toStdString() + "'");
+        throw storeError(path, what, q.lastError());
+}
+
+void run(QSqlQuery& q, const QString& path, const char* what, const QString& sql) {
+    if (!q.exec(sql))
+        throw storeError(path, what, q.lastError());
 }
 
 } // namespace
 
-JobStore::JobStore(const QString& path) : m_path(path) {
+JobStore::JobStore(const QString& path, int busyTimeoutMs) : m_path(path) {
+    // SQLite reads these names as a private in-memory or URI database: a job queued there vanishes when the
+    // process ends, and no worker or window sees it.
+    if (path.isEmpty() || path == QStringLiteral(":memory:") || path.startsWith(QStringLiteral("file:")))
+        throw StoreError("queue: '" + path.toStdString() +
+                         "' is not a queue file (an in-memory or URI database would lose its jobs when the command "
+                         "ends); give the path of a file");
     static std::atomic<int> counter{0};
     m_connection = QStringLiteral("charaforge-queue-%1").arg(counter++);
     const QFileInfo info(path);
+    if (info.exists() && !info.isFile())
+        throw StoreError("queue: " + path.toStdString() + " is not a regular file");
+    m_created = !info.exists();
     if (!QDir().mkpath(info.absolutePath()))
         throw StoreError("queue: cannot create the folder of " + path.toStdString());
     auto db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
     if (!db.isValid())
         throw StoreError("queue: the Qt SQLite driver is missing (install libqt6sql6-sqlite)");
     db.setDatabaseName(path);
-    db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=15000"));
+    db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=%1").arg(std::max(0, busyTimeoutMs)));
     if (!db.open())
         throw StoreError("queue: cannot open " + path.toStdString() + ": " + db.lastError().text().toStdString());
     QSqlQuery q(db);
@@ -184,20 +224,35 @@ JobStore::JobStore(const QString& path) : m_path(path) {
     // crash or power loss.
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
         if (!q.exec(QString::fromLatin1(pragma)))
-            throw StoreError("queue: " + path.toStdString() + ": " + pragma + ": " +
-                             q.lastError().text().toStdString());
-    Transaction tx(db, m_path);
+            throw storeError(path, "open the queue", q.lastError());
+    Transaction tx(db, m_path, "open the queue");
     for (const char* sql : kSchema)
         if (!q.exec(QString::fromLatin1(sql)))
             throw StoreError("queue: " + path.toStdString() + ": not a CharaForge queue database (" +
                              q.lastError().text().toStdString() + ")");
     q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'schema'"));
+    const int schema = q.next() ? q.value(0).toInt() : 0;
+    if (schema > kSchemaVersion)
+        throw StoreError("queue: " + path.toStdString() + " was written by a newer CharaForge (schema " +
+                         std::to_string(schema) + ")");
+    if (schema == 1) {
+        // Schema 2 counts the worker deaths of a job.
+        if (!q.exec(QStringLiteral("ALTER TABLE jobs ADD COLUMN worker_deaths INTEGER NOT NULL DEFAULT 0")))
+            throw storeError(path, "upgrade the queue", q.lastError());
+    }
+    if (schema < kSchemaVersion)
+        q.exec(QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', '%1')").arg(kSchemaVersion));
+    // The queue's identity, written into every image record: an image left by another queue (or one that
+    // was deleted) with the same job id is not taken for this queue's result.
+    q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'queue_id'"));
     if (q.next()) {
-        if (q.value(0).toInt() > kSchemaVersion)
-            throw StoreError("queue: " + path.toStdString() + " was written by a newer CharaForge (schema " +
-                             q.value(0).toString().toStdString() + ")");
+        m_queueId = q.value(0).toString();
     } else {
-        q.exec(QStringLiteral("INSERT INTO meta(key, value) VALUES ('schema', '%1')").arg(kSchemaVersion));
+        m_queueId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        auto ins = prepare(db, m_path, "open the queue",
+                           QStringLiteral("INSERT INTO meta(key, value) VALUES ('queue_id', ?)"));
+        ins.addBindValue(m_queueId);
+        run(ins, m_path, "open the queue");
     }
     tx.commit();
 }
@@ -212,12 +267,12 @@ JobStore::~JobStore() {
 
 QList<qint64> JobStore::add(const QList<JobSpec>& specs, const QString& group) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
+    Transaction tx(db, m_path, "add jobs");
     QSqlQuery last(db);
-    last.exec(QStringLiteral("SELECT COALESCE(MAX(position), 0) FROM jobs"));
+    run(last, m_path, "add jobs", QStringLiteral("SELECT COALESCE(MAX(position), 0) FROM jobs"));
     double position = last.next() ? last.value(0).toDouble() : 0.0;
     auto q =
-        prepare(db, m_path,
+        prepare(db, m_path, "add jobs",
                 QStringLiteral("INSERT INTO jobs(position, state, prompt, negative, width, height, steps, sampler, "
                                "cfg, cfg_trunc, renorm, shift, seed, model, output_dir, grp, created) "
                                "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -241,7 +296,7 @@ QList<qint64> JobStore::add(const QList<JobSpec>& specs, const QString& group) {
         q.addBindValue(text(s.outputDir));
         q.addBindValue(text(group));
         q.addBindValue(now);
-        run(q, m_path);
+        run(q, m_path, "add jobs");
         ids.push_back(q.lastInsertId().toLongLong());
     }
     tx.commit();
@@ -250,9 +305,9 @@ QList<qint64> JobStore::add(const QList<JobSpec>& specs, const QString& group) {
 
 QList<Job> JobStore::jobs() const {
     auto db = QSqlDatabase::database(m_connection);
-    auto q =
-        prepare(db, m_path, QStringLiteral("SELECT %1 FROM jobs ORDER BY position").arg(QLatin1String(kJobColumns)));
-    run(q, m_path);
+    auto q = prepare(db, m_path, "read the jobs",
+                     QStringLiteral("SELECT %1 FROM jobs ORDER BY position").arg(QLatin1String(kJobColumns)));
+    run(q, m_path, "read the jobs");
     QList<Job> out;
     while (q.next())
         out.push_back(jobFrom(q));
@@ -261,9 +316,10 @@ QList<Job> JobStore::jobs() const {
 
 std::optional<Job> JobStore::job(qint64 id) const {
     auto db = QSqlDatabase::database(m_connection);
-    auto q = prepare(db, m_path, QStringLiteral("SELECT %1 FROM jobs WHERE id = ?").arg(QLatin1String(kJobColumns)));
+    auto q = prepare(db, m_path, "read a job",
+                     QStringLiteral("SELECT %1 FROM jobs WHERE id = ?").arg(QLatin1String(kJobColumns)));
     q.addBindValue(id);
-    run(q, m_path);
+    run(q, m_path, "read a job");
     if (!q.next())
         return std::nullopt;
     return jobFrom(q);
@@ -272,39 +328,40 @@ std::optional<Job> JobStore::job(qint64 id) const {
 bool JobStore::paused() const {
     auto db = QSqlDatabase::database(m_connection);
     QSqlQuery q(db);
-    q.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'paused'"));
+    run(q, m_path, "read the pause state", QStringLiteral("SELECT value FROM meta WHERE key = 'paused'"));
     return q.next() && q.value(0).toString() == QStringLiteral("1");
 }
 
 void JobStore::setPaused(bool paused) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto q = prepare(db, m_path, QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES ('paused', ?)"));
+    Transaction tx(db, m_path, "pause or resume the queue");
+    auto q = prepare(db, m_path, "pause or resume the queue",
+                     QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES ('paused', ?)"));
     q.addBindValue(paused ? QStringLiteral("1") : QStringLiteral("0"));
-    run(q, m_path);
+    run(q, m_path, "pause or resume the queue");
     tx.commit();
 }
 
 QList<Job> JobStore::claimBatch(const QString& owner, const std::function<int(const Job&)>& limit) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
+    Transaction tx(db, m_path, "claim jobs");
     QList<Job> queued;
     {
         QSqlQuery p(db);
-        p.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'paused'"));
+        run(p, m_path, "claim jobs", QStringLiteral("SELECT value FROM meta WHERE key = 'paused'"));
         if (p.next() && p.value(0).toString() == QStringLiteral("1"))
             return {};
-        auto q = prepare(db, m_path,
+        auto q = prepare(db, m_path, "claim jobs",
                          QStringLiteral("SELECT %1 FROM jobs WHERE state = 'queued' ORDER BY position")
                              .arg(QLatin1String(kJobColumns)));
-        run(q, m_path);
+        run(q, m_path, "claim jobs");
         while (q.next())
             queued.push_back(jobFrom(q));
     }
     if (queued.isEmpty())
         return {};
     const auto picked = selectBatch(queued, limit ? limit(queued.front()) : 1);
-    auto q = prepare(db, m_path,
+    auto q = prepare(db, m_path, "claim jobs",
                      QStringLiteral("UPDATE jobs SET state = 'running', owner = ?, heartbeat = ?, "
                                     "attempts = attempts + 1, message = '' WHERE id = ? AND state = 'queued'"));
     QList<Job> claimed;
@@ -312,7 +369,7 @@ QList<Job> JobStore::claimBatch(const QString& owner, const std::function<int(co
         q.addBindValue(text(owner));
         q.addBindValue(nowMs());
         q.addBindValue(queued[i].id);
-        run(q, m_path);
+        run(q, m_path, "claim jobs");
         Job j = queued[i];
         j.state = JobState::Running;
         j.owner = owner;
@@ -325,11 +382,12 @@ QList<Job> JobStore::claimBatch(const QString& owner, const std::function<int(co
 
 void JobStore::heartbeat(const QString& owner) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto q = prepare(db, m_path, QStringLiteral("UPDATE jobs SET heartbeat = ? WHERE state = 'running' AND owner = ?"));
+    Transaction tx(db, m_path, "record the worker's heartbeat");
+    auto q = prepare(db, m_path, "record the worker's heartbeat",
+                     QStringLiteral("UPDATE jobs SET heartbeat = ? WHERE state = 'running' AND owner = ?"));
     q.addBindValue(nowMs());
     q.addBindValue(text(owner));
-    run(q, m_path);
+    run(q, m_path, "record the worker's heartbeat");
     tx.commit();
 }
 
@@ -338,10 +396,10 @@ QList<qint64> JobStore::lostJobs(const QString& owner, const QList<qint64>& ids)
         return {};
     auto db = QSqlDatabase::database(m_connection);
     auto q = prepare(
-        db, m_path,
+        db, m_path, "check the running jobs",
         QStringLiteral("SELECT id FROM jobs WHERE id IN (%1) AND state = 'running' AND owner = ?").arg(idList(ids)));
     q.addBindValue(text(owner));
-    run(q, m_path);
+    run(q, m_path, "check the running jobs");
     QList<qint64> still;
     while (q.next())
         still.push_back(q.value(0).toLongLong());
@@ -354,8 +412,8 @@ QList<qint64> JobStore::lostJobs(const QString& owner, const QList<qint64>& ids)
 
 void JobStore::saveCheckpoint(qint64 id, const Checkpoint& c) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto q = prepare(db, m_path,
+    Transaction tx(db, m_path, "save a checkpoint");
+    auto q = prepare(db, m_path, "save a checkpoint",
                      QStringLiteral("INSERT OR REPLACE INTO checkpoints(job_id, step, channels, height, width, latent) "
                                     "VALUES (?, ?, ?, ?, ?, ?)"));
     q.addBindValue(id);
@@ -364,21 +422,22 @@ void JobStore::saveCheckpoint(qint64 id, const Checkpoint& c) {
     q.addBindValue(c.height);
     q.addBindValue(c.width);
     q.addBindValue(c.latent);
-    run(q, m_path);
-    auto u = prepare(db, m_path, QStringLiteral("UPDATE jobs SET steps_done = ?, heartbeat = ? WHERE id = ?"));
+    run(q, m_path, "save a checkpoint");
+    auto u = prepare(db, m_path, "save a checkpoint",
+                     QStringLiteral("UPDATE jobs SET steps_done = ?, heartbeat = ? WHERE id = ?"));
     u.addBindValue(c.step);
     u.addBindValue(nowMs());
     u.addBindValue(id);
-    run(u, m_path);
+    run(u, m_path, "save a checkpoint");
     tx.commit();
 }
 
 std::optional<Checkpoint> JobStore::checkpoint(qint64 id) const {
     auto db = QSqlDatabase::database(m_connection);
-    auto q = prepare(db, m_path,
+    auto q = prepare(db, m_path, "read a checkpoint",
                      QStringLiteral("SELECT step, channels, height, width, latent FROM checkpoints WHERE job_id = ?"));
     q.addBindValue(id);
-    run(q, m_path);
+    run(q, m_path, "read a checkpoint");
     if (!q.next())
         return std::nullopt;
     Checkpoint c;
@@ -392,20 +451,20 @@ std::optional<Checkpoint> JobStore::checkpoint(qint64 id) const {
 
 bool JobStore::markDone(qint64 id, const QString& owner, const QString& outputPath) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto q = prepare(db, m_path,
+    Transaction tx(db, m_path, "mark a job done");
+    auto q = prepare(db, m_path, "mark a job done",
                      QStringLiteral("UPDATE jobs SET state = 'done', output_path = ?, finished = ?, owner = '', "
                                     "steps_done = steps WHERE id = ? AND state = 'running' AND owner = ?"));
     q.addBindValue(text(outputPath));
     q.addBindValue(nowMs());
     q.addBindValue(id);
     q.addBindValue(text(owner));
-    run(q, m_path);
+    run(q, m_path, "mark a job done");
     const bool changed = q.numRowsAffected() == 1;
     if (changed) {
-        auto d = prepare(db, m_path, QStringLiteral("DELETE FROM checkpoints WHERE job_id = ?"));
+        auto d = prepare(db, m_path, "mark a job done", QStringLiteral("DELETE FROM checkpoints WHERE job_id = ?"));
         d.addBindValue(id);
-        run(d, m_path);
+        run(d, m_path, "mark a job done");
     }
     tx.commit();
     return changed;
@@ -413,15 +472,15 @@ bool JobStore::markDone(qint64 id, const QString& owner, const QString& outputPa
 
 bool JobStore::markFailed(qint64 id, const QString& owner, const QString& message) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto q = prepare(db, m_path,
+    Transaction tx(db, m_path, "mark a job failed");
+    auto q = prepare(db, m_path, "mark a job failed",
                      QStringLiteral("UPDATE jobs SET state = 'failed', message = ?, finished = ?, owner = '' "
                                     "WHERE id = ? AND state = 'running' AND owner = ?"));
     q.addBindValue(text(message));
     q.addBindValue(nowMs());
     q.addBindValue(id);
     q.addBindValue(text(owner));
-    run(q, m_path);
+    run(q, m_path, "mark a job failed");
     const bool changed = q.numRowsAffected() == 1;
     tx.commit();
     return changed;
@@ -431,97 +490,143 @@ void JobStore::release(const QString& owner, const QList<qint64>& ids) {
     if (ids.isEmpty())
         return;
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto q = prepare(db, m_path,
+    Transaction tx(db, m_path, "put jobs back in the queue");
+    auto q = prepare(db, m_path, "put jobs back in the queue",
                      QStringLiteral("UPDATE jobs SET state = 'queued', owner = '' "
                                     "WHERE id IN (%1) AND state = 'running' AND owner = ?")
                          .arg(idList(ids)));
     q.addBindValue(text(owner));
-    run(q, m_path);
+    run(q, m_path, "put jobs back in the queue");
     tx.commit();
 }
 
 namespace {
 
-// "host:pid:token". The token tells a previous process that had the same pid from this one.
-const QString& ownerIdentity() {
-    static const QString id = QStringLiteral("%1:%2:%3")
-                                  .arg(QSysInfo::machineHostName())
+// Where a pid means something: this kernel boot and pid namespace. Two containers with the same host name
+// (or one host name on two machines) have different spaces, and their pids say nothing about each other.
+QString pidSpace() {
+    QString boot;
+    QFile b(QStringLiteral("/proc/sys/kernel/random/boot_id"));
+    if (b.open(QIODevice::ReadOnly))
+        boot = QString::fromLatin1(b.readAll()).trimmed().remove(QLatin1Char('-')).left(16);
+    const QString ns = QFileInfo(QStringLiteral("/proc/self/ns/pid")).symLinkTarget(); // "pid:[4026531836]"
+    const QString inode = QString(ns).remove(QRegularExpression(QStringLiteral("[^0-9]")));
+    if (boot.isEmpty() || inode.isEmpty())
+        return {}; // unknown: liveness by heartbeat only
+    return boot + QLatin1Char('-') + inode;
+}
+
+QString randomToken() {
+    return QString::number(QRandomGenerator::system()->generate64(), 16).rightJustified(16, QLatin1Char('0'));
+}
+
+// "host:space:pid:token": the token tells a previous process that had the same pid from this one.
+const QString& processIdentity() {
+    static const QString id = QStringLiteral("%1:%2:%3:%4")
+                                  .arg(QSysInfo::machineHostName().replace(QLatin1Char(':'), QLatin1Char('_')))
+                                  .arg(pidSpace())
                                   .arg(::getpid())
-                                  .arg(QRandomGenerator::system()->generate(), 8, 16, QLatin1Char('0'));
+                                  .arg(randomToken());
     return id;
 }
 
+// A worker is gone when its heartbeat is older than `staleMs`, or, as a shortcut after a crash, when it ran
+// in this pid space and its process no longer exists. A pid from another pid space (another container or
+// machine, even with our host name) proves nothing: only the heartbeat tells.
 bool ownerGone(const QString& owner, qint64 heartbeat, qint64 staleMs) {
-    const auto parts = owner.split(QLatin1Char(':'));
-    const bool stale = nowMs() - heartbeat > staleMs;
-    if (owner == ownerIdentity())
-        return false;
-    if (parts.size() != 3 || parts[0] != QSysInfo::machineHostName())
-        return stale; // another machine sharing the file: only the heartbeat tells
-    bool ok = false;
-    const qint64 pid = parts[1].toLongLong(&ok);
-    if (!ok || pid <= 0)
+    if (nowMs() - heartbeat > staleMs)
         return true;
+    const auto parts = owner.split(QLatin1Char(':'));
+    const auto self = processIdentity().split(QLatin1Char(':'));
+    if (parts.size() != 5 || parts[1].isEmpty() || parts[1] != self[1])
+        return false;
+    bool ok = false;
+    const qint64 pid = parts[2].toLongLong(&ok);
+    if (!ok || pid <= 0)
+        return false;
     if (pid == ::getpid())
-        return true; // our pid, another token: a previous process of ours that died
-    const bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-    // A living pid may have been reused by an unrelated program; a very old heartbeat says so.
-    return !exists || nowMs() - heartbeat > 10 * staleMs;
+        return parts[3] != self[3]; // our pid, another token: a previous process of ours that died
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 } // namespace
 
 QString JobStore::processOwner() {
-    return ownerIdentity();
+    static const QString id = newOwnerId();
+    return id;
+}
+
+QString JobStore::newOwnerId() {
+    return processIdentity() + QLatin1Char(':') + randomToken();
 }
 
 QList<qint64> JobStore::recoverAbandoned(qint64 staleMs) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    QSqlQuery q(db);
-    q.exec(QStringLiteral("SELECT id, owner, heartbeat FROM jobs WHERE state = 'running'"));
-    QList<qint64> gone;
-    while (q.next())
-        if (ownerGone(q.value(1).toString(), q.value(2).toLongLong(), staleMs))
-            gone.push_back(q.value(0).toLongLong());
+    Transaction tx(db, m_path, "recover abandoned jobs");
+    auto q = prepare(db, m_path, "recover abandoned jobs",
+                     QStringLiteral("SELECT id, owner, heartbeat, worker_deaths FROM jobs WHERE state = 'running'"));
+    run(q, m_path, "recover abandoned jobs");
+    QList<qint64> gone, dead;
+    while (q.next()) {
+        if (!ownerGone(q.value(1).toString(), q.value(2).toLongLong(), staleMs))
+            continue;
+        gone.push_back(q.value(0).toLongLong());
+        if (q.value(3).toInt() + 1 >= kMaxWorkerDeaths)
+            dead.push_back(q.value(0).toLongLong());
+    }
     if (!gone.isEmpty()) {
         auto u =
-            prepare(db, m_path,
-                    QStringLiteral("UPDATE jobs SET state = 'queued', owner = '' WHERE id IN (%1)").arg(idList(gone)));
-        run(u, m_path);
+            prepare(db, m_path, "recover abandoned jobs",
+                    QStringLiteral("UPDATE jobs SET state = 'queued', owner = '', worker_deaths = worker_deaths + 1 "
+                                   "WHERE id IN (%1)")
+                        .arg(idList(gone)));
+        run(u, m_path, "recover abandoned jobs");
+    }
+    if (!dead.isEmpty()) {
+        auto f = prepare(db, m_path, "recover abandoned jobs",
+                         QStringLiteral("UPDATE jobs SET state = 'failed', finished = ?, message = ? WHERE id IN (%1)")
+                             .arg(idList(dead)));
+        f.addBindValue(nowMs());
+        f.addBindValue(
+            QStringLiteral("the worker running this job stopped %1 times without finishing it (it crashed or "
+                           "was killed); it is not tried again, so that the queue goes on. Check the "
+                           "model folder and the settings, then retry it.")
+                .arg(kMaxWorkerDeaths));
+        run(f, m_path, "recover abandoned jobs");
     }
     tx.commit();
+    for (auto id : dead)
+        gone.removeAll(id);
     return gone;
 }
 
 void JobStore::cancel(const QList<qint64>& ids) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
+    Transaction tx(db, m_path, "cancel jobs");
     for (auto id : ids) {
-        auto q = prepare(db, m_path,
+        auto q = prepare(db, m_path, "cancel jobs",
                          QStringLiteral("UPDATE jobs SET state = 'cancelled', finished = ?, owner = '' "
                                         "WHERE id = ? AND state IN ('queued', 'running')"));
         q.addBindValue(nowMs());
         q.addBindValue(id);
-        run(q, m_path);
+        run(q, m_path, "cancel jobs");
     }
     tx.commit();
 }
 
 void JobStore::retry(const QList<qint64>& ids) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
+    Transaction tx(db, m_path, "retry jobs");
     QSqlQuery last(db);
-    last.exec(QStringLiteral("SELECT COALESCE(MAX(position), 0) FROM jobs"));
+    run(last, m_path, "retry jobs", QStringLiteral("SELECT COALESCE(MAX(position), 0) FROM jobs"));
     double position = last.next() ? last.value(0).toDouble() : 0.0;
     for (auto id : ids) {
-        auto q = prepare(db, m_path,
+        auto q = prepare(db, m_path, "retry jobs",
                          QStringLiteral("UPDATE jobs SET state = 'queued', position = ?, message = '', finished = 0 "
                                         "WHERE id = ? AND state IN ('failed', 'cancelled')"));
         q.addBindValue(position += 1.0);
         q.addBindValue(id);
-        run(q, m_path);
+        run(q, m_path, "retry jobs");
         if (q.numRowsAffected() != 1)
             throw StoreError("queue: job " + std::to_string(id) + " cannot be retried: it is not failed or cancelled");
     }
@@ -543,18 +648,18 @@ QList<qint64> JobStore::duplicate(const QList<qint64>& ids) {
 
 void JobStore::edit(qint64 id, const JobSpec& spec) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto current =
-        prepare(db, m_path, QStringLiteral("SELECT %1 FROM jobs WHERE id = ?").arg(QLatin1String(kJobColumns)));
+    Transaction tx(db, m_path, "edit a job");
+    auto current = prepare(db, m_path, "edit a job",
+                           QStringLiteral("SELECT %1 FROM jobs WHERE id = ?").arg(QLatin1String(kJobColumns)));
     current.addBindValue(id);
-    run(current, m_path);
+    run(current, m_path, "edit a job");
     if (!current.next())
         throw StoreError("queue: no job " + std::to_string(id));
     const Job old = jobFrom(current);
     if (old.state != JobState::Queued)
         throw StoreError("queue: job " + std::to_string(id) + " is " + stateName(old.state).toStdString() +
                          "; only queued jobs can be edited");
-    auto q = prepare(db, m_path,
+    auto q = prepare(db, m_path, "edit a job",
                      QStringLiteral("UPDATE jobs SET prompt = ?, negative = ?, width = ?, height = ?, steps = ?, "
                                     "sampler = ?, cfg = ?, cfg_trunc = ?, renorm = ?, shift = ?, seed = ?, model = ?, "
                                     "output_dir = ? WHERE id = ? AND state = 'queued'"));
@@ -563,24 +668,24 @@ void JobStore::edit(qint64 id, const JobSpec& spec) {
           text(spec.sampler), QVariant(spec.cfg), QVariant(spec.cfgTrunc), QVariant(spec.renorm), QVariant(spec.shift),
           QVariant(spec.seed), text(spec.model), text(spec.outputDir), QVariant(id)})
         q.addBindValue(v);
-    run(q, m_path);
+    run(q, m_path, "edit a job");
     if (!(old.spec == spec)) {
         // The saved latent belongs to the old settings.
-        auto d = prepare(db, m_path, QStringLiteral("DELETE FROM checkpoints WHERE job_id = ?"));
+        auto d = prepare(db, m_path, "edit a job", QStringLiteral("DELETE FROM checkpoints WHERE job_id = ?"));
         d.addBindValue(id);
-        run(d, m_path);
-        auto s = prepare(db, m_path, QStringLiteral("UPDATE jobs SET steps_done = 0 WHERE id = ?"));
+        run(d, m_path, "edit a job");
+        auto s = prepare(db, m_path, "edit a job", QStringLiteral("UPDATE jobs SET steps_done = 0 WHERE id = ?"));
         s.addBindValue(id);
-        run(s, m_path);
+        run(s, m_path, "edit a job");
     }
     tx.commit();
 }
 
 void JobStore::move(qint64 id, qint64 beforeId) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
+    Transaction tx(db, m_path, "move a job");
     QSqlQuery q(db);
-    q.exec(QStringLiteral("SELECT id, state FROM jobs ORDER BY position"));
+    run(q, m_path, "move a job", QStringLiteral("SELECT id, state FROM jobs ORDER BY position"));
     QList<qint64> order;
     bool queued = false, found = false;
     while (q.next()) {
@@ -599,11 +704,11 @@ void JobStore::move(qint64 id, qint64 beforeId) {
     const auto at = beforeId < 0 ? order.size() : order.indexOf(beforeId);
     order.insert(at < 0 ? order.size() : at, id);
     // Renumbering keeps positions small and exact; queues are thousands of rows at most.
-    auto u = prepare(db, m_path, QStringLiteral("UPDATE jobs SET position = ? WHERE id = ?"));
+    auto u = prepare(db, m_path, "move a job", QStringLiteral("UPDATE jobs SET position = ? WHERE id = ?"));
     for (int i = 0; i < order.size(); ++i) {
         u.addBindValue(static_cast<double>(i + 1));
         u.addBindValue(order[i]);
-        run(u, m_path);
+        run(u, m_path, "move a job");
     }
     tx.commit();
 }
@@ -612,20 +717,20 @@ void JobStore::remove(const QList<qint64>& ids) {
     if (ids.isEmpty())
         return;
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto q = prepare(db, m_path,
+    Transaction tx(db, m_path, "remove jobs");
+    auto q = prepare(db, m_path, "remove jobs",
                      QStringLiteral("DELETE FROM jobs WHERE id IN (%1) AND state IN ('done', 'failed', 'cancelled')")
                          .arg(idList(ids)));
-    run(q, m_path);
+    run(q, m_path, "remove jobs");
     tx.commit();
 }
 
 int JobStore::removeFinished() {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
+    Transaction tx(db, m_path, "remove finished jobs");
     QSqlQuery q(db);
-    if (!q.exec(QStringLiteral("DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')")))
-        throw StoreError("queue: " + m_path.toStdString() + ": " + q.lastError().text().toStdString());
+    run(q, m_path, "remove finished jobs",
+        QStringLiteral("DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')"));
     const int n = q.numRowsAffected();
     tx.commit();
     return n;
@@ -633,9 +738,9 @@ int JobStore::removeFinished() {
 
 std::optional<QString> JobStore::metaValue(const QString& key) const {
     auto db = QSqlDatabase::database(m_connection);
-    auto q = prepare(db, m_path, QStringLiteral("SELECT value FROM meta WHERE key = ?"));
+    auto q = prepare(db, m_path, "read a setting", QStringLiteral("SELECT value FROM meta WHERE key = ?"));
     q.addBindValue(text(key));
-    run(q, m_path);
+    run(q, m_path, "read a setting");
     if (!q.next())
         return std::nullopt;
     return q.value(0).toString();
@@ -643,11 +748,12 @@ std::optional<QString> JobStore::metaValue(const QString& key) const {
 
 void JobStore::setMetaValue(const QString& key, const QString& value) {
     auto db = QSqlDatabase::database(m_connection);
-    Transaction tx(db, m_path);
-    auto q = prepare(db, m_path, QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"));
+    Transaction tx(db, m_path, "save a setting");
+    auto q =
+        prepare(db, m_path, "save a setting", QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"));
     q.addBindValue(text(key));
     q.addBindValue(text(value));
-    run(q, m_path);
+    run(q, m_path, "save a setting");
     tx.commit();
 }
 

@@ -17,18 +17,30 @@ namespace charaforge::queue {
 // database file or the job.
 class StoreError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit StoreError(const std::string& message, bool transient = false)
+        : std::runtime_error(message), m_transient(transient) {}
+    // The database was busy (another process held its lock past the busy timeout), the disk was full or
+    // an I/O error occurred: nothing was changed, and the same call may succeed later.
+    bool transient() const { return m_transient; }
+
+private:
+    bool m_transient = false;
 };
 
 class JobStore {
 public:
-    // Opens (creating if needed) the queue database at `path`.
-    explicit JobStore(const QString& path);
+    // Opens (creating if needed) the queue database at `path`: a file path (":memory:" and "file:" URIs are
+    // refused: their jobs would vanish). A write waits up to `busyTimeoutMs` for another process's lock.
+    explicit JobStore(const QString& path, int busyTimeoutMs = 15000);
     ~JobStore();
     JobStore(const JobStore&) = delete;
     JobStore& operator=(const JobStore&) = delete;
 
     QString path() const { return m_path; }
+    // True when this open created the database file (a mistyped path makes a new, empty queue).
+    bool created() const { return m_created; }
+    // The queue's random identity (UUID), fixed when the database was created.
+    QString queueId() const { return m_queueId; }
 
     // Appends jobs at the end of the queue in one transaction; returns their ids in order.
     QList<qint64> add(const QList<JobSpec>& specs, const QString& group = QString());
@@ -61,9 +73,10 @@ public:
     // out-of-memory, batch stopped to cancel one of its jobs, worker shutting down).
     void release(const QString& owner, const QList<qint64>& ids);
 
-    // Running jobs whose worker is gone → queued with their checkpoint. A worker is gone when it ran on
-    // this host and its process no longer exists, or its heartbeat is older than `staleMs`.
-    // Returns the recovered ids.
+    // Running jobs whose worker is gone → queued with their checkpoint. A worker is gone when its heartbeat
+    // is older than `staleMs`, or it ran in this pid space (kernel boot and pid namespace) and its process
+    // no longer exists. A job whose worker died 3 times is failed with a message instead (it probably
+    // crashes every worker). Returns the ids queued again.
     QList<qint64> recoverAbandoned(qint64 staleMs = 120000);
 
     // User actions. Each names the job in its error when the state forbids it.
@@ -82,7 +95,10 @@ public:
     // Changes whenever any connection (any process) commits: cheap polling for views.
     qint64 dataVersion() const;
 
-    // This process's worker identity: "host:pid".
+    // A new worker identity: "host:pidspace:pid:processtoken:instance" with a random instance. Jobs are owned
+    // by it; its heartbeat (not its pid) tells that it is alive.
+    static QString newOwnerId();
+    // One identity of this process (newOwnerId() made once), for tools and tests.
     static QString processOwner();
     // The default queue database (CHARAFORGE_QUEUE, else the app data folder).
     static QString defaultPath();
@@ -90,6 +106,8 @@ public:
 private:
     QString m_path;
     QString m_connection;
+    QString m_queueId;
+    bool m_created = false;
 };
 
 } // namespace charaforge::queue

@@ -2,12 +2,15 @@
 
 #include "charaforge/engine/error.h"
 #include "charaforge/imaging/png_io.h"
+#include "queue/heartbeat.h"
 
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QThread>
 
+#include <algorithm>
 #include <cstring>
 
 namespace charaforge::queue {
@@ -52,25 +55,77 @@ Checkpoint checkpointFrom(const engine::SamplerState& st) {
     return c;
 }
 
+// An image that could not be written (full disk, unwritable folder): not the job's fault.
+class OutputError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 } // namespace
 
 QueueRunner::QueueRunner(JobStore& store, Executor& executor, RunnerOptions options, RunnerEvents events)
-    : m_store(store), m_executor(executor), m_options(std::move(options)), m_events(std::move(events)) {}
+    : m_store(store), m_executor(executor), m_options(std::move(options)), m_events(std::move(events)),
+      m_owner(m_options.owner.isEmpty() ? JobStore::newOwnerId() : m_options.owner) {}
+
+void QueueRunner::notice(const QString& message) {
+    if (m_events.notice)
+        m_events.notice(message);
+}
+
+void QueueRunner::pause(qint64 ms) {
+    QElapsedTimer t;
+    t.start();
+    while (!m_stop && t.elapsed() < ms)
+        QThread::msleep(static_cast<unsigned long>(std::clamp<qint64>(ms - t.elapsed(), 1, 50)));
+}
+
+void QueueRunner::withStore(const char* what, const std::function<void()>& call) {
+    QElapsedTimer clock;
+    clock.start();
+    qint64 wait = 100;
+    for (;;) {
+        try {
+            call();
+            return;
+        } catch (const StoreError& e) {
+            if (!e.transient() || m_stop || clock.elapsed() + wait > m_options.storeRetryMs)
+                throw;
+            notice(QStringLiteral("%1; retrying to %2 in %3 s")
+                       .arg(QString::fromStdString(e.what()), QLatin1String(what))
+                       .arg(wait / 1000.0, 0, 'g', 2));
+            pause(wait);
+            wait = std::min<qint64>(wait * 2, 5000);
+        }
+    }
+}
 
 bool QueueRunner::runOnce() {
     if (m_stop)
         return false;
-    if (!m_store.recoverAbandoned().isEmpty() && m_events.changed)
-        m_events.changed();
-    auto batch = m_store.claimBatch(JobStore::processOwner(), [this](const Job& head) {
-        int suggested = m_options.maxBatch;
-        try {
-            suggested = std::min(suggested, m_executor.suggestBatch(head.spec));
-        } catch (const std::exception&) {
-            // No model open yet: the configured maximum; an out-of-memory split corrects it.
-        }
-        return m_oom.limit(batchKey(head), std::max(1, suggested));
-    });
+    if (m_backoffMs > 0)
+        pause(m_backoffMs);
+    QList<Job> batch;
+    try {
+        if (!m_store.recoverAbandoned(m_options.staleMs).isEmpty() && m_events.changed)
+            m_events.changed();
+        batch = m_store.claimBatch(m_owner, [this](const Job& head) {
+            int suggested = m_options.maxBatch;
+            try {
+                suggested = std::min(suggested, m_executor.suggestBatch(head.spec));
+            } catch (const std::exception&) {
+                // No model open yet: the configured maximum; an out-of-memory split corrects it.
+            }
+            return m_oom.limit(memoryKey(head), std::max(1, suggested));
+        });
+        m_backoffMs = 0;
+    } catch (const StoreError& e) {
+        // A busy or full database: nothing was claimed; the worker waits and tries again, it does not exit.
+        m_backoffMs = std::clamp<qint64>(m_backoffMs * 2, 500, 10000);
+        notice(QStringLiteral("%1; trying again in %2 s")
+                   .arg(QString::fromStdString(e.what()))
+                   .arg(m_backoffMs / 1000.0, 0, 'g', 3));
+        return false;
+    }
     if (batch.isEmpty())
         return false;
     if (m_events.changed)
@@ -92,10 +147,13 @@ QList<ModelFileRecord> QueueRunner::modelRecord() {
                                 .arg(info.lastModified().toMSecsSinceEpoch());
         QString hash = m_store.metaValue(key).value_or(QString());
         if (hash.isEmpty()) {
-            if (m_events.notice)
-                m_events.notice(QStringLiteral("hashing %1 for the image records (once)").arg(info.fileName()));
+            notice(QStringLiteral("hashing %1 for the image records (once)").arg(info.fileName()));
             hash = sha256OfFile(path);
-            m_store.setMetaValue(key, hash);
+            try {
+                m_store.setMetaValue(key, hash);
+            } catch (const StoreError&) {
+                // Not remembered: hashed again next time; the record is right either way.
+            }
         }
         out.push_back({role, path, hash});
     }
@@ -103,10 +161,13 @@ QList<ModelFileRecord> QueueRunner::modelRecord() {
 }
 
 void QueueRunner::runBatch(QList<Job> batch) {
-    const QString owner = JobStore::processOwner();
+    const QString owner = m_owner;
+    // Alive while the jobs are held, whatever the work (loading, hashing, sampling, decoding).
+    Heartbeat heartbeat(m_store.path(), owner, m_options.heartbeatMs);
 
     // An image already on disk under the job's name was written by a run that stopped before it could
-    // record the job as done: it completes the job, it is not generated twice.
+    // record the job as done: it completes the job, it is not generated twice. Only an image whose record
+    // names this queue, this job and its settings: another queue's file of the same name is replaced.
     for (int i = batch.size() - 1; i >= 0; --i) {
         const QString path = outputPathFor(batch[i]);
         if (!QFileInfo::exists(path))
@@ -114,13 +175,16 @@ void QueueRunner::runBatch(QList<Job> batch) {
         try {
             imaging::TextChunks text;
             auto rgb = imaging::read_png(path.toStdString(), &text);
-            if (jobIdFromPngText(text) != batch[i].id)
+            if (!pngRecordIsJob(text, batch[i], m_store.queueId()))
                 continue;
-            if (m_store.markDone(batch[i].id, owner, path) && m_events.finished)
+            bool done = false;
+            withStore("mark a job done", [&] { done = m_store.markDone(batch[i].id, owner, path); });
+            if (done && m_events.finished)
                 m_events.finished(batch[i].id, path, engine::Image{rgb.width, rgb.height, std::move(rgb.rgb)});
             batch.removeAt(i);
         } catch (const std::exception&) {
-            // Unreadable: generate it again; the atomic write replaces it.
+            // Unreadable: generate it again; the atomic write replaces it. A store that stays busy: the
+            // job stays running and a later recovery finds the file again.
         }
     }
     if (batch.isEmpty())
@@ -137,11 +201,23 @@ void QueueRunner::runBatch(QList<Job> batch) {
                 r.push_back(id);
         return r;
     };
+    // State changes at the end of a batch: retried while the store is busy; if it stays busy the jobs stay
+    // running and are taken back as abandoned once this worker's heartbeat stops, with their checkpoints.
+    auto settle = [&](const char* what, const std::function<void()>& call) {
+        try {
+            withStore(what, call);
+        } catch (const StoreError& e) {
+            notice(QStringLiteral("%1; the jobs resume later").arg(QString::fromStdString(e.what())));
+        }
+    };
     auto failAll = [&](const QString& message) {
         for (auto id : remaining())
-            if (m_store.markFailed(id, owner, message) && m_events.failed)
-                m_events.failed(id, message);
+            settle("mark a job failed", [&] {
+                if (m_store.markFailed(id, owner, message) && m_events.failed)
+                    m_events.failed(id, message);
+            });
     };
+    auto releaseRemaining = [&] { settle("put jobs back in the queue", [&] { m_store.release(owner, remaining()); }); };
 
     try {
         m_executor.openModel(batch.front().spec.model);
@@ -150,7 +226,11 @@ void QueueRunner::runBatch(QList<Job> batch) {
             m_recordModel = batch.front().spec.model;
         }
     } catch (const engine::Cancelled&) {
-        m_store.release(owner, ids);
+        releaseRemaining();
+        return;
+    } catch (const StoreError& e) {
+        notice(QString::fromStdString(e.what()));
+        releaseRemaining();
         return;
     } catch (const std::exception& e) {
         failAll(QStringLiteral("cannot open the model %1: %2")
@@ -159,19 +239,27 @@ void QueueRunner::runBatch(QList<Job> batch) {
     }
 
     std::vector<engine::GenerationRequest> requests;
-    for (const auto& j : batch) {
-        auto r = requestFor(j.spec);
-        if (j.stepsDone > 0)
-            if (auto c = m_store.checkpoint(j.id))
-                r.resume = stateFrom(*c);
-        requests.push_back(std::move(r));
+    try {
+        for (const auto& j : batch) {
+            auto r = requestFor(j.spec);
+            if (j.stepsDone > 0) {
+                std::optional<Checkpoint> c;
+                withStore("read a checkpoint", [&] { c = m_store.checkpoint(j.id); });
+                if (c)
+                    r.resume = stateFrom(*c);
+            }
+            requests.push_back(std::move(r));
+        }
+    } catch (const StoreError& e) {
+        notice(QString::fromStdString(e.what()));
+        releaseRemaining();
+        return;
     }
     if (m_events.started)
         m_events.started(ids);
 
-    QElapsedTimer clock, beat;
+    QElapsedTimer clock;
     clock.start();
-    beat.start();
     int firstStep = -1;
     engine::Callbacks cb;
     cb.checkpoint_every = m_options.checkpointEvery;
@@ -179,12 +267,13 @@ void QueueRunner::runBatch(QList<Job> batch) {
     cb.should_abort = [&] {
         if (m_stop)
             return true;
-        if (beat.elapsed() >= m_options.heartbeatMs) {
-            m_store.heartbeat(owner);
-            beat.restart();
+        // A job cancelled by a user (in this or another process) stops the batch within one step. A busy
+        // store cannot tell: go on, and look again at the next step.
+        try {
+            return !m_store.lostJobs(owner, remaining()).isEmpty();
+        } catch (const StoreError&) {
+            return false;
         }
-        // A job cancelled by a user (in this or another process) stops the batch within one step.
-        return !m_store.lostJobs(owner, remaining()).isEmpty();
     };
     cb.on_step = [&](const engine::StepProgress& p) {
         if (firstStep < 0)
@@ -194,7 +283,12 @@ void QueueRunner::runBatch(QList<Job> batch) {
             m_events.progress(ids, p.step, p.total_steps, clock.elapsed() / 1000.0 / done);
     };
     cb.on_checkpoint = [&](std::size_t i, const engine::SamplerState& st) {
-        m_store.saveCheckpoint(batch[static_cast<int>(i)].id, checkpointFrom(st));
+        // A checkpoint that cannot be saved now is not fatal: the job keeps its previous one.
+        try {
+            m_store.saveCheckpoint(batch[static_cast<int>(i)].id, checkpointFrom(st));
+        } catch (const StoreError& e) {
+            notice(QStringLiteral("%1; sampling goes on").arg(QString::fromStdString(e.what())));
+        }
     };
     cb.on_preview = [&](std::size_t i, int step, const engine::Image& img) {
         if (m_events.preview)
@@ -203,35 +297,38 @@ void QueueRunner::runBatch(QList<Job> batch) {
     cb.on_image = [&](std::size_t i, const engine::Image& img) {
         const Job& job = batch[static_cast<int>(i)];
         const QString path = outputPathFor(job);
-        if (!QDir().mkpath(job.spec.outputDir))
-            throw std::runtime_error("cannot create the output folder " + job.spec.outputDir.toStdString());
-        imaging::write_png_atomic(path.toStdString(), imaging::RgbImage{img.width, img.height, img.rgb},
-                                  pngRecord(job, m_record, m_options.appVersion));
-        // Done only now that the file is on disk.
+        try {
+            if (!QDir().mkpath(job.spec.outputDir))
+                throw std::runtime_error("cannot create the output folder " + job.spec.outputDir.toStdString());
+            imaging::write_png_atomic(path.toStdString(), imaging::RgbImage{img.width, img.height, img.rgb},
+                                      pngRecord(job, m_record, m_options.appVersion, m_store.queueId()));
+        } catch (const std::exception& e) {
+            throw OutputError(e.what());
+        }
+        // Done only now that the file is on disk. If the store stays busy the job stays running; the file
+        // and its record complete it when it is taken back.
         finished.push_back(job.id);
-        if (m_store.markDone(job.id, owner, path) && m_events.finished)
-            m_events.finished(job.id, path, img);
+        settle("mark a job done", [&] {
+            if (m_store.markDone(job.id, owner, path) && m_events.finished)
+                m_events.finished(job.id, path, img);
+        });
     };
     cb.on_warning = [&](std::size_t i, const std::string& w) {
-        if (m_events.notice)
-            m_events.notice(
-                QStringLiteral("job %1: %2").arg(batch[static_cast<int>(i)].id).arg(QString::fromStdString(w)));
+        notice(QStringLiteral("job %1: %2").arg(batch[static_cast<int>(i)].id).arg(QString::fromStdString(w)));
     };
 
     try {
         m_executor.generate(requests, cb);
     } catch (const engine::OutOfMemory& e) {
         const auto left = remaining();
-        const QString key = batchKey(batch.front());
+        const QString key = memoryKey(batch.front());
         if (m_oom.recordFailure(key, static_cast<int>(left.size()))) {
-            m_store.release(owner, left);
-            if (m_events.notice)
-                m_events.notice(
-                    QStringLiteral("out of memory with %1 images of %2x%3 in one batch: retrying %4 at a time")
-                        .arg(left.size())
-                        .arg(batch.front().spec.width)
-                        .arg(batch.front().spec.height)
-                        .arg(m_oom.limit(key, m_options.maxBatch)));
+            releaseRemaining();
+            notice(QStringLiteral("out of memory with %1 images of %2x%3 in one batch: retrying %4 at a time")
+                       .arg(left.size())
+                       .arg(batch.front().spec.width)
+                       .arg(batch.front().spec.height)
+                       .arg(m_oom.limit(key, m_options.maxBatch)));
         } else {
             failAll(QStringLiteral("%1. Even one %2x%3 image does not fit: lower the resolution, enable text-encoder "
                                    "offload, or close other programs that use the GPU.")
@@ -242,7 +339,18 @@ void QueueRunner::runBatch(QList<Job> batch) {
     } catch (const engine::Cancelled&) {
         // Stopped for a cancelled job or a shutdown: the others go back to the queue; their sampler state
         // was saved at the step they reached.
-        m_store.release(owner, remaining());
+        releaseRemaining();
+    } catch (const OutputError& e) {
+        // The disk, not the job: the jobs go back to the queue with their checkpoints, and the worker waits
+        // before it claims again.
+        releaseRemaining();
+        m_backoffMs = std::clamp<qint64>(m_backoffMs * 2, 2000, 60000);
+        notice(QStringLiteral("cannot write an image (%1): the jobs go back to the queue; trying again in %2 s")
+                   .arg(QString::fromStdString(e.what()))
+                   .arg(m_backoffMs / 1000));
+    } catch (const StoreError& e) {
+        notice(QString::fromStdString(e.what()));
+        releaseRemaining();
     } catch (const std::exception& e) {
         failAll(QString::fromStdString(e.what()));
     }

@@ -37,7 +37,12 @@ struct RunnerOptions {
     int checkpointEvery = 4; // sampler steps between saved latents
     int previewEvery = 1;    // sampler steps between previews (0: none)
     qint64 heartbeatMs = 2000;
+    qint64 staleMs = 120000; // a running job whose worker's heartbeat is older is taken back
+    // How long a store call that fails because the database is busy or the disk is full is retried (with
+    // backoff) before the runner gives up on it for now; the jobs stay where they resume from.
+    qint64 storeRetryMs = 60000;
     QString appVersion;
+    QString owner; // this worker's identity; empty: JobStore::newOwnerId()
 };
 
 struct RunnerEvents {
@@ -64,9 +69,17 @@ public:
     void requestStop() { m_stop = true; }
     bool stopRequested() const { return m_stop; }
 
+    QString owner() const { return m_owner; }
+
 private:
     void runBatch(QList<Job> batch);
     QList<ModelFileRecord> modelRecord();
+    // Runs a store call, retrying with backoff while it fails transiently (busy database, full disk), for
+    // at most RunnerOptions::storeRetryMs or until a stop request. Rethrows the last error.
+    void withStore(const char* what, const std::function<void()>& call);
+    // Sleeps `ms` in short slices, returning early on a stop request.
+    void pause(qint64 ms);
+    void notice(const QString& message);
 
     JobStore& m_store;
     Executor& m_executor;
@@ -74,6 +87,8 @@ private:
     RunnerEvents m_events;
     OomLimits m_oom;
     std::atomic<bool> m_stop{false};
+    QString m_owner;
+    qint64 m_backoffMs = 0; // after a failed claim: how long to wait before the next
     QString m_recordModel;
     QList<ModelFileRecord> m_record;
 };

@@ -3,11 +3,15 @@
 #include "queue/job_store.h"
 #include "test_util.h"
 
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QSysInfo>
 #include <QThread>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <unistd.h>
 
 using namespace charaforge::queue;
@@ -33,9 +37,18 @@ QList<qint64> idsOf(const QList<Job>& jobs) {
     return ids;
 }
 
-// An owner string for a process that does not exist on this host.
+// An owner like `JobStore::newOwnerId()` ("host:pidspace:pid:processtoken:instance") with another pid or
+// process token: a worker of this pid space.
+QString ownerWith(const QString& pid, const QString& processToken = QStringLiteral("0123456789abcdef")) {
+    auto parts = JobStore::newOwnerId().split(QLatin1Char(':'));
+    parts[2] = pid;
+    parts[3] = processToken;
+    return parts.join(QLatin1Char(':'));
+}
+
+// A worker of this pid space whose process no longer exists (beyond the kernel's pid_max).
 QString deadOwner() {
-    return QStringLiteral("%1:%2:deadbeef").arg(QSysInfo::machineHostName()).arg(999999999);
+    return ownerWith(QStringLiteral("999999999"));
 }
 
 class JobStoreTest : public ::testing::Test {
@@ -231,10 +244,10 @@ TEST_F(JobStoreTest, AbandonedJobsReturnToTheQueueWithTheirCheckpoint) {
     Checkpoint c{5, 16, 2, 2, QByteArray(16 * 4 * 4, '\x01')};
     store.saveCheckpoint(ids[0], c);
     // A living worker of another process (our parent) with a fresh heartbeat keeps its job.
-    const QString alive = QStringLiteral("%1:%2:cafe").arg(QSysInfo::machineHostName()).arg(::getppid());
+    const QString alive = ownerWith(QString::number(::getppid()));
     store.claimBatch(alive, [](const Job&) { return 1; });
     // A previous process of ours that had our pid: same pid, another token.
-    const QString previous = QStringLiteral("%1:%2:0000").arg(QSysInfo::machineHostName()).arg(::getpid());
+    const QString previous = ownerWith(QString::number(::getpid()));
     store.claimBatch(previous, [](const Job&) { return 1; });
 
     const auto recovered = store.recoverAbandoned();
@@ -252,7 +265,11 @@ TEST_F(JobStoreTest, AbandonedJobsReturnToTheQueueWithTheirCheckpoint) {
     ASSERT_EQ(remote.size(), 1);
     EXPECT_TRUE(store.recoverAbandoned(60000).isEmpty());
     QThread::msleep(60);
-    EXPECT_EQ(store.recoverAbandoned(40), (QList<qint64>{remote[0].id})) << "the living local worker is kept";
+    // A stale heartbeat means a hung or dead worker wherever it runs (a living worker beats from a thread of
+    // its own, see Heartbeat): the local one whose process still exists is taken back too.
+    auto stale = store.recoverAbandoned(40);
+    std::sort(stale.begin(), stale.end());
+    EXPECT_EQ(stale, (QList<qint64>{remote[0].id, ids[1]}));
 }
 
 TEST_F(JobStoreTest, NotADatabaseIsAClearError) {
@@ -267,4 +284,130 @@ TEST_F(JobStoreTest, NotADatabaseIsAClearError) {
     } catch (const StoreError& e) {
         EXPECT_NE(std::string(e.what()).find("queue.sqlite"), std::string::npos) << e.what();
     }
+}
+
+TEST_F(JobStoreTest, AJobWhoseWorkerDiedThreeTimesFailsAndTheQueueGoesOn) {
+    JobStore store(path());
+    const auto ids = store.add({spec(512, 1), spec(512, 2)});
+    for (int death = 1; death <= 3; ++death) {
+        const auto claimed = store.claimBatch(deadOwner(), [](const Job&) { return 1; });
+        ASSERT_EQ(idsOf(claimed), (QList<qint64>{ids[0]})) << "death " << death;
+        const auto recovered = store.recoverAbandoned();
+        if (death < 3) {
+            EXPECT_EQ(recovered, (QList<qint64>{ids[0]}));
+            EXPECT_EQ(store.job(ids[0])->state, JobState::Queued);
+        } else {
+            EXPECT_TRUE(recovered.isEmpty()) << "not queued a fourth time";
+        }
+        EXPECT_EQ(store.job(ids[0])->workerDeaths, death);
+    }
+    const auto failed = *store.job(ids[0]);
+    EXPECT_EQ(failed.state, JobState::Failed);
+    EXPECT_TRUE(failed.message.contains(QStringLiteral("stopped 3 times"))) << failed.message.toStdString();
+    EXPECT_EQ(idsOf(store.claimBatch(JobStore::processOwner(), [](const Job&) { return 1; })), (QList<qint64>{ids[1]}))
+        << "the next job runs";
+}
+
+TEST_F(JobStoreTest, AWorkerInAnotherPidNamespaceIsJudgedByItsHeartbeatOnly) {
+    JobStore store(path());
+    store.add({spec(512, 1)});
+    // Same host name, another container: its pid does not exist here, but it is alive.
+    auto parts = deadOwner().split(QLatin1Char(':'));
+    parts[1] = QStringLiteral("0000000000000000-4026539999");
+    const QString otherNamespace = parts.join(QLatin1Char(':'));
+    const auto claimed = store.claimBatch(otherNamespace, [](const Job&) { return 1; });
+    ASSERT_EQ(claimed.size(), 1);
+    EXPECT_TRUE(store.recoverAbandoned().isEmpty()) << "a fresh heartbeat keeps the job";
+    EXPECT_EQ(store.job(claimed[0].id)->state, JobState::Running);
+    QThread::msleep(60);
+    EXPECT_EQ(store.recoverAbandoned(40), (QList<qint64>{claimed[0].id})) << "a stale one does not";
+}
+
+TEST_F(JobStoreTest, EachOwnerIdIsNew) {
+    const auto a = JobStore::newOwnerId(), b = JobStore::newOwnerId();
+    EXPECT_NE(a, b);
+    EXPECT_EQ(a.split(QLatin1Char(':')).size(), 5) << a.toStdString();
+}
+
+TEST_F(JobStoreTest, EachQueueHasItsOwnLastingId) {
+    QString id;
+    {
+        JobStore store(path());
+        EXPECT_TRUE(store.created());
+        id = store.queueId();
+        EXPECT_EQ(id.size(), 36) << id.toStdString();
+    }
+    JobStore reopened(path());
+    EXPECT_FALSE(reopened.created());
+    EXPECT_EQ(reopened.queueId(), id);
+    JobStore other(QString::fromStdString(dir.path().string() + "/other.sqlite"));
+    EXPECT_NE(other.queueId(), id);
+}
+
+TEST_F(JobStoreTest, AnInMemoryQueueIsRefused) {
+    for (const QString& p : {QStringLiteral(":memory:"), QString(), QStringLiteral("file:q?mode=memory")}) {
+        try {
+            JobStore store(p);
+            FAIL() << "accepted " << p.toStdString();
+        } catch (const StoreError& e) {
+            EXPECT_NE(std::string(e.what()).find("not a queue file"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST_F(JobStoreTest, ABusyDatabaseIsATransientErrorThatNamesTheOperationNotTheSql) {
+    JobStore store(path(), 50);
+    {
+        auto db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("blocker"));
+        db.setDatabaseName(path());
+        ASSERT_TRUE(db.open());
+        QSqlQuery q(db);
+        ASSERT_TRUE(q.exec(QStringLiteral("BEGIN IMMEDIATE")));
+        try {
+            store.add({spec()});
+            FAIL() << "a write under another connection's lock must fail after the busy timeout";
+        } catch (const StoreError& e) {
+            const std::string m = e.what();
+            EXPECT_TRUE(e.transient()) << m;
+            EXPECT_NE(m.find("cannot add jobs"), std::string::npos) << m;
+            EXPECT_NE(m.find("locked by another process"), std::string::npos) << m;
+            EXPECT_NE(m.find("queue.sqlite"), std::string::npos) << m;
+            for (const char* sql : {"BEGIN", "INSERT", "IMMEDIATE"})
+                EXPECT_EQ(m.find(sql), std::string::npos) << "raw SQL in: " << m;
+        }
+        q.exec(QStringLiteral("ROLLBACK"));
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("blocker"));
+    EXPECT_EQ(store.add({spec()}).size(), 1);
+}
+
+TEST_F(JobStoreTest, AQueueOfTheFirstSchemaIsUpgraded) {
+    {
+        auto db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("v1"));
+        db.setDatabaseName(path());
+        ASSERT_TRUE(db.open());
+        QSqlQuery q(db);
+        for (const char* sql :
+             {"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)", "INSERT INTO meta VALUES ('schema', '1')",
+              "CREATE TABLE jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, position REAL NOT NULL, state TEXT NOT NULL,"
+              " prompt TEXT NOT NULL, negative TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,"
+              " steps INTEGER NOT NULL, sampler TEXT NOT NULL, cfg REAL NOT NULL, cfg_trunc REAL NOT NULL,"
+              " renorm REAL NOT NULL, shift REAL NOT NULL, seed INTEGER NOT NULL, model TEXT NOT NULL,"
+              " output_dir TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,"
+              " owner TEXT NOT NULL DEFAULT '', heartbeat INTEGER NOT NULL DEFAULT 0,"
+              " steps_done INTEGER NOT NULL DEFAULT 0, output_path TEXT NOT NULL DEFAULT '',"
+              " message TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0)",
+              "INSERT INTO jobs(position, state, prompt, negative, width, height, steps, sampler, cfg, cfg_trunc,"
+              " renorm, shift, seed, model, output_dir, created) VALUES (1, 'queued', 'p', '', 64, 64, 4, 'euler',"
+              " 5, 1, 0, 6, 3, '/m', '/o', 0)"})
+            ASSERT_TRUE(q.exec(QString::fromLatin1(sql))) << q.lastError().text().toStdString();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("v1"));
+    JobStore store(path());
+    ASSERT_EQ(store.jobs().size(), 1);
+    EXPECT_EQ(store.jobs().front().spec.seed, 3);
+    EXPECT_EQ(store.jobs().front().workerDeaths, 0);
+    EXPECT_FALSE(store.queueId().isEmpty());
 }

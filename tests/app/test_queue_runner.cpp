@@ -7,14 +7,21 @@
 #include "queue/queue_runner.h"
 #include "test_util.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QSysInfo>
+#include <QThread>
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <future>
+#include <thread>
 
 using namespace charaforge;
 using namespace charaforge::queue;
@@ -26,7 +33,10 @@ namespace {
 // image as an uninterrupted run, exactly as the engine promises.
 class FakeExecutor : public Executor {
 public:
-    int oomAbove = 1 << 30; // batches larger than this run out of memory
+    int oomAbove = 1 << 30;       // batches larger than this run out of memory
+    int oomAtStep = 0;            // ... at this step (0: before the first)
+    int openDelayMs = 0;          // a slow model load
+    std::function<void()> onOpen; // test hook, called in the middle of the load
     std::vector<int> batchSizes;
     std::vector<int> resumeSteps;
     std::function<void(int step)> onStep; // test hook, called after each step
@@ -34,6 +44,12 @@ public:
     void openModel(const QString& model) override {
         if (model.contains(QStringLiteral("missing")))
             throw engine::EngineError("model_folder: " + model.toStdString() + " has no transformer/");
+        if (openDelayMs > 0) {
+            QThread::msleep(openDelayMs / 2);
+            if (onOpen)
+                onOpen();
+            QThread::msleep(openDelayMs - openDelayMs / 2);
+        }
         opened = model;
     }
     int suggestBatch(const JobSpec&) override { return 8; }
@@ -54,7 +70,7 @@ public:
     std::vector<engine::Image> generate(const std::vector<engine::GenerationRequest>& requests,
                                         const engine::Callbacks& cb) override {
         batchSizes.push_back(static_cast<int>(requests.size()));
-        if (static_cast<int>(requests.size()) > oomAbove)
+        if (static_cast<int>(requests.size()) > oomAbove && oomAtStep == 0)
             throw engine::OutOfMemory("pipeline: out of memory sampling " + std::to_string(requests.size()) +
                                       " images");
         std::vector<double> x;
@@ -67,6 +83,8 @@ public:
             return engine::SamplerState{step, 1, 1, 1, {static_cast<float>(x[i])}};
         };
         for (int step = first + 1; step <= total; ++step) {
+            if (static_cast<int>(requests.size()) > oomAbove && step == oomAtStep)
+                throw engine::OutOfMemory("pipeline: out of memory at step " + std::to_string(step));
             for (auto& v : x)
                 v = advance(v);
             if (cb.on_step)
@@ -128,6 +146,36 @@ protected:
 std::vector<uint8_t> pixelsOf(const QString& path) {
     return imaging::read_png(path.toStdString()).rgb;
 }
+
+// Another process's long write transaction: holds the queue's write lock on a thread of its own from
+// construction until `holdMs` have passed.
+class LockHolder {
+public:
+    LockHolder(const QString& path, int holdMs) {
+        std::promise<void> locked;
+        auto ready = locked.get_future();
+        m_thread = std::thread([path, holdMs, &locked] {
+            const QString name = QStringLiteral("lock-holder-%1").arg(reinterpret_cast<quintptr>(&locked));
+            {
+                auto db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+                db.setDatabaseName(path);
+                EXPECT_TRUE(db.open());
+                QSqlQuery q(db);
+                EXPECT_TRUE(q.exec(QStringLiteral("BEGIN IMMEDIATE"))) << q.lastError().text().toStdString();
+                locked.set_value();
+                QThread::msleep(holdMs);
+                q.exec(QStringLiteral("COMMIT"));
+                db.close();
+            }
+            QSqlDatabase::removeDatabase(name);
+        });
+        ready.wait();
+    }
+    ~LockHolder() { m_thread.join(); }
+
+private:
+    std::thread m_thread;
+};
 
 } // namespace
 
@@ -255,19 +303,145 @@ TEST_F(QueueRunnerTest, AnImageAlreadyOnDiskCompletesItsJobWithoutRunningIt) {
     const auto ids = store.add({spec(31, 10)});
     // A worker wrote the file, then died before recording the job as done.
     auto job = *store.job(ids[0]);
-    const auto claimed = store.claimBatch(QStringLiteral("%1:999999999:dead").arg(QSysInfo::machineHostName()),
-                                          [](const Job&) { return 1; });
+    auto dead = JobStore::newOwnerId().split(QLatin1Char(':'));
+    dead[2] = QStringLiteral("999999999"); // a pid no process has
+    const auto claimed = store.claimBatch(dead.join(QLatin1Char(':')), [](const Job&) { return 1; });
     ASSERT_EQ(claimed.size(), 1);
     QDir().mkpath(outDir());
     const auto img = FakeExecutor::expected(31, 10);
     imaging::write_png_atomic(outputPathFor(job).toStdString(), {img.width, img.height, img.rgb},
-                              pngRecord(job, {}, {}));
+                              pngRecord(job, {}, {}, store.queueId()));
     FakeExecutor exec;
     QueueRunner runner(store, exec, options(), {});
     drain(runner);
     EXPECT_TRUE(exec.batchSizes.empty()) << "nothing was generated again";
     EXPECT_EQ(store.job(ids[0])->state, JobState::Done);
     EXPECT_EQ(store.job(ids[0])->outputPath, outputPathFor(job));
+}
+
+TEST_F(QueueRunnerTest, AnOldImageOfAnotherQueueWithTheSameJobIdIsNotTakenForTheResult) {
+    // Another queue (or one that was deleted) wrote job 1 with the same seed into the same folder.
+    const QString otherPath = QString::fromStdString(dir.path().string() + "/other.sqlite");
+    {
+        JobStore other(otherPath);
+        const auto otherIds = other.add({spec(41, 10)});
+        const auto old = *other.job(otherIds[0]);
+        QDir().mkpath(outDir());
+        imaging::write_png_atomic(outputPathFor(old).toStdString(), {4, 4, std::vector<uint8_t>(48, 7)},
+                                  pngRecord(old, {}, {}, other.queueId()));
+    }
+    JobStore store(dbPath());
+    EXPECT_NE(store.queueId(), JobStore(otherPath).queueId());
+    const auto ids = store.add({spec(41, 10)});
+    ASSERT_EQ(outputPathFor(*store.job(ids[0])), outputPathFor(*JobStore(otherPath).job(ids[0])))
+        << "the same id and seed: the same file name";
+    FakeExecutor exec;
+    QueueRunner runner(store, exec, options(), {});
+    drain(runner);
+    EXPECT_EQ(exec.batchSizes, (std::vector<int>{1})) << "the job was generated, not taken from the old file";
+    const auto job = *store.job(ids[0]);
+    ASSERT_EQ(job.state, JobState::Done);
+    EXPECT_EQ(pixelsOf(job.outputPath), FakeExecutor::expected(41, 10).rgb);
+    imaging::TextChunks text;
+    imaging::read_png(job.outputPath.toStdString(), &text);
+    EXPECT_TRUE(pngRecordIsJob(text, job, store.queueId()));
+}
+
+TEST(JobRecord, ARecordIsTheJobsOnlyWithItsQueueIdAndSettings) {
+    Job job;
+    job.id = 7;
+    job.spec.prompt = QStringLiteral("a");
+    job.spec.seed = 5;
+    const auto text = pngRecord(job, {}, QStringLiteral("t"), QStringLiteral("queue-a"));
+    EXPECT_TRUE(pngRecordIsJob(text, job, QStringLiteral("queue-a")));
+    EXPECT_FALSE(pngRecordIsJob(text, job, QStringLiteral("queue-b")));
+    for (auto change : std::vector<std::function<void(Job&)>>{
+             [](Job& j) { j.id = 8; }, [](Job& j) { j.spec.prompt = QStringLiteral("b"); },
+             [](Job& j) { j.spec.seed = 6; }, [](Job& j) { j.spec.width = 512; }, [](Job& j) { j.spec.steps = 9; }}) {
+        Job other = job;
+        change(other);
+        EXPECT_FALSE(pngRecordIsJob(text, other, QStringLiteral("queue-a")));
+    }
+}
+
+TEST_F(QueueRunnerTest, TheOutOfMemoryLimitHoldsAfterACheckpoint) {
+    JobStore store(dbPath());
+    QList<JobSpec> specs;
+    for (int i = 0; i < 4; ++i)
+        specs.push_back(spec(i));
+    store.add(specs);
+    FakeExecutor exec;
+    exec.oomAbove = 2;
+    exec.oomAtStep = 5; // after the checkpoint of step 4: the jobs resume from step 4
+    QueueRunner runner(store, exec, options(4), {});
+    drain(runner);
+    EXPECT_EQ(exec.batchSizes, (std::vector<int>{4, 2, 2})) << "the full batch is not tried again";
+    EXPECT_EQ(exec.resumeSteps, (std::vector<int>{0, 4, 4}));
+    for (const auto& j : store.jobs()) {
+        ASSERT_EQ(j.state, JobState::Done);
+        EXPECT_EQ(pixelsOf(j.outputPath), FakeExecutor::expected(j.spec.seed, 10).rgb);
+    }
+}
+
+TEST_F(QueueRunnerTest, TheHeartbeatIsRefreshedDuringALongModelLoad) {
+    JobStore store(dbPath());
+    const auto ids = store.add({spec(51, 10)});
+    JobStore other(dbPath()); // another worker looking for abandoned jobs
+    FakeExecutor exec;
+    exec.openDelayMs = 1600;
+    qint64 age = -1;
+    QList<qint64> taken;
+    exec.onOpen = [&] {
+        age = QDateTime::currentMSecsSinceEpoch() - other.job(ids[0])->heartbeat;
+        taken = other.recoverAbandoned(600);
+    };
+    auto o = options();
+    o.heartbeatMs = 100;
+    QueueRunner runner(store, exec, o, {});
+    drain(runner);
+    EXPECT_GE(age, 0);
+    EXPECT_LT(age, 600) << "800 ms into the load the heartbeat is fresh";
+    EXPECT_TRUE(taken.isEmpty()) << "no other worker takes a job whose worker is loading";
+    EXPECT_EQ(store.job(ids[0])->state, JobState::Done);
+}
+
+TEST_F(QueueRunnerTest, AStoreErrorInsideACallbackLeavesNoJobBehindAndTheWorkerGoesOn) {
+    JobStore store(dbPath(), 50); // waits 50 ms for a lock
+    const auto ids = store.add({spec(61, 10), spec(62, 10)});
+    FakeExecutor exec;
+    std::unique_ptr<LockHolder> holder;
+    exec.onStep = [&](int step) {
+        if (step == 3 && !holder)
+            holder = std::make_unique<LockHolder>(dbPath(), 1200); // the checkpoint of step 4 and done wait
+    };
+    QStringList notices;
+    RunnerEvents ev;
+    ev.notice = [&](const QString& n) { notices << n; };
+    auto o = options();
+    o.storeRetryMs = 20000;
+    QueueRunner runner(store, exec, o, ev);
+    ASSERT_NO_THROW(drain(runner));
+    holder.reset();
+    for (auto id : ids) {
+        const auto job = *store.job(id);
+        ASSERT_EQ(job.state, JobState::Done) << job.message.toStdString();
+        EXPECT_EQ(pixelsOf(job.outputPath), FakeExecutor::expected(job.spec.seed, 10).rgb);
+    }
+    ASSERT_FALSE(notices.isEmpty());
+    for (const auto& n : notices) {
+        EXPECT_TRUE(n.contains(QStringLiteral("locked by another process"))) << n.toStdString();
+        for (const char* sql : {"INSERT", "UPDATE", "BEGIN", "SELECT"})
+            EXPECT_FALSE(n.contains(QLatin1String(sql))) << "raw SQL in: " << n.toStdString();
+    }
+
+    // A busy database while claiming: nothing claimed, no exception, the worker tries again later.
+    store.add({spec(63, 10)});
+    {
+        LockHolder busy(dbPath(), 400);
+        EXPECT_FALSE(runner.runOnce());
+    }
+    drain(runner);
+    EXPECT_EQ(store.jobs().back().state, JobState::Done);
 }
 
 TEST_F(QueueRunnerTest, AMissingModelFailsTheJobsWithTheReason) {
@@ -313,7 +487,7 @@ TEST(JobRecord, OurRecordCarriesEverySettingAndTheModelHashes) {
     job.spec.model = QStringLiteral("/m");
     const auto text = pngRecord(
         job, {{QStringLiteral("transformer"), QStringLiteral("/m/t.safetensors"), QStringLiteral("0123456789abcdef")}},
-        QStringLiteral("1.2.3"));
+        QStringLiteral("1.2.3"), QStringLiteral("q-1"));
     EXPECT_EQ(jobIdFromPngText(text), 42);
     const auto& json = text.at("charaforge");
     EXPECT_NE(json.find("\"sha256\":\"0123456789abcdef\""), std::string::npos) << json;
