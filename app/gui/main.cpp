@@ -15,7 +15,12 @@
 #include <QSettings>
 #include <QThread>
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace {
+
+constexpr int kShutdownWaitMs = 10000;
 
 QString argumentValue(const QStringList& args, const QString& name) {
     const int at = args.indexOf(name);
@@ -120,10 +125,15 @@ int main(int argc, char** argv) {
     }
     window.show();
     const int rc = QApplication::exec();
-    // The running batch goes back to the queue with its sampler state; the next start resumes it.
-    worker->requestStop();
-    thread.quit();
-    thread.wait();
+    // The running batch goes back to the queue with its sampler state; the next start resumes it. A worker
+    // stuck in a long call (loading a model) is not waited for: its jobs are put back in the queue and the
+    // process ends without tearing down the running thread.
+    if (!controller->stopWorker(thread, kShutdownWaitMs)) {
+        std::fprintf(stderr, "charaforge: the worker did not stop within %d s; its jobs stay queued\n",
+                     kShutdownWaitMs / 1000);
+        std::fflush(nullptr);
+        std::_Exit(rc);
+    }
     controller.reset();
     return rc;
 }

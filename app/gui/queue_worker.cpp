@@ -21,12 +21,14 @@ constexpr int kIdlePollMs = 500;
 } // namespace
 
 QueueWorker::QueueWorker(const QString& queuePath, const engine::RuntimeOptions& options)
-    : m_queuePath(queuePath), m_options(options) {}
+    : m_queuePath(queuePath), m_owner(queue::JobStore::newOwnerId()), m_options(options) {}
 
 QueueWorker::~QueueWorker() = default;
 
 void QueueWorker::requestStop() {
     m_stop = true;
+    // start() creates the runner on the worker thread: under the lock, either it sees m_stop or we see it.
+    std::lock_guard<std::mutex> lock(m_runnerMutex);
     if (m_runner)
         m_runner->requestStop();
 }
@@ -45,6 +47,7 @@ void QueueWorker::start() {
     options.checkpointEvery = 4;
     options.previewEvery = 1;
     options.appVersion = QStringLiteral(CHARAFORGE_VERSION);
+    options.owner = m_owner;
     queue::RunnerEvents ev;
     ev.started = [this](const QList<qint64>& ids) {
         reportModel();
@@ -62,12 +65,15 @@ void QueueWorker::start() {
     ev.failed = [this](qint64 id, const QString& message) { Q_EMIT jobFailed(id, message); };
     ev.notice = [this](const QString& message) { Q_EMIT notice(message); };
     ev.changed = [this] { Q_EMIT queueChanged(); };
-    m_runner = std::make_unique<queue::QueueRunner>(*m_store, *m_executor, options, ev);
+    {
+        std::lock_guard<std::mutex> lock(m_runnerMutex);
+        m_runner = std::make_unique<queue::QueueRunner>(*m_store, *m_executor, options, ev);
+        if (m_stop)
+            m_runner->requestStop();
+    }
     m_timer = new QTimer(this); // created here: it lives on the worker thread
     m_timer->setSingleShot(true);
     connect(m_timer, &QTimer::timeout, this, &QueueWorker::tick);
-    if (m_stop)
-        m_runner->requestStop();
     wake();
 }
 

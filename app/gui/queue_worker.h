@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 
 namespace charaforge::queue {
 class JobStore;
@@ -30,6 +31,8 @@ public:
     // Thread-safe: the running batch stops after its current step and goes back to the queue with its
     // sampler state (used when the window closes).
     void requestStop();
+    // The identity under which its runner owns jobs in the store (fixed at construction).
+    QString owner() const { return m_owner; }
 
 public Q_SLOTS:
     // Opens the store and starts draining. Call once, on the worker thread.
@@ -56,10 +59,12 @@ private:
     void reportModel();
 
     QString m_queuePath;
+    QString m_owner;
     engine::RuntimeOptions m_options;
     std::unique_ptr<queue::JobStore> m_store;
     std::unique_ptr<queue::PipelineExecutor> m_executor;
-    std::unique_ptr<queue::QueueRunner> m_runner;
+    std::unique_ptr<queue::QueueRunner> m_runner; // set on the worker thread; guarded by m_runnerMutex
+    std::mutex m_runnerMutex;                     // requestStop() runs on another thread
     std::atomic<bool> m_stop{false};
     QTimer* m_timer = nullptr;
     QString m_reportedModel;

@@ -10,8 +10,10 @@
 
 #include <QDateTime>
 #include <QFileInfo>
+#include <QImageReader>
 #include <QRandomGenerator>
 #include <QRegularExpression>
+#include <QThread>
 
 namespace charaforge::app {
 
@@ -117,25 +119,59 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
             [this](const QString&, const QString&, bool, const QList<QPair<QString, qint64>>& components,
                    const QString& device) {
                 m_components = components;
-                m_device = device;
+                setDevice(device);
             });
 
-    // Another process (charaforge-cli) may change the queue: a cheap version check finds out.
+    // Another process (charaforge-cli) may change the queue: a cheap version check finds out, and only
+    // the rows that changed are read (a worker's heartbeat changes none).
     m_poll.setInterval(kPollMs);
-    connect(&m_poll, &QTimer::timeout, this, [this] {
-        if (m_store->dataVersion() != m_version)
-            refresh();
-    });
+    connect(&m_poll, &QTimer::timeout, this, &StudioController::pollChanges);
     m_poll.start();
-    m_memory.setInterval(kMemoryMs);
-    connect(&m_memory, &QTimer::timeout, this, &StudioController::sampleMemory);
-    m_memory.start();
+    startMemorySampler({});
     refresh();
     loadHistory();
-    sampleMemory();
 }
 
-StudioController::~StudioController() = default;
+StudioController::~StudioController() {
+    m_closing = true;
+    if (m_history) {
+        m_history->wait();
+        delete m_history;
+    }
+}
+
+void StudioController::setDevice(const QString& device) {
+    m_device = device;
+    if (m_sampler)
+        m_sampler->setDevice(device);
+}
+
+void StudioController::setMemorySource(MemorySampler::Source source) {
+    startMemorySampler(std::move(source));
+}
+
+void StudioController::startMemorySampler(MemorySampler::Source source) {
+    m_sampler.reset(); // stops the old thread first
+    m_sampler = std::make_unique<MemorySampler>(kMemoryMs, std::move(source));
+    m_sampler->setDevice(m_device);
+    connect(m_sampler.get(), &MemorySampler::sampled, this, [this](ui::MemorySample s) {
+        s.components = m_components;
+        m_window.memoryMonitor()->addSample(s);
+    });
+}
+
+bool StudioController::stopWorker(QThread& thread, int timeoutMs) {
+    m_worker.requestStop();
+    thread.quit();
+    if (thread.wait(QDeadlineTimer(timeoutMs)))
+        return true;
+    try {
+        m_store->releaseOwner(m_worker.owner());
+    } catch (const std::exception&) {
+        // Not released: the jobs are taken back when the next start finds this process gone.
+    }
+    return false;
+}
 
 void StudioController::setModel(const QString& path) {
     m_model = path;
@@ -189,28 +225,74 @@ void StudioController::apply(const std::function<void()>& change) {
 void StudioController::refresh() {
     try {
         m_version = m_store->dataVersion();
-        QList<ui::JobView> rows;
-        for (const auto& j : m_store->jobs()) {
-            ui::JobView v;
-            v.id = j.id;
-            v.state = queue::stateName(j.state);
-            v.title = promptTitle(j.spec.prompt);
-            v.width = j.spec.width;
-            v.height = j.spec.height;
-            v.steps = j.spec.steps;
-            v.sampler = j.spec.sampler;
-            v.cfg = j.spec.cfg;
-            v.seed = j.spec.seed;
-            v.stepsDone = j.stepsDone;
-            v.message = j.message;
-            v.outputPath = j.outputPath;
-            rows.push_back(v);
-        }
-        m_window.queuePanel()->setJobs(rows);
-        m_window.queuePanel()->setPaused(m_store->paused());
+        m_revision = m_store->revision(); // before the rows: a change in between is read again next time
+        m_jobs = m_store->jobs();
+        m_paused = m_store->paused();
+        show();
     } catch (const std::exception& e) {
         m_window.showError(QString::fromStdString(e.what()));
     }
+}
+
+void StudioController::pollChanges() {
+    try {
+        const qint64 version = m_store->dataVersion();
+        if (version == m_version)
+            return;
+        m_version = version;
+        const bool paused = m_store->paused();
+        const qint64 revision = m_store->revision();
+        if (revision == m_revision) {
+            // Heartbeats only (or settings): no job row changed.
+            if (paused != m_paused) {
+                m_paused = paused;
+                m_window.queuePanel()->setPaused(paused);
+            }
+            return;
+        }
+        int total = 0;
+        const auto changed = m_store->jobsChangedSince(m_revision, &total);
+        m_revision = revision;
+        m_paused = paused;
+        for (const auto& j : changed) {
+            auto it = std::find_if(m_jobs.begin(), m_jobs.end(), [&](const queue::Job& o) { return o.id == j.id; });
+            if (it != m_jobs.end())
+                *it = j;
+            else
+                m_jobs.push_back(j);
+        }
+        if (m_jobs.size() != total) {
+            refresh(); // rows were removed
+            return;
+        }
+        std::stable_sort(m_jobs.begin(), m_jobs.end(),
+                         [](const queue::Job& a, const queue::Job& b) { return a.position < b.position; });
+        show();
+    } catch (const std::exception& e) {
+        m_window.showError(QString::fromStdString(e.what()));
+    }
+}
+
+void StudioController::show() {
+    QList<ui::JobView> rows;
+    for (const auto& j : m_jobs) {
+        ui::JobView v;
+        v.id = j.id;
+        v.state = queue::stateName(j.state);
+        v.title = promptTitle(j.spec.prompt);
+        v.width = j.spec.width;
+        v.height = j.spec.height;
+        v.steps = j.spec.steps;
+        v.sampler = j.spec.sampler;
+        v.cfg = j.spec.cfg;
+        v.seed = j.spec.seed;
+        v.stepsDone = j.stepsDone;
+        v.message = j.message;
+        v.outputPath = j.outputPath;
+        rows.push_back(v);
+    }
+    m_window.queuePanel()->setJobs(rows);
+    m_window.queuePanel()->setPaused(m_paused);
 }
 
 void StudioController::onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep) {
@@ -236,34 +318,43 @@ void StudioController::onProgress(const QList<qint64>& ids, int step, int total,
     m_window.showProgress(step, total, detail);
 }
 
-void StudioController::sampleMemory() {
-    const auto r = engine::memory_report(m_device.toStdString());
-    ui::MemorySample s;
-    s.gpu = r.gpu;
-    s.device = QString::fromStdString(r.device);
-    s.allocated = r.allocated;
-    s.reserved = r.reserved;
-    s.freeBytes = r.free;
-    s.total = r.total;
-    s.processResident = r.process_resident;
-    s.components = m_components;
-    m_window.memoryMonitor()->addSample(s);
-}
-
 void StudioController::loadHistory() {
-    // The gallery starts with the latest finished images (oldest first, so the newest ends on top).
+    // The gallery starts with the latest finished images (oldest first, so the newest ends on top),
+    // decoded and scaled down on a thread of their own: 200 full-size PNGs would freeze the window.
     QList<queue::Job> done;
-    for (const auto& j : m_store->jobs())
-        if (j.state == queue::JobState::Done && QFileInfo::exists(j.outputPath))
+    for (const auto& j : m_jobs)
+        if (j.state == queue::JobState::Done && !j.outputPath.isEmpty())
             done.push_back(j);
     std::sort(done.begin(), done.end(), [](const auto& a, const auto& b) { return a.finished < b.finished; });
     if (done.size() > kHistoryImages)
         done = done.mid(done.size() - kHistoryImages);
-    for (const auto& j : done) {
-        QImage img(j.outputPath);
-        if (!img.isNull())
-            m_window.gallery()->addImage(j.id, img, j.outputPath, tr("job %1\n%2").arg(j.id).arg(j.outputPath));
-    }
+    if (done.isEmpty())
+        return;
+    m_history = QThread::create([this, done] {
+        for (const auto& j : done) {
+            if (m_closing)
+                return;
+            QImageReader reader(j.outputPath);
+            const QSize size = reader.size();
+            const int side = ui::GalleryView::kThumbnailSize;
+            if (size.isValid() && (size.width() > side || size.height() > side))
+                reader.setScaledSize(size.scaled(side, side, Qt::KeepAspectRatio));
+            const QImage img = reader.read();
+            if (img.isNull())
+                continue; // deleted or unreadable: not shown
+            const qint64 id = j.id;
+            const QString path = j.outputPath;
+            // Queued to the controller: dropped if it is gone by then.
+            QMetaObject::invokeMethod(
+                this,
+                [this, id, img, path] {
+                    m_window.gallery()->addImage(id, img, path, tr("job %1\n%2").arg(id).arg(path));
+                },
+                Qt::QueuedConnection);
+        }
+    });
+    m_history->setObjectName(QStringLiteral("gallery history"));
+    m_history->start(QThread::LowPriority);
 }
 
 bool StudioController::restoreFromImage(const QString& path) {

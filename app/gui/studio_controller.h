@@ -1,6 +1,7 @@
 #pragma once
 // Wires the studio window (a view) to the job store (the window's own connection) and to the queue worker:
 // user intents become store changes, store and worker reports become view values.
+#include "gui/memory_sampler.h"
 #include "queue/job.h"
 #include "ui/main_window.h"
 #include "ui/studio_types.h"
@@ -12,7 +13,10 @@
 #include <QString>
 #include <QTimer>
 
+#include <atomic>
 #include <memory>
+
+class QThread;
 
 namespace charaforge::queue {
 class JobStore;
@@ -34,7 +38,9 @@ public:
     void setOutputDir(const QString& dir) { m_outputDir = dir; }
     QString outputDir() const { return m_outputDir; }
     // The device whose memory the monitor shows ("auto" until a model is open).
-    void setDevice(const QString& device) { m_device = device; }
+    void setDevice(const QString& device);
+    // Where memory samples come from (tests; default engine::memory_report). Called on the sampler's thread.
+    void setMemorySource(MemorySampler::Source source);
 
     // The jobs one click of "Add to queue" makes from the form (seed modes applied).
     QList<queue::JobSpec> specsFor(const ui::GenerationSettings& settings) const;
@@ -42,13 +48,20 @@ public:
 
     // Re-reads the store into the queue panel.
     void refresh();
+    // Stops the worker and its thread for the window closing: the running batch goes back to the queue
+    // with its sampler state. A worker stuck in a long call (a model load) is not waited for past
+    // `timeoutMs`: its jobs are put back in the queue from here and false is returned; the caller then
+    // exits without destroying the thread (the next start resumes the jobs).
+    bool stopWorker(QThread& thread, int timeoutMs);
     // Restores the settings stored in one of our PNGs into the editor.
     bool restoreFromImage(const QString& path);
 
 private:
     void apply(const std::function<void()>& change);
     void onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep);
-    void sampleMemory();
+    void pollChanges();
+    void show();
+    void startMemorySampler(MemorySampler::Source source);
     void loadHistory();
 
     ui::MainWindow& m_window;
@@ -59,8 +72,13 @@ private:
     QString m_device = QStringLiteral("auto");
     QList<QPair<QString, qint64>> m_components;
     QTimer m_poll;
-    QTimer m_memory;
+    std::unique_ptr<MemorySampler> m_sampler;
     qint64 m_version = -1;
+    qint64 m_revision = -1;
+    bool m_paused = false;
+    QList<queue::Job> m_jobs;     // the store's rows as last read, in queue order
+    QThread* m_history = nullptr; // decodes the gallery's first thumbnails
+    std::atomic<bool> m_closing{false};
 };
 
 // A short one-line summary of a prompt for lists: element names and markup removed.

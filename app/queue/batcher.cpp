@@ -30,9 +30,13 @@ QList<int> selectBatch(const QList<Job>& queued, int limit) {
     if (queued.isEmpty())
         return picked;
     limit = std::max(1, limit);
+    // A job whose worker died running it may be what kills workers: it runs alone, and no other job shares
+    // its fate (or its death count).
+    if (queued.front().workerDeaths > 0)
+        limit = 1;
     const QString key = batchKey(queued.front());
     for (int i = 0; i < queued.size() && picked.size() < limit; ++i)
-        if (i == 0 || batchKey(queued[i]) == key)
+        if (i == 0 || (batchKey(queued[i]) == key && queued[i].workerDeaths == 0))
             picked.push_back(i);
     return picked;
 }

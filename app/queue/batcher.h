@@ -19,7 +19,8 @@ QString batchKey(const Job& job);
 QString memoryKey(const Job& job);
 
 // Indices into `queued` (in queue order) of the next batch: the first job and then, in order, the later
-// jobs with its key, `limit` at most (at least 1 when `queued` is not empty).
+// jobs with its key, `limit` at most (at least 1 when `queued` is not empty). A job whose worker died
+// running it is never batched with others.
 QList<int> selectBatch(const QList<Job>& queued, int limit);
 
 // Batch limits learnt from out-of-memory failures, per memory key: after a batch of n failed, at most

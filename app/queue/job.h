@@ -40,7 +40,8 @@ struct Job {
     int attempts = 0;     // times the job was started
     QString owner;        // worker instance running it (see JobStore::newOwnerId)
     qint64 heartbeat = 0; // ms since the epoch: last sign of life of its worker
-    int workerDeaths = 0; // times its worker died while running it
+    int workerDeaths = 0; // times in a row its worker died running it without saving progress
+    qint64 revision = 0;  // JobStore::revision() of its last change
     QString outputPath;   // file of a done job
     QString message;      // why it failed
     QString group;        // jobs submitted together

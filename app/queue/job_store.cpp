@@ -27,8 +27,8 @@ namespace {
 
 constexpr int kSchemaVersion = 2;
 
-// A job whose worker died this many times while running it is failed instead of queued again: a job that
-// crashes every worker that takes it must not block the queue forever.
+// A job whose worker died this many times in a row while running it, without saving progress, is failed
+// instead of queued again: a job that crashes every worker that takes it must not block the queue forever.
 constexpr int kMaxWorkerDeaths = 3;
 
 const char* kSchema[] = {
@@ -45,7 +45,8 @@ const char* kSchema[] = {
     " owner TEXT NOT NULL DEFAULT '', heartbeat INTEGER NOT NULL DEFAULT 0,"
     " steps_done INTEGER NOT NULL DEFAULT 0, output_path TEXT NOT NULL DEFAULT '',"
     " message TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0,"
-    " worker_deaths INTEGER NOT NULL DEFAULT 0)",
+    " worker_deaths INTEGER NOT NULL DEFAULT 0, claim_steps INTEGER NOT NULL DEFAULT 0,"
+    " revision INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS jobs_state_position ON jobs(state, position)",
     "CREATE TABLE IF NOT EXISTS checkpoints("
     " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
@@ -53,9 +54,28 @@ const char* kSchema[] = {
     " latent BLOB NOT NULL)",
 };
 
+// Every change of a job but its heartbeat bumps the queue's revision and stamps the row with it: views
+// re-read only the rows that changed, and nothing at all for heartbeats.
+const char* kTriggers[] = {
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')",
+    "CREATE TRIGGER IF NOT EXISTS jobs_revision_insert AFTER INSERT ON jobs BEGIN"
+    " UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision';"
+    " UPDATE jobs SET revision = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'revision') WHERE id = NEW.id;"
+    " END",
+    "CREATE TRIGGER IF NOT EXISTS jobs_revision_update AFTER UPDATE OF position, state, prompt, negative, width,"
+    " height, steps, sampler, cfg, cfg_trunc, renorm, shift, seed, model, output_dir, grp, attempts, owner,"
+    " steps_done, output_path, message, finished, worker_deaths ON jobs BEGIN"
+    " UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision';"
+    " UPDATE jobs SET revision = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'revision') WHERE id = NEW.id;"
+    " END",
+    "CREATE TRIGGER IF NOT EXISTS jobs_revision_delete AFTER DELETE ON jobs BEGIN"
+    " UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision';"
+    " END",
+};
+
 const char* kJobColumns = "id, position, state, prompt, negative, width, height, steps, sampler, cfg, cfg_trunc, "
                           "renorm, shift, seed, model, output_dir, grp, attempts, owner, steps_done, output_path, "
-                          "message, created, finished, heartbeat, worker_deaths";
+                          "message, created, finished, heartbeat, worker_deaths, revision";
 
 // SQLite binds a null QString as NULL; our text columns are NOT NULL and empty text is a value.
 QVariant text(const QString& s) {
@@ -102,6 +122,7 @@ Job jobFrom(const QSqlQuery& q) {
     j.finished = q.value(c++).toLongLong();
     j.heartbeat = q.value(c++).toLongLong();
     j.workerDeaths = q.value(c++).toInt();
+    j.revision = q.value(c++).toLongLong();
     return j;
 }
 
@@ -236,10 +257,16 @@ JobStore::JobStore(const QString& path, int busyTimeoutMs) : m_path(path) {
         throw StoreError("queue: " + path.toStdString() + " was written by a newer CharaForge (schema " +
                          std::to_string(schema) + ")");
     if (schema == 1) {
-        // Schema 2 counts the worker deaths of a job.
-        if (!q.exec(QStringLiteral("ALTER TABLE jobs ADD COLUMN worker_deaths INTEGER NOT NULL DEFAULT 0")))
-            throw storeError(path, "upgrade the queue", q.lastError());
+        // Schema 2 counts the worker deaths of a job (and the step it was claimed at, to tell progress).
+        for (const char* sql : {"ALTER TABLE jobs ADD COLUMN worker_deaths INTEGER NOT NULL DEFAULT 0",
+                                "ALTER TABLE jobs ADD COLUMN claim_steps INTEGER NOT NULL DEFAULT 0",
+                                "ALTER TABLE jobs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0"})
+            if (!q.exec(QString::fromLatin1(sql)))
+                throw storeError(path, "upgrade the queue", q.lastError());
     }
+    for (const char* sql : kTriggers)
+        if (!q.exec(QString::fromLatin1(sql)))
+            throw storeError(path, "open the queue", q.lastError());
     if (schema < kSchemaVersion)
         q.exec(QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', '%1')").arg(kSchemaVersion));
     // The queue's identity, written into every image record: an image left by another queue (or one that
@@ -363,7 +390,8 @@ QList<Job> JobStore::claimBatch(const QString& owner, const std::function<int(co
     const auto picked = selectBatch(queued, limit ? limit(queued.front()) : 1);
     auto q = prepare(db, m_path, "claim jobs",
                      QStringLiteral("UPDATE jobs SET state = 'running', owner = ?, heartbeat = ?, "
-                                    "attempts = attempts + 1, message = '' WHERE id = ? AND state = 'queued'"));
+                                    "attempts = attempts + 1, claim_steps = steps_done, message = '' "
+                                    "WHERE id = ? AND state = 'queued'"));
     QList<Job> claimed;
     for (int i : picked) {
         q.addBindValue(text(owner));
@@ -486,6 +514,17 @@ bool JobStore::markFailed(qint64 id, const QString& owner, const QString& messag
     return changed;
 }
 
+void JobStore::releaseOwner(const QString& owner) {
+    auto db = QSqlDatabase::database(m_connection);
+    Transaction tx(db, m_path, "put jobs back in the queue");
+    auto q =
+        prepare(db, m_path, "put jobs back in the queue",
+                QStringLiteral("UPDATE jobs SET state = 'queued', owner = '' WHERE state = 'running' AND owner = ?"));
+    q.addBindValue(text(owner));
+    run(q, m_path, "put jobs back in the queue");
+    tx.commit();
+}
+
 void JobStore::release(const QString& owner, const QList<qint64>& ids) {
     if (ids.isEmpty())
         return;
@@ -564,22 +603,32 @@ QList<qint64> JobStore::recoverAbandoned(qint64 staleMs) {
     auto db = QSqlDatabase::database(m_connection);
     Transaction tx(db, m_path, "recover abandoned jobs");
     auto q = prepare(db, m_path, "recover abandoned jobs",
-                     QStringLiteral("SELECT id, owner, heartbeat, worker_deaths FROM jobs WHERE state = 'running'"));
+                     QStringLiteral("SELECT id, owner, heartbeat, worker_deaths, steps_done > claim_steps FROM jobs "
+                                    "WHERE state = 'running'"));
     run(q, m_path, "recover abandoned jobs");
-    QList<qint64> gone, dead;
+    QList<qint64> gone, progressed, stuck, dead;
     while (q.next()) {
         if (!ownerGone(q.value(1).toString(), q.value(2).toLongLong(), staleMs))
             continue;
-        gone.push_back(q.value(0).toLongLong());
-        if (q.value(3).toInt() + 1 >= kMaxWorkerDeaths)
-            dead.push_back(q.value(0).toLongLong());
+        const qint64 id = q.value(0).toLongLong();
+        gone.push_back(id);
+        // A worker that saved progress before it died was killed mid-work, not crashed by the job.
+        if (q.value(4).toBool())
+            progressed.push_back(id);
+        else if (q.value(3).toInt() + 1 >= kMaxWorkerDeaths)
+            dead.push_back(id);
+        else
+            stuck.push_back(id);
     }
-    if (!gone.isEmpty()) {
-        auto u =
-            prepare(db, m_path, "recover abandoned jobs",
-                    QStringLiteral("UPDATE jobs SET state = 'queued', owner = '', worker_deaths = worker_deaths + 1 "
-                                   "WHERE id IN (%1)")
-                        .arg(idList(gone)));
+    for (const auto& [list, deaths] :
+         {std::pair{progressed, QStringLiteral("0")}, std::pair{stuck, QStringLiteral("worker_deaths + 1")},
+          std::pair{dead, QStringLiteral("worker_deaths + 1")}}) {
+        if (list.isEmpty())
+            continue;
+        auto u = prepare(db, m_path, "recover abandoned jobs",
+                         QStringLiteral("UPDATE jobs SET state = 'queued', owner = '', worker_deaths = %1 "
+                                        "WHERE id IN (%2)")
+                             .arg(deaths, idList(list)));
         run(u, m_path, "recover abandoned jobs");
     }
     if (!dead.isEmpty()) {
@@ -755,6 +804,41 @@ void JobStore::setMetaValue(const QString& key, const QString& value) {
     q.addBindValue(text(value));
     run(q, m_path, "save a setting");
     tx.commit();
+}
+
+qint64 JobStore::revision() const {
+    auto db = QSqlDatabase::database(m_connection);
+    QSqlQuery q(db);
+    run(q, m_path, "read the queue's revision",
+        QStringLiteral("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'revision'"));
+    return q.next() ? q.value(0).toLongLong() : 0;
+}
+
+QList<Job> JobStore::jobsChangedSince(qint64 revision, int* total) const {
+    auto db = QSqlDatabase::database(m_connection);
+    // One read transaction: the rows and the count belong to the same state.
+    QSqlQuery begin(db);
+    run(begin, m_path, "read the jobs", QStringLiteral("BEGIN"));
+    auto q = prepare(
+        db, m_path, "read the jobs",
+        QStringLiteral("SELECT %1 FROM jobs WHERE revision > ? ORDER BY position").arg(QLatin1String(kJobColumns)));
+    q.addBindValue(revision);
+    QList<Job> out;
+    try {
+        run(q, m_path, "read the jobs");
+        while (q.next())
+            out.push_back(jobFrom(q));
+        if (total) {
+            QSqlQuery c(db);
+            run(c, m_path, "read the jobs", QStringLiteral("SELECT COUNT(*) FROM jobs"));
+            *total = c.next() ? c.value(0).toInt() : 0;
+        }
+    } catch (...) {
+        QSqlQuery(db).exec(QStringLiteral("ROLLBACK"));
+        throw;
+    }
+    QSqlQuery(db).exec(QStringLiteral("COMMIT"));
+    return out;
 }
 
 qint64 JobStore::dataVersion() const {

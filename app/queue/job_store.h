@@ -73,10 +73,13 @@ public:
     // out-of-memory, batch stopped to cancel one of its jobs, worker shutting down).
     void release(const QString& owner, const QList<qint64>& ids);
 
+    // Every running job of `owner` → queued (a window closing while its worker is stuck in a long call).
+    void releaseOwner(const QString& owner);
+
     // Running jobs whose worker is gone → queued with their checkpoint. A worker is gone when its heartbeat
     // is older than `staleMs`, or it ran in this pid space (kernel boot and pid namespace) and its process
-    // no longer exists. A job whose worker died 3 times is failed with a message instead (it probably
-    // crashes every worker). Returns the ids queued again.
+    // no longer exists. A job whose worker died 3 times in a row without saving progress is failed with a
+    // message instead (it probably crashes every worker). Returns the ids queued again.
     QList<qint64> recoverAbandoned(qint64 staleMs = 120000);
 
     // User actions. Each names the job in its error when the state forbids it.
@@ -92,8 +95,14 @@ public:
     std::optional<QString> metaValue(const QString& key) const;
     void setMetaValue(const QString& key, const QString& value);
 
-    // Changes whenever any connection (any process) commits: cheap polling for views.
+    // Changes whenever any connection (any process) commits, heartbeats included: cheap polling.
     qint64 dataVersion() const;
+    // Grows with every change of a job other than its heartbeat (added, edited, claimed, progressed,
+    // finished, removed): a view re-reads only when it moved, and then only the rows that changed.
+    qint64 revision() const;
+    // Jobs changed after `revision` (in queue order); *total gets the number of jobs (a smaller total
+    // than the view holds means rows were removed).
+    QList<Job> jobsChangedSince(qint64 revision, int* total = nullptr) const;
 
     // A new worker identity: "host:pidspace:pid:processtoken:instance" with a random instance. Jobs are owned
     // by it; its heartbeat (not its pid) tells that it is alive.

@@ -411,3 +411,27 @@ TEST_F(JobStoreTest, AQueueOfTheFirstSchemaIsUpgraded) {
     EXPECT_EQ(store.jobs().front().workerDeaths, 0);
     EXPECT_FALSE(store.queueId().isEmpty());
 }
+
+TEST_F(JobStoreTest, AWorkerKilledAfterSavingProgressIsNotCountedAsADeathOfTheJob) {
+    JobStore store(path());
+    const auto ids = store.add({spec(512, 1)});
+    for (int kill = 1; kill <= 5; ++kill) {
+        ASSERT_EQ(store.claimBatch(deadOwner(), [](const Job&) { return 1; }).size(), 1) << "kill " << kill;
+        store.saveCheckpoint(ids[0], Checkpoint{kill, 1, 1, 1, QByteArray(4, 'x')});
+        EXPECT_EQ(store.recoverAbandoned(), (QList<qint64>{ids[0]}));
+        EXPECT_EQ(store.job(ids[0])->workerDeaths, 0) << "it made progress: killed mid-work, not a crashing job";
+    }
+    EXPECT_EQ(store.job(ids[0])->state, JobState::Queued);
+}
+
+TEST_F(JobStoreTest, AJobWhoseWorkerDiedRunsAlone) {
+    QList<Job> queued(3);
+    for (int i = 0; i < 3; ++i) {
+        queued[i].id = i + 1;
+        queued[i].spec = spec(512, i);
+    }
+    queued[1].workerDeaths = 1;
+    EXPECT_EQ(selectBatch(queued, 8), (QList<int>{0, 2})) << "not batched with a suspect";
+    queued[0].workerDeaths = 2;
+    EXPECT_EQ(selectBatch(queued, 8), (QList<int>{0})) << "a suspect at the head runs alone";
+}

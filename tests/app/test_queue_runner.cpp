@@ -2,6 +2,7 @@
 // splitting, cancel within a step with the others resumed, outputs already on disk, records read back.
 #include "charaforge/engine/error.h"
 #include "charaforge/imaging/png_io.h"
+#include "fake_executor.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
 #include "queue/queue_runner.h"
@@ -28,89 +29,7 @@ using namespace charaforge::queue;
 
 namespace {
 
-// Follows engine::Pipeline::generate's contract on a one-number "latent": x0 = seed, x <- 1.5 x + 1 per step
-// (mod 1e6 to stay exact), image = 4x4 pixels of x mod 251. Resuming from a saved state must give the same
-// image as an uninterrupted run, exactly as the engine promises.
-class FakeExecutor : public Executor {
-public:
-    int oomAbove = 1 << 30;       // batches larger than this run out of memory
-    int oomAtStep = 0;            // ... at this step (0: before the first)
-    int openDelayMs = 0;          // a slow model load
-    std::function<void()> onOpen; // test hook, called in the middle of the load
-    std::vector<int> batchSizes;
-    std::vector<int> resumeSteps;
-    std::function<void(int step)> onStep; // test hook, called after each step
-
-    void openModel(const QString& model) override {
-        if (model.contains(QStringLiteral("missing")))
-            throw engine::EngineError("model_folder: " + model.toStdString() + " has no transformer/");
-        if (openDelayMs > 0) {
-            QThread::msleep(openDelayMs / 2);
-            if (onOpen)
-                onOpen();
-            QThread::msleep(openDelayMs - openDelayMs / 2);
-        }
-        opened = model;
-    }
-    int suggestBatch(const JobSpec&) override { return 8; }
-    QList<QPair<QString, QString>> modelFiles() const override { return {}; }
-
-    static double advance(double x) { return std::fmod(1.5 * x + 1.0, 1e6); }
-    static engine::Image imageOf(double x) {
-        engine::Image img{4, 4, std::vector<uint8_t>(48, static_cast<uint8_t>(static_cast<long long>(x) % 251))};
-        return img;
-    }
-    static engine::Image expected(qint64 seed, int steps) {
-        double x = static_cast<double>(seed);
-        for (int i = 0; i < steps; ++i)
-            x = advance(x);
-        return imageOf(x);
-    }
-
-    std::vector<engine::Image> generate(const std::vector<engine::GenerationRequest>& requests,
-                                        const engine::Callbacks& cb) override {
-        batchSizes.push_back(static_cast<int>(requests.size()));
-        if (static_cast<int>(requests.size()) > oomAbove && oomAtStep == 0)
-            throw engine::OutOfMemory("pipeline: out of memory sampling " + std::to_string(requests.size()) +
-                                      " images");
-        std::vector<double> x;
-        int first = requests.front().resume ? requests.front().resume->step : 0;
-        resumeSteps.push_back(first);
-        for (const auto& r : requests)
-            x.push_back(r.resume ? r.resume->latent.at(0) : static_cast<double>(r.seed));
-        const int total = requests.front().steps;
-        auto state = [&](std::size_t i, int step) {
-            return engine::SamplerState{step, 1, 1, 1, {static_cast<float>(x[i])}};
-        };
-        for (int step = first + 1; step <= total; ++step) {
-            if (static_cast<int>(requests.size()) > oomAbove && step == oomAtStep)
-                throw engine::OutOfMemory("pipeline: out of memory at step " + std::to_string(step));
-            for (auto& v : x)
-                v = advance(v);
-            if (cb.on_step)
-                cb.on_step({0, requests.size(), step, total});
-            if (onStep)
-                onStep(step);
-            if (cb.checkpoint_every > 0 && step % cb.checkpoint_every == 0 && step < total && cb.on_checkpoint)
-                for (std::size_t i = 0; i < x.size(); ++i)
-                    cb.on_checkpoint(i, state(i, step));
-            if (cb.should_abort && cb.should_abort()) {
-                if (cb.on_checkpoint)
-                    for (std::size_t i = 0; i < x.size(); ++i)
-                        cb.on_checkpoint(i, state(i, step));
-                throw engine::Cancelled();
-            }
-        }
-        std::vector<engine::Image> out;
-        for (std::size_t i = 0; i < x.size(); ++i) {
-            out.push_back(imageOf(x[i]));
-            if (cb.on_image)
-                cb.on_image(i, out.back());
-        }
-        return out;
-    }
-    QString opened;
-};
+using test::FakeExecutor;
 
 class QueueRunnerTest : public ::testing::Test {
 protected:

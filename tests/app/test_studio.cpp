@@ -17,6 +17,9 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QThread>
+#include <QTreeView>
+
+#include <mutex>
 
 #include <gtest/gtest.h>
 
@@ -119,6 +122,147 @@ TEST(Studio, QueuePauseReorderCancelAndResumeThroughTheWindow) {
     worker->requestStop();
     thread.quit();
     thread.wait();
+}
+
+namespace {
+
+// A finished job with its image on disk, in the queue at `db`.
+qint64 addDoneJob(queue::JobStore& store, const QString& dir, int seed, int size) {
+    queue::JobSpec spec;
+    spec.prompt = QStringLiteral("<general_tags>x</general_tags>");
+    spec.width = spec.height = size;
+    spec.seed = seed;
+    spec.model = QStringLiteral("/models/none");
+    spec.outputDir = dir;
+    const auto id = store.add({spec}).front();
+    const QString owner = queue::JobStore::newOwnerId();
+    store.claimBatch(owner, [](const queue::Job&) { return 1; });
+    const QString path = dir + QStringLiteral("/%1.png").arg(id);
+    QImage img(size, size, QImage::Format_RGB888);
+    img.fill(Qt::darkCyan);
+    EXPECT_TRUE(img.save(path));
+    EXPECT_TRUE(store.markDone(id, owner, path));
+    return id;
+}
+
+struct Rig {
+    test::TempDir tmp;
+    QString dir = QString::fromStdString(tmp.path().string());
+    QString db = dir + QStringLiteral("/queue.sqlite");
+    ui::MainWindow window;
+    QThread thread;
+    app::QueueWorker* worker = nullptr;
+
+    Rig() {
+        engine::RuntimeOptions rt;
+        rt.device = "cpu";
+        worker = new app::QueueWorker(db, rt);
+        worker->moveToThread(&thread);
+        QObject::connect(&thread, &QThread::finished, worker, &QObject::deleteLater);
+        QObject::connect(&thread, &QThread::started, worker, &app::QueueWorker::start);
+    }
+    ~Rig() {
+        if (thread.isRunning()) {
+            worker->requestStop();
+            thread.quit();
+            thread.wait();
+        } else if (!thread.isFinished()) {
+            delete worker; // never started (a started one is deleted when its thread finishes)
+        }
+    }
+};
+
+} // namespace
+
+TEST(Studio, TheGalleryHistoryIsDecodedOffTheGuiThread) {
+    Rig rig;
+    {
+        queue::JobStore store(rig.db);
+        for (int i = 0; i < 3; ++i)
+            addDoneJob(store, rig.dir, i, 1024);
+    }
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    EXPECT_EQ(rig.window.gallery()->count(), 0) << "the constructor returned before any image was decoded";
+    ASSERT_TRUE(waitFor([&] { return rig.window.gallery()->count() == 3; }, 20000))
+        << "gallery has " << rig.window.gallery()->count();
+}
+
+TEST(Studio, HeartbeatsDoNotReloadTheJobsTable) {
+    Rig rig;
+    queue::JobStore store(rig.db);
+    queue::JobSpec spec;
+    spec.prompt = QStringLiteral("<general_tags>x</general_tags>");
+    spec.model = QStringLiteral("/models/none");
+    spec.outputDir = rig.dir;
+    const auto ids = store.add({spec, spec});
+    const QString other = queue::JobStore::newOwnerId(); // a worker in another process
+    ASSERT_EQ(store.claimBatch(other, [](const queue::Job&) { return 2; }).size(), 2);
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    auto* model = rig.window.queuePanel()->findChild<QTreeView*>()->model();
+    QApplication::processEvents();
+    QSignalSpy changed(model, &QAbstractItemModel::dataChanged);
+    QSignalSpy reset(model, &QAbstractItemModel::modelReset);
+    for (int beat = 0; beat < 4; ++beat) {
+        store.heartbeat(other);
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < 600)
+            QApplication::processEvents(QEventLoop::AllEvents, 50);
+    }
+    EXPECT_EQ(changed.count() + reset.count(), 0) << "a heartbeat changes no row";
+    // A real change still shows, and only its row is read.
+    store.saveCheckpoint(ids[1], queue::Checkpoint{3, 1, 1, 1, QByteArray(4, 'x')});
+    ASSERT_TRUE(waitFor(
+        [&] {
+            const auto rows = rig.window.queuePanel()->jobs();
+            return rows.size() == 2 && rows[1].stepsDone == 3;
+        },
+        5000));
+    EXPECT_EQ(store.jobsChangedSince(store.revision()).size(), 0);
+}
+
+TEST(Studio, MemoryIsSampledOffTheGuiThread) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    std::mutex mutex;
+    QList<QThread*> threads;
+    controller.setMemorySource([&](const std::string& device) {
+        std::lock_guard<std::mutex> lock(mutex);
+        threads.push_back(QThread::currentThread());
+        engine::MemoryReport r;
+        r.device = device;
+        r.total = 1 << 30;
+        return r;
+    });
+    const int before = rig.window.memoryMonitor()->historySize();
+    ASSERT_TRUE(waitFor([&] { return rig.window.memoryMonitor()->historySize() >= before + 2; }, 10000));
+    std::lock_guard<std::mutex> lock(mutex);
+    ASSERT_FALSE(threads.isEmpty());
+    for (auto* t : threads)
+        EXPECT_NE(t, QApplication::instance()->thread()) << "memory_report (CUDA init) ran on the GUI thread";
+}
+
+TEST(Studio, AStuckWorkerDoesNotHangTheShutdownAndItsJobsGoBack) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    rig.thread.start();
+    // The worker busy in a long call (a model load) that cannot be interrupted.
+    QMetaObject::invokeMethod(
+        rig.worker, [] { QThread::msleep(3000); }, Qt::QueuedConnection);
+    QThread::msleep(100);
+    queue::JobStore store(rig.db);
+    queue::JobSpec spec;
+    spec.prompt = QStringLiteral("<general_tags>x</general_tags>");
+    spec.model = QStringLiteral("/models/none");
+    spec.outputDir = rig.dir;
+    const auto id = store.add({spec}).front();
+    ASSERT_EQ(store.claimBatch(rig.worker->owner(), [](const queue::Job&) { return 1; }).size(), 1);
+    QElapsedTimer t;
+    t.start();
+    EXPECT_FALSE(controller.stopWorker(rig.thread, 300));
+    EXPECT_LT(t.elapsed(), 2000) << "the shutdown waited for the stuck call";
+    EXPECT_EQ(store.job(id)->state, queue::JobState::Queued) << "its job went back to the queue";
+    rig.thread.wait(); // the test, unlike the app, waits to clean up
 }
 
 int main(int argc, char** argv) {

@@ -1,0 +1,44 @@
+#pragma once
+// Samples the device's memory on a thread of its own: the first CUDA query initialises CUDA (seconds, and
+// a context on the device), which must happen neither on the GUI thread nor wait for the queue worker,
+// which is busy for a whole batch. Reports arrive as queued signals carrying values.
+#include "charaforge/engine/pipeline.h"
+#include "ui/studio_types.h"
+
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+namespace charaforge::app {
+
+class MemorySampler : public QObject {
+    Q_OBJECT
+public:
+    using Source = std::function<engine::MemoryReport(const std::string& device)>;
+
+    // Starts sampling every `intervalMs` on its own thread (engine::memory_report unless `source`).
+    explicit MemorySampler(int intervalMs, Source source = {});
+    // Stops the thread (waits for a sample in progress).
+    ~MemorySampler() override;
+
+    // Thread-safe: the device the next samples are of ("auto", "cpu", "cuda:0").
+    void setDevice(const QString& device);
+
+Q_SIGNALS:
+    void sampled(const charaforge::ui::MemorySample& sample);
+
+private:
+    void sample();
+
+    Source m_source;
+    std::mutex m_mutex;
+    std::string m_device = "auto";
+    QThread m_thread;
+    QObject* m_ticker = nullptr; // lives on m_thread
+};
+
+} // namespace charaforge::app
