@@ -214,6 +214,64 @@ QString normalise_newlines(QStringView input) {
     return out;
 }
 
+struct CrowdedTag {
+    qsizetype start = -1; // the tag's '<'; -1 when every tag is within the limit
+    QString name;
+};
+
+// QXmlStreamReader compares each attribute of a start tag with all the ones before it, before the
+// element reaches us: 100k attributes take most of a minute. One linear pass over the text finds the
+// first start tag with too many (counting '=' outside quotes), skipping comments, CDATA and processing
+// instructions. Malformed markup is left for the reader to report.
+CrowdedTag first_crowded_tag(QStringView xml, int max_attributes) {
+    const auto skip_past = [&](qsizetype from, QStringView close) {
+        const qsizetype at = xml.indexOf(close, from);
+        return at < 0 ? xml.size() : at + close.size();
+    };
+    qsizetype i = 0;
+    while ((i = xml.indexOf(u'<', i)) >= 0) {
+        const QStringView rest = xml.mid(i);
+        if (rest.startsWith(u"<!--"_s)) {
+            i = skip_past(i + 4, u"-->");
+            continue;
+        }
+        if (rest.startsWith(u"<![CDATA["_s)) {
+            i = skip_past(i + 9, u"]]>");
+            continue;
+        }
+        if (rest.startsWith(u"<?"_s)) {
+            i = skip_past(i + 2, u"?>");
+            continue;
+        }
+        if (rest.startsWith(u"</"_s) || rest.startsWith(u"<!"_s)) {
+            i += 2;
+            continue;
+        }
+        qsizetype j = i + 1;
+        while (j < xml.size() && !xml[j].isSpace() && xml[j] != u'>' && xml[j] != u'/' && xml[j] != u'<')
+            ++j;
+        const qsizetype name_end = j;
+        int count = 0;
+        QChar quote;
+        for (; j < xml.size(); ++j) {
+            const QChar c = xml[j];
+            if (!quote.isNull()) {
+                if (c == quote)
+                    quote = QChar();
+            } else if (c == u'"' || c == u'\'') {
+                quote = c;
+            } else if (c == u'=') {
+                if (++count > max_attributes)
+                    return {i, xml.mid(i + 1, name_end - i - 1).toString()};
+            } else if (c == u'>' || c == u'<') {
+                break;
+            }
+        }
+        i = j;
+    }
+    return {};
+}
+
 // One entry per child (element or text run) in written order, for anchoring the extras.
 struct SequenceItem {
     QString known; // a known element's anchor name; empty for an extra
@@ -387,6 +445,11 @@ void Parser::parse_xml() {
 }
 
 bool Parser::read_tree(Node& root) {
+    if (const CrowdedTag crowded = first_crowded_tag(wrapped_, limits_.max_attributes); crowded.start >= 0) {
+        error_at(crowded.start,
+                 u'<' + crowded.name + QStringLiteral("> has more than %1 attributes").arg(limits_.max_attributes));
+        return false;
+    }
     QXmlStreamReader reader(wrapped_);
     reader.setNamespaceProcessing(false);
     std::vector<Node> stack;
@@ -397,18 +460,21 @@ bool Parser::read_tree(Node& root) {
             const qsizetype offset = reader.characterOffset();
             Node node;
             node.start = wrapped_.lastIndexOf(u'<', offset - 1);
+            node.name = reader.qualifiedName().toString();
             if (!stack.empty()) {
                 if (static_cast<int>(stack.size()) > limits_.max_depth) {
                     error_at(node.start,
-                             QStringLiteral("elements are nested more than %1 levels deep").arg(limits_.max_depth));
+                             u'<' + node.name +
+                                 QStringLiteral("> is nested more than %1 levels deep").arg(limits_.max_depth));
                     return false;
                 }
                 if (++elements > limits_.max_elements) {
-                    error_at(node.start, QStringLiteral("more than %1 elements").arg(limits_.max_elements));
+                    error_at(node.start, QStringLiteral("more than %1 elements; the first one over the limit is <")
+                                                 .arg(limits_.max_elements) +
+                                             node.name + u'>');
                     return false;
                 }
             }
-            node.name = reader.qualifiedName().toString();
             node.content_start = offset;
             node.has_attributes = !reader.attributes().isEmpty();
             stack.push_back(std::move(node));

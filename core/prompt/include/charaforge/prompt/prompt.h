@@ -151,6 +151,7 @@ struct ParseLimits {
     qsizetype max_bytes = 1 << 20; // UTF-8 bytes (UTF-16 code units for parse(QStringView))
     int max_depth = 32;            // element nesting below the top level
     int max_elements = 10000;      // a real prompt has well under 200
+    int max_attributes = 100;      // per element; the known elements take none
     int max_diagnostics = 500;     // further ones are summarised in one last warning
 };
 
