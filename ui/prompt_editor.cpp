@@ -1,44 +1,32 @@
 #include "ui/prompt_editor.h"
 
+#include "ui/document_command.h"
+#include "ui/drag_handle.h"
+#include "ui/xml_prompt_highlighter.h"
+
 #include <algorithm>
 
-#include <QAbstractItemView>
-#include <QApplication>
-#include <QCompleter>
-#include <QDir>
-#include <QDrag>
-#include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QFile>
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QFormLayout>
-#include <QFrame>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHash>
 #include <QInputDialog>
-#include <QKeyEvent>
 #include <QLabel>
-#include <QLayout>
 #include <QListWidget>
 #include <QMenu>
 #include <QMimeData>
-#include <QMouseEvent>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QRegularExpression>
-#include <QSaveFile>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QStandardPaths>
-#include <QStringListModel>
-#include <QSyntaxHighlighter>
 #include <QTabWidget>
 #include <QTextBlock>
 #include <QTimer>
 #include <QToolButton>
-#include <QUndoCommand>
 #include <QUndoStack>
 #include <QVBoxLayout>
 
@@ -88,107 +76,6 @@ void renumber(Document& d, const Document& before) {
         d.characters[i].index = static_cast<int>(i) + 1;
 }
 
-// A layout that places its items left to right and wraps them onto further rows.
-class FlowLayout : public QLayout {
-public:
-    explicit FlowLayout(QWidget* parent) : QLayout(parent) { setContentsMargins(0, 0, 0, 0); }
-    ~FlowLayout() override {
-        while (QLayoutItem* item = takeAt(0))
-            delete item;
-    }
-    void addItem(QLayoutItem* item) override { m_items.append(item); }
-    void insertWidget(int index, QWidget* widget) {
-        addChildWidget(widget);
-        m_items.insert(index, new QWidgetItem(widget));
-        invalidate();
-    }
-    int count() const override { return static_cast<int>(m_items.size()); }
-    QLayoutItem* itemAt(int index) const override { return m_items.value(index); }
-    QLayoutItem* takeAt(int index) override {
-        return index >= 0 && index < m_items.size() ? m_items.takeAt(index) : nullptr;
-    }
-    Qt::Orientations expandingDirections() const override { return {}; }
-    bool hasHeightForWidth() const override { return true; }
-    int heightForWidth(int width) const override { return doLayout(QRect(0, 0, width, 0), false); }
-    void setGeometry(const QRect& rect) override {
-        QLayout::setGeometry(rect);
-        doLayout(rect, true);
-    }
-    QSize sizeHint() const override { return minimumSize(); }
-    QSize minimumSize() const override {
-        QSize size;
-        for (const QLayoutItem* item : m_items)
-            size = size.expandedTo(item->minimumSize());
-        const QMargins m = contentsMargins();
-        return size + QSize(m.left() + m.right(), m.top() + m.bottom());
-    }
-
-private:
-    int doLayout(const QRect& rect, bool apply) const {
-        const QMargins m = contentsMargins();
-        const QRect area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom());
-        const int gap = 4;
-        int x = area.x();
-        int y = area.y();
-        int lineHeight = 0;
-        for (QLayoutItem* item : m_items) {
-            const QSize hint = item->sizeHint();
-            // The input (the last item) takes the rest of its row, at least its minimum width.
-            const bool last = item == m_items.back();
-            int width = last ? std::max(hint.width(), area.right() - x + 1) : hint.width();
-            if (x > area.x() && x + (last ? item->minimumSize().width() : width) > area.right() + 1) {
-                x = area.x();
-                y += lineHeight + gap;
-                lineHeight = 0;
-                width = last ? std::max(hint.width(), area.width()) : hint.width();
-            }
-            if (apply)
-                item->setGeometry(
-                    QRect(QPoint(x, y), QSize(std::min(width, std::max(area.width(), 1)), hint.height())));
-            x += width + gap;
-            lineHeight = std::max(lineHeight, hint.height());
-        }
-        return y + lineHeight - rect.y() + m.bottom();
-    }
-
-    QList<QLayoutItem*> m_items;
-};
-
-// The handle in a character card's title row: dragging it drags the card (its row as mime data).
-class DragHandle : public QLabel {
-public:
-    DragHandle(int row, QWidget* parent) : QLabel(QStringLiteral("\u283F"), parent), m_row(row) {
-        setObjectName(QStringLiteral("dragHandle"));
-        setCursor(Qt::OpenHandCursor);
-        setToolTip(QObject::tr("Drag to reorder"));
-    }
-
-protected:
-    void mousePressEvent(QMouseEvent* event) override {
-        if (event->button() == Qt::LeftButton)
-            m_pressPos = event->position().toPoint();
-        QLabel::mousePressEvent(event);
-    }
-    void mouseMoveEvent(QMouseEvent* event) override {
-        if (!(event->buttons() & Qt::LeftButton) ||
-            (event->position().toPoint() - m_pressPos).manhattanLength() < QApplication::startDragDistance()) {
-            QLabel::mouseMoveEvent(event);
-            return;
-        }
-        auto* drag = new QDrag(this);
-        auto* mime = new QMimeData;
-        mime->setData(charaforge::ui::PromptEditor::characterMimeType(), QByteArray::number(m_row));
-        drag->setMimeData(mime);
-        if (QWidget* card = parentWidget())
-            drag->setPixmap(card->grab().scaledToWidth(std::min(card->width(), 240), Qt::SmoothTransformation));
-        drag->exec(Qt::MoveAction);
-    }
-
-private:
-    int m_row;
-    QPoint m_pressPos;
-};
-
 QString fieldLabel(const char* name) {
     QString label = QString::fromLatin1(name);
     if (label == QLatin1String("n"))
@@ -198,292 +85,16 @@ QString fieldLabel(const char* name) {
     return label;
 }
 
-QString safeFileName(const QString& name) {
-    QString out;
-    for (const QChar ch : name.trimmed())
-        out.append(ch.isLetterOrNumber() || ch == u'-' || ch == u'_' ? ch : QChar(u'_'));
-    return out.isEmpty() ? QStringLiteral("character") : out.left(80);
-}
-
-class XmlPromptHighlighter : public QSyntaxHighlighter {
-public:
-    explicit XmlPromptHighlighter(QTextDocument* parent) : QSyntaxHighlighter(parent) {
-        m_tagFormat.setForeground(QColor(0x1f, 0x5f, 0xbf));
-        m_tagFormat.setFontWeight(QFont::Bold);
-        m_placeholderFormat.setForeground(QColor(0xb0, 0x40, 0x90));
-        m_placeholderFormat.setFontItalic(true);
-        m_commentFormat.setForeground(QColor(0x70, 0x70, 0x70));
-    }
-
-protected:
-    void highlightBlock(const QString& text) override {
-        static const QRegularExpression tag(QStringLiteral(R"(</?[A-Za-z_][\w.:-]*[^<>]*/?>)"));
-        static const QRegularExpression placeholder(QStringLiteral(R"(\$[^$\s<>]+\$)"));
-        static const QRegularExpression comment(QStringLiteral("<!--.*?-->"));
-        for (auto it = tag.globalMatch(text); it.hasNext();) {
-            const auto m = it.next();
-            setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), m_tagFormat);
-        }
-        for (auto it = placeholder.globalMatch(text); it.hasNext();) {
-            const auto m = it.next();
-            setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), m_placeholderFormat);
-        }
-        for (auto it = comment.globalMatch(text); it.hasNext();) {
-            const auto m = it.next();
-            setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), m_commentFormat);
-        }
-    }
-
-private:
-    QTextCharFormat m_tagFormat;
-    QTextCharFormat m_placeholderFormat;
-    QTextCharFormat m_commentFormat;
-};
-
 } // namespace
-
-// One undo step: the whole document before and after. Typing in one field merges into one step.
-class DocumentCommand : public QUndoCommand {
-public:
-    DocumentCommand(PromptEditor* editor, Document before, Document after, const QString& text, QString mergeKey,
-                    bool writeXmlFirst)
-        : QUndoCommand(text), m_editor(editor), m_before(std::move(before)), m_after(std::move(after)),
-          m_mergeKey(std::move(mergeKey)), m_writeXmlFirst(writeXmlFirst) {}
-
-    void redo() override {
-        m_editor->applyDocument(m_after, m_writeXmlFirst || !m_first);
-        m_first = false;
-    }
-    void undo() override { m_editor->applyDocument(m_before, true); }
-    int id() const override { return m_mergeKey.isEmpty() ? -1 : 1; }
-    bool mergeWith(const QUndoCommand* other) override {
-        const auto* o = static_cast<const DocumentCommand*>(other);
-        if (o->m_mergeKey != m_mergeKey)
-            return false;
-        m_after = o->m_after;
-        return true;
-    }
-
-private:
-    PromptEditor* m_editor;
-    Document m_before;
-    Document m_after;
-    QString m_mergeKey;
-    bool m_writeXmlFirst;
-    bool m_first = true;
-};
-
-// ---------------------------------------------------------------------------------------------
-// TagLineEdit
-
-TagLineEdit::TagLineEdit(QWidget* parent) : QLineEdit(parent) {
-    m_model = new QStringListModel(this);
-    m_completer = new QCompleter(m_model, this);
-    m_completer->setWidget(this);
-    m_completer->setCaseSensitivity(Qt::CaseInsensitive);
-    m_completer->setCompletionMode(QCompleter::PopupCompletion);
-    m_completer->setFilterMode(Qt::MatchStartsWith);
-    connect(m_completer, qOverload<const QString&>(&QCompleter::activated), this, &TagLineEdit::insertCompletion);
-    connect(this, &QLineEdit::textEdited, this, [this] {
-        updateCompletion();
-        Q_EMIT tagsEdited();
-    });
-}
-
-void TagLineEdit::setVocabulary(const QStringList& tags) {
-    m_model->setStringList(tags);
-}
-
-void TagLineEdit::keyPressEvent(QKeyEvent* event) {
-    // While the popup is open the completer takes these keys.
-    if (m_completer->popup()->isVisible()) {
-        switch (event->key()) {
-        case Qt::Key_Enter:
-        case Qt::Key_Return:
-        case Qt::Key_Escape:
-        case Qt::Key_Tab:
-        case Qt::Key_Backtab:
-            event->ignore();
-            return;
-        default:
-            break;
-        }
-    }
-    QLineEdit::keyPressEvent(event);
-}
-
-void TagLineEdit::updateCompletion() {
-    const QString left = text().left(cursorPosition());
-    const QString prefix = left.mid(left.lastIndexOf(u',') + 1).trimmed();
-    if (prefix.isEmpty() || m_model->rowCount() == 0) {
-        m_completer->popup()->hide();
-        return;
-    }
-    m_completer->setCompletionPrefix(prefix);
-    if (m_completer->completionCount() == 0) {
-        m_completer->popup()->hide();
-        return;
-    }
-    m_completer->complete();
-}
-
-void TagLineEdit::insertCompletion(const QString& tag) {
-    const QString left = text().left(cursorPosition());
-    const QString rest = text().mid(cursorPosition());
-    const qsizetype comma = left.lastIndexOf(u',');
-    QString head = comma < 0 ? QString() : left.left(comma + 1) + u' ';
-    head += tag;
-    if (rest.trimmed().isEmpty())
-        head += QStringLiteral(", ");
-    setText(head + rest);
-    setCursorPosition(static_cast<int>(head.size()));
-    Q_EMIT tagsEdited();
-}
-
-// ---------------------------------------------------------------------------------------------
-// TagChipEdit
-
-TagChipEdit::TagChipEdit(QWidget* parent) : QWidget(parent) {
-    auto* layout = new FlowLayout(this);
-    m_input = new TagLineEdit(this);
-    m_input->setObjectName(QStringLiteral("tagInput"));
-    m_input->setMinimumWidth(80);
-    m_input->installEventFilter(this);
-    layout->addWidget(m_input);
-    setFocusProxy(m_input);
-    connect(m_input, &TagLineEdit::tagsEdited, this, [this] {
-        takeInput(false);
-        Q_EMIT tagsEdited();
-    });
-}
-
-void TagChipEdit::setVocabulary(const QStringList& tags) {
-    m_input->setVocabulary(tags);
-}
-
-void TagChipEdit::setPlaceholderText(const QString& text) {
-    m_input->setPlaceholderText(text);
-}
-
-QStringList TagChipEdit::chipTags() const {
-    QStringList out;
-    for (const QFrame* chip : m_chips)
-        out.append(chip->property("tag").toString());
-    return out;
-}
-
-prompt::TagList TagChipEdit::tags() const {
-    prompt::TagList out = chipTags();
-    out.append(prompt::split_tags(m_input->text()));
-    return out;
-}
-
-QString TagChipEdit::text() const {
-    return prompt::join_tags(tags());
-}
-
-void TagChipEdit::setText(const QString& text) {
-    clearChips();
-    for (const QString& tag : prompt::split_tags(text))
-        addChip(tag);
-    m_input->clear();
-}
-
-void TagChipEdit::clearChips() {
-    for (QFrame* chip : m_chips) {
-        chip->hide();
-        chip->setParent(nullptr);
-        chip->deleteLater();
-    }
-    m_chips.clear();
-}
-
-void TagChipEdit::addChip(const QString& tag) {
-    auto* chip = new QFrame(this);
-    chip->setObjectName(QStringLiteral("tagChip"));
-    chip->setProperty("tag", tag);
-    chip->setFrameShape(QFrame::StyledPanel);
-    auto* row = new QHBoxLayout(chip);
-    row->setContentsMargins(4, 0, 2, 0);
-    row->setSpacing(2);
-    row->addWidget(new QLabel(tag, chip));
-    auto* remove = new QToolButton(chip);
-    remove->setObjectName(QStringLiteral("removeTag"));
-    remove->setText(QStringLiteral("\u00D7"));
-    remove->setAutoRaise(true);
-    remove->setToolTip(tr("Remove %1").arg(tag));
-    connect(remove, &QToolButton::clicked, this, [this, chip] {
-        const auto it = std::find(m_chips.begin(), m_chips.end(), chip);
-        if (it != m_chips.end())
-            removeChip(static_cast<int>(it - m_chips.begin()));
-    });
-    row->addWidget(remove);
-    static_cast<FlowLayout*>(layout())->insertWidget(static_cast<int>(m_chips.size()), chip);
-    chip->show();
-    m_chips.push_back(chip);
-}
-
-void TagChipEdit::removeChip(int index) {
-    if (index < 0 || index >= static_cast<int>(m_chips.size()))
-        return;
-    QFrame* chip = m_chips[static_cast<size_t>(index)];
-    m_chips.erase(m_chips.begin() + index);
-    // The chip's own button may be the caller: detach now, delete later.
-    chip->hide();
-    chip->setParent(nullptr);
-    chip->deleteLater();
-    Q_EMIT tagsEdited();
-}
-
-void TagChipEdit::takeInput(bool all) {
-    QString typed = m_input->text();
-    // A space after a comma (now a chip) is not part of the next tag.
-    qsizetype lead = 0;
-    while (lead < typed.size() && typed.at(lead).isSpace())
-        ++lead;
-    if (lead > 0) {
-        const int cursor = m_input->cursorPosition();
-        typed.remove(0, lead);
-        m_input->setText(typed);
-        m_input->setCursorPosition(std::max(0, cursor - static_cast<int>(lead)));
-    }
-    if (!all && !typed.contains(u','))
-        return;
-    const qsizetype comma = all ? typed.size() : typed.lastIndexOf(u',');
-    for (const QString& tag : prompt::split_tags(typed.left(comma)))
-        addChip(tag);
-    m_input->setText(all ? QString() : typed.mid(comma + 1).trimmed());
-}
-
-bool TagChipEdit::eventFilter(QObject* watched, QEvent* event) {
-    if (watched == m_input && event->type() == QEvent::KeyPress) {
-        const int key = static_cast<QKeyEvent*>(event)->key();
-        QAbstractItemView* popup = m_input->tagCompleter()->popup();
-        // Enter with no completion chosen commits the typed text (a chosen one is the completer's).
-        if ((key == Qt::Key_Return || key == Qt::Key_Enter) &&
-            !(popup->isVisible() && popup->currentIndex().isValid())) {
-            popup->hide();
-            takeInput(true);
-            Q_EMIT tagsEdited();
-            return true;
-        }
-    }
-    if (watched == m_input && event->type() == QEvent::KeyPress &&
-        static_cast<QKeyEvent*>(event)->key() == Qt::Key_Backspace && m_input->text().isEmpty() && !m_chips.empty()) {
-        removeChip(static_cast<int>(m_chips.size()) - 1);
-        return true;
-    }
-    return QWidget::eventFilter(watched, event);
-}
 
 // ---------------------------------------------------------------------------------------------
 // PromptEditor
 
 PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QString& vocabularyUserDir)
-    : QWidget(parent), m_vocabulary(vocabularyUserDir) {
-    m_libraryDir = libraryDir.isEmpty() ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
-                                              QStringLiteral("/characters")
-                                        : libraryDir;
+    : QWidget(parent), m_vocabulary(vocabularyUserDir),
+      m_library(libraryDir.isEmpty()
+                    ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/characters")
+                    : libraryDir) {
     m_undo = new QUndoStack(this);
     m_reparseTimer = new QTimer(this);
     m_reparseTimer->setSingleShot(true);
@@ -749,7 +360,7 @@ void PromptEditor::rebuildForm() {
         card->installEventFilter(this);
         auto* layout = new QVBoxLayout(card);
         auto* titleRow = new QHBoxLayout;
-        titleRow->addWidget(new DragHandle(r, card));
+        titleRow->addWidget(new DragHandle(r, characterMimeType(), card));
         titleRow->addStretch(1);
         layout->addLayout(titleRow);
         auto* form = new QFormLayout;
@@ -907,47 +518,32 @@ bool PromptEditor::eventFilter(QObject* watched, QEvent* event) {
 }
 
 void PromptEditor::setLibraryDir(const QString& dir) {
-    m_libraryDir = dir;
+    m_library.setDir(dir);
+}
+
+QString PromptEditor::libraryDir() const {
+    return m_library.dir();
 }
 
 QString PromptEditor::saveCharacterToLibrary(int row, const QString& name) {
     if (row < 0 || row >= static_cast<int>(m_doc.characters.size()))
         return {};
-    Document snippet;
-    Character c = m_doc.characters[static_cast<size_t>(row)];
-    c.index = 1;
-    snippet.characters.push_back(c);
+    const Character& c = m_doc.characters[static_cast<size_t>(row)];
     const QString base = name.isEmpty() ? (c.n.isEmpty() ? characterTag(row + 1) : c.n.join(u'_')) : name;
-    if (!QDir().mkpath(m_libraryDir))
-        return {};
-    const QString path = QDir(m_libraryDir).filePath(safeFileName(base) + QStringLiteral(".xml"));
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return {};
-    file.write(prompt::serialise(snippet).toUtf8() + '\n');
-    return file.commit() ? path : QString();
+    return m_library.save(c, base);
 }
 
 QStringList PromptEditor::libraryEntries() const {
-    QStringList out;
-    const QFileInfoList files =
-        QDir(m_libraryDir).entryInfoList({QStringLiteral("*.xml")}, QDir::Files, QDir::Name | QDir::IgnoreCase);
-    for (const QFileInfo& info : files)
-        out.append(info.absoluteFilePath());
-    return out;
+    return m_library.entries();
 }
 
 bool PromptEditor::insertFromLibrary(const QString& path) {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return false;
-    const prompt::ParseResult result = prompt::parse_utf8(file.readAll());
-    if (result.has_errors() || result.document.characters.empty())
+    std::optional<Character> c = CharacterLibrary::read(path);
+    if (!c)
         return false;
     Document after = editableDocument();
-    Character c = result.document.characters.front();
-    c.index = static_cast<int>(after.characters.size()) + 1;
-    after.characters.push_back(c);
+    c->index = static_cast<int>(after.characters.size()) + 1;
+    after.characters.push_back(*c);
     pushDocument(after, tr("Insert %1").arg(QFileInfo(path).completeBaseName()));
     return true;
 }

@@ -4,94 +4,29 @@
 // (so unknown elements survive) and regenerate the canonical XML; XML edits are re-parsed after a
 // short pause and, when free of errors, update the form. Form edits are undoable (QUndoStack).
 #include "charaforge/prompt/prompt.h"
+#include "ui/character_library.h"
+#include "ui/tag_chip_edit.h"
 #include "ui/tag_vocabulary.h"
 
-#include <QLineEdit>
 #include <QString>
 #include <QStringList>
 #include <QWidget>
 
 #include <vector>
 
-class QCompleter;
 class QEvent;
-class QFrame;
 class QGroupBox;
-class QKeyEvent;
 class QListWidget;
 class QListWidgetItem;
 class QMenu;
 class QMimeData;
 class QPlainTextEdit;
-class QStringListModel;
 class QTabWidget;
 class QTimer;
 class QUndoStack;
 class QVBoxLayout;
 
 namespace charaforge::ui {
-
-// A line of comma-separated tags whose completer completes the tag after the last comma.
-class TagLineEdit : public QLineEdit {
-    Q_OBJECT
-public:
-    explicit TagLineEdit(QWidget* parent = nullptr);
-    void setVocabulary(const QStringList& tags);
-    QCompleter* tagCompleter() const { return m_completer; }
-
-Q_SIGNALS:
-    // The user changed the tags (typing or accepting a completion); not emitted by setText().
-    void tagsEdited();
-
-protected:
-    void keyPressEvent(QKeyEvent* event) override;
-
-private:
-    void updateCompletion();
-    void insertCompletion(const QString& tag);
-
-    QCompleter* m_completer = nullptr;
-    QStringListModel* m_model = nullptr;
-};
-
-// A tag field shown as removable chips followed by an input line with the field's completion.
-// Typing a comma or pressing Enter turns the typed text into a chip, Backspace in an empty input
-// removes the last chip and a chip's x button removes it. The value is the chips plus the typed text.
-class TagChipEdit : public QWidget {
-    Q_OBJECT
-public:
-    explicit TagChipEdit(QWidget* parent = nullptr);
-    void setVocabulary(const QStringList& tags);
-    void setPlaceholderText(const QString& text);
-    QCompleter* tagCompleter() const { return m_input->tagCompleter(); }
-    TagLineEdit* input() const { return m_input; }
-
-    // The tags (chips, then the typed text) joined by ", ".
-    QString text() const;
-    prompt::TagList tags() const;
-    // Replaces the chips and clears the input; does not emit tagsEdited().
-    void setText(const QString& text);
-    // The tags shown as chips.
-    QStringList chipTags() const;
-    // Removes chip `index` as the user would (emits tagsEdited()).
-    void removeChip(int index);
-
-Q_SIGNALS:
-    // The user changed the tags; not emitted by setText().
-    void tagsEdited();
-
-protected:
-    bool eventFilter(QObject* watched, QEvent* event) override;
-
-private:
-    void addChip(const QString& tag);
-    void clearChips();
-    // Turns the complete tags typed in the input (those followed by a comma) into chips.
-    void takeInput(bool all);
-
-    TagLineEdit* m_input = nullptr;
-    std::vector<QFrame*> m_chips;
-};
 
 class PromptEditor : public QWidget {
     Q_OBJECT
@@ -109,7 +44,7 @@ public:
     QUndoStack* undoStack() const { return m_undo; }
 
     void setLibraryDir(const QString& dir);
-    QString libraryDir() const { return m_libraryDir; }
+    QString libraryDir() const;
     // Writes character `row` (0-based) as a canonical one-character snippet; returns its path or "".
     QString saveCharacterToLibrary(int row, const QString& name = QString());
     // The library's snippet files (absolute paths), sorted by name.
@@ -167,7 +102,7 @@ private:
     QUndoStack* m_undo = nullptr;
     QMenu* m_libraryMenu = nullptr;
     TagVocabulary m_vocabulary;
-    QString m_libraryDir;
+    CharacterLibrary m_library;
     prompt::Document m_doc;
     bool m_updating = false;
 };

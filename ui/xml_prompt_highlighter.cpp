@@ -1,0 +1,34 @@
+#include "ui/xml_prompt_highlighter.h"
+
+#include <QColor>
+#include <QRegularExpression>
+
+namespace charaforge::ui {
+
+XmlPromptHighlighter::XmlPromptHighlighter(QTextDocument* parent) : QSyntaxHighlighter(parent) {
+    m_tagFormat.setForeground(QColor(0x1f, 0x5f, 0xbf));
+    m_tagFormat.setFontWeight(QFont::Bold);
+    m_placeholderFormat.setForeground(QColor(0xb0, 0x40, 0x90));
+    m_placeholderFormat.setFontItalic(true);
+    m_commentFormat.setForeground(QColor(0x70, 0x70, 0x70));
+}
+
+void XmlPromptHighlighter::highlightBlock(const QString& text) {
+    static const QRegularExpression tag(QStringLiteral(R"(</?[A-Za-z_][\w.:-]*[^<>]*/?>)"));
+    static const QRegularExpression placeholder(QStringLiteral(R"(\$[^$\s<>]+\$)"));
+    static const QRegularExpression comment(QStringLiteral("<!--.*?-->"));
+    for (auto it = tag.globalMatch(text); it.hasNext();) {
+        const auto m = it.next();
+        setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), m_tagFormat);
+    }
+    for (auto it = placeholder.globalMatch(text); it.hasNext();) {
+        const auto m = it.next();
+        setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), m_placeholderFormat);
+    }
+    for (auto it = comment.globalMatch(text); it.hasNext();) {
+        const auto m = it.next();
+        setFormat(static_cast<int>(m.capturedStart()), static_cast<int>(m.capturedLength()), m_commentFormat);
+    }
+}
+
+} // namespace charaforge::ui
