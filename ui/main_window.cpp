@@ -3,6 +3,7 @@
 #include "ui/gallery_view.h"
 #include "ui/image_viewer.h"
 #include "ui/prompt_editor.h"
+#include "ui/queue_model.h"
 #include "ui/queue_panel.h"
 #include "ui/vram_monitor.h"
 
@@ -12,18 +13,23 @@
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScreen>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -107,8 +113,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     outer->addWidget(m_notice);
 
     auto* splitter = new QSplitter(Qt::Horizontal, central);
+    splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_splitter = splitter;
     auto* left = new QWidget(splitter);
-    left->setMinimumWidth(480); // room for the prompt form's cards
+    left->setMinimumWidth(400); // room for the prompt form's cards
     auto* leftLayout = new QVBoxLayout(left);
 
     m_modelLabel = new QLabel(left);
@@ -151,6 +159,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_preset->setToolTip(tr("The model's trained resolutions (about one megapixel)"));
     m_width = spin(kSizeStep, 2048, kSizeStep, 1024, "width");
     m_height = spin(kSizeStep, 2048, kSizeStep, 1024, "height");
+    for (QSpinBox* size : {m_width, m_height})
+        size->setToolTip(tr("A multiple of %1: the VAE works at 1/8 scale and the transformer on 2×2 latent "
+                            "patches")
+                             .arg(kSizeStep));
+    connect(m_width, &QSpinBox::editingFinished, this, [this] { snapSize(m_width, tr("Width")); });
+    connect(m_height, &QSpinBox::editingFinished, this, [this] { snapSize(m_height, tr("Height")); });
     m_steps = spin(1, 200, 1, 28, "steps");
     m_seed = spin(0, 2147483647, 1, 0, "seed");
     m_count = spin(1, 1000, 1, 1, "count");
@@ -217,9 +231,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     leftLayout->addWidget(m_progress);
 
     auto* right = new QSplitter(Qt::Vertical, splitter);
+    right->setObjectName(QStringLiteral("imageSplitter"));
+    m_rightSplitter = right;
     m_viewer = new ImageViewer(right);
     m_viewer->setObjectName(QStringLiteral("imageViewer"));
-    m_viewer->setMinimumSize(400, 300);
+    m_viewer->setMinimumSize(280, 220);
     m_gallery = new GalleryView(right);
     m_gallery->setObjectName(QStringLiteral("gallery"));
     right->addWidget(m_viewer);
@@ -251,15 +267,44 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             m_viewer->setImage(img, QFileInfo(path).fileName());
     });
 
+    connect(m_queue->model(), &QAbstractItemModel::modelReset, this, &MainWindow::updateProgressFromQueue);
+    connect(m_queue->model(), &QAbstractItemModel::dataChanged, this, &MainWindow::updateProgressFromQueue);
+
     auto* file = menuBar()->addMenu(tr("&File"));
+    QAction* openAction = file->addAction(tr("&Open image…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Open image"), QStandardPaths::writableLocation(QStandardPaths::PicturesLocation),
+            tr("Images (*.png *.jpg *.jpeg *.webp)"));
+        if (path.isEmpty())
+            return;
+        const QImage img(path);
+        if (img.isNull())
+            showError(tr("%1: not an image this build can read").arg(path));
+        else
+            m_viewer->setImage(img, QFileInfo(path).fileName());
+    });
+    openAction->setObjectName(QStringLiteral("openImageAction"));
+    openAction->setShortcut(QKeySequence::Open);
     file->addAction(tr("Choose model folder…"), this, &MainWindow::chooseModelRequested);
     file->addSeparator();
-    file->addAction(tr("&Quit"), this, &QWidget::close);
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setObjectName(QStringLiteral("quitAction"));
+    quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+    quit->setShortcutContext(Qt::ApplicationShortcut);
     auto* view = menuBar()->addMenu(tr("&View"));
     view->addAction(queueDock->toggleViewAction());
     view->addAction(memoryDock->toggleViewAction());
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    QAction* keys = help->addAction(tr("&Keyboard shortcuts"), this, &MainWindow::showShortcuts);
+    keys->setObjectName(QStringLiteral("shortcutsAction"));
+    keys->setShortcut(QKeySequence::HelpContents);
+    QAction* about = help->addAction(tr("&About CharaForge"), this, &MainWindow::showAbout);
+    about->setObjectName(QStringLiteral("aboutAction"));
+    about->setMenuRole(QAction::AboutRole);
     statusBar()->showMessage(tr("Ready. Drop one of our PNGs on the window to restore its settings."));
-    resize(1500, 950);
+    // Sized from the screen it opens on (a laptop's 1280 × 800 included), never larger than it.
+    const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1280, 800);
+    resize(QSize(1500, 950).boundedTo(QSize(avail.width() * 95 / 100, avail.height() * 95 / 100)));
     syncPreset();
     // Drops are handled for the whole window, also over the editor's text fields.
     setAcceptDrops(true);
@@ -346,6 +391,128 @@ void MainWindow::showProgress(int step, int total, const QString& detail) {
                                            : tr("step %1 of %2 · %3").arg(step).arg(total).arg(detail));
     statusBar()->showMessage(tr("Sampling: step %1 of %2").arg(step).arg(total) +
                              (detail.isEmpty() ? QString() : QStringLiteral(" · ") + detail));
+}
+
+void MainWindow::clearProgress() {
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("idle"));
+}
+
+QString MainWindow::progressText() const {
+    return m_progress->format();
+}
+
+void MainWindow::updateProgressFromQueue() {
+    for (const JobView& j : m_queue->jobs())
+        if (j.state == QStringLiteral("running"))
+            return;
+    clearProgress();
+}
+
+void MainWindow::snapSize(QSpinBox* box, const QString& what) {
+    const int value = box->value();
+    const int snapped = std::clamp(qRound(value / double(kSizeStep)) * kSizeStep, box->minimum(), box->maximum());
+    if (snapped == value)
+        return;
+    box->setValue(snapped);
+    statusBar()->showMessage(tr("%1 rounded from %2 to %3: the model's sizes are multiples of %4 (the VAE works at "
+                                "1/8 scale, the transformer on 2×2 latent patches).")
+                                 .arg(what)
+                                 .arg(value)
+                                 .arg(snapped)
+                                 .arg(kSizeStep));
+}
+
+void MainWindow::saveSession(QSettings& settings) const {
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    settings.setValue(QStringLiteral("window/splitter"), m_splitter->saveState());
+    settings.setValue(QStringLiteral("window/imageSplitter"), m_rightSplitter->saveState());
+    const GenerationSettings s = this->settings();
+    settings.setValue(QStringLiteral("editor/prompt"), s.prompt);
+    settings.setValue(QStringLiteral("editor/negative"), s.negative);
+    settings.setValue(QStringLiteral("editor/width"), s.width);
+    settings.setValue(QStringLiteral("editor/height"), s.height);
+    settings.setValue(QStringLiteral("editor/steps"), s.steps);
+    settings.setValue(QStringLiteral("editor/sampler"), s.sampler);
+    settings.setValue(QStringLiteral("editor/cfg"), s.cfg);
+    settings.setValue(QStringLiteral("editor/seed"), s.seed);
+    settings.setValue(QStringLiteral("editor/count"), s.count);
+    settings.setValue(QStringLiteral("editor/seedMode"), s.seedMode);
+}
+
+void MainWindow::restoreSession(const QSettings& settings) {
+    if (settings.contains(QStringLiteral("window/geometry")))
+        restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    if (settings.contains(QStringLiteral("window/state")))
+        restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    if (settings.contains(QStringLiteral("window/splitter")))
+        m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray());
+    if (settings.contains(QStringLiteral("window/imageSplitter")))
+        m_rightSplitter->restoreState(settings.value(QStringLiteral("window/imageSplitter")).toByteArray());
+    if (!settings.contains(QStringLiteral("editor/prompt")))
+        return;
+    GenerationSettings s = this->settings();
+    auto value = [&](const char* key) { return settings.value(QStringLiteral("editor/") + QLatin1String(key)); };
+    s.prompt = value("prompt").toString();
+    s.negative = value("negative").toString();
+    s.width = value("width").toInt() > 0 ? value("width").toInt() : s.width;
+    s.height = value("height").toInt() > 0 ? value("height").toInt() : s.height;
+    s.steps = value("steps").toInt() > 0 ? value("steps").toInt() : s.steps;
+    s.sampler = value("sampler").toString().isEmpty() ? s.sampler : value("sampler").toString();
+    s.cfg = value("cfg").toDouble() > 0 ? value("cfg").toDouble() : s.cfg;
+    s.seed = value("seed").toLongLong();
+    s.count = value("count").toInt() > 0 ? value("count").toInt() : s.count;
+    s.seedMode = value("seedMode").toString().isEmpty() ? s.seedMode : value("seedMode").toString();
+    setSettings(s);
+}
+
+void MainWindow::setAboutDetails(const QString& html) {
+    m_aboutDetails = html;
+}
+
+QString MainWindow::aboutText() const {
+    QString text =
+        tr("<h3>CharaForge %1</h3>"
+           "<p>A desktop studio for the NewBie-image anime text-to-image model.</p>"
+           "<p>The NewBie-image weights are published by their authors under their own licence; "
+           "read it in the model folder before using the images. CharaForge uses Qt (LGPL v3) and "
+           "LibTorch (BSD-3-Clause).</p>"
+           "<p>Qt %2 (built with %3)</p>")
+            .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion()), QStringLiteral(QT_VERSION_STR));
+    if (!m_aboutDetails.isEmpty())
+        text += QStringLiteral("<p>") + m_aboutDetails + QStringLiteral("</p>");
+    return text;
+}
+
+QString MainWindow::shortcutsText() {
+    const std::pair<QString, QString> rows[] = {
+        {QKeySequence(Qt::CTRL | Qt::Key_Return).toString(QKeySequence::NativeText), tr("Add to queue")},
+        {QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText), tr("Open an image")},
+        {QKeySequence(Qt::CTRL | Qt::Key_Q).toString(QKeySequence::NativeText), tr("Quit")},
+        {QKeySequence(QKeySequence::HelpContents).toString(QKeySequence::NativeText), tr("This list")},
+        {QKeySequence(QKeySequence::Undo).toString(QKeySequence::NativeText), tr("Undo a prompt form edit")},
+        {QKeySequence(QKeySequence::Redo).toString(QKeySequence::NativeText), tr("Redo")},
+        {tr("Enter / comma"), tr("Turn the typed tag into a chip")},
+        {tr("Backspace"), tr("In an empty tag input: remove the last chip")},
+        {tr("Delete"), tr("Queue: cancel or remove the selected jobs")},
+    };
+    QString html = QStringLiteral("<table cellpadding='3'>");
+    for (const auto& [keys, what] : rows)
+        html +=
+            QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(keys.toHtmlEscaped(), what.toHtmlEscaped());
+    return html + QStringLiteral("</table>");
+}
+
+void MainWindow::showAbout() {
+    QMessageBox::about(this, tr("About CharaForge"), aboutText());
+}
+
+void MainWindow::showShortcuts() {
+    QMessageBox box(QMessageBox::NoIcon, tr("Keyboard shortcuts"), shortcutsText(), QMessageBox::Close, this);
+    box.setTextFormat(Qt::RichText);
+    box.exec();
 }
 
 void MainWindow::showImage(const QImage& image, const QString& caption) {

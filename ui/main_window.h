@@ -9,6 +9,8 @@
 #include <QString>
 
 class QLabel;
+class QSettings;
+class QSplitter;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
@@ -61,6 +63,20 @@ public:
     void setEditingJob(qint64 id);
     qint64 editingJob() const { return m_editing; }
 
+    // The window's geometry, dock and splitter layout, the prompt and the settings form, under
+    // "window/" and "editor/"; restoreSession ignores what is absent or unreadable.
+    void saveSession(QSettings& settings) const;
+    void restoreSession(const QSettings& settings);
+
+    // Extra lines for Help → About (model, device, LibTorch version), from the app layer.
+    void setAboutDetails(const QString& html);
+    // Help → About's text: the app, its licence notice, the Qt version and the details above.
+    QString aboutText() const;
+    // Help → Keyboard shortcuts' text (an HTML table).
+    static QString shortcutsText();
+    // The progress line's text ("idle" when no job runs).
+    QString progressText() const;
+
     QueuePanel* queuePanel() const { return m_queue; }
     GalleryView* gallery() const { return m_gallery; }
     ImageViewer* viewer() const { return m_viewer; }
@@ -69,6 +85,8 @@ public:
 public Q_SLOTS:
     // Progress of the running batch; `detail` e.g. "job 12 · ETA 0:42".
     void showProgress(int step, int total, const QString& detail = QString());
+    // Back to "idle": called when the queue has no running job any more.
+    void clearProgress();
     void showImage(const QImage& image, const QString& caption = QString());
     void showPreview(const QImage& preview, const QString& caption);
     void showError(const QString& message);
@@ -86,6 +104,11 @@ protected:
 
 private:
     void applyPreset(int index);
+    // Rounds an edited width/height to the model's size step and says why when it changed.
+    void snapSize(QSpinBox* box, const QString& what);
+    void updateProgressFromQueue();
+    void showAbout();
+    void showShortcuts();
     void syncPreset();
 
     QLabel* m_notice = nullptr;
@@ -104,11 +127,14 @@ private:
     QPushButton* m_queueButton = nullptr;
     QPushButton* m_cancelEdit = nullptr;
     QProgressBar* m_progress = nullptr;
+    QSplitter* m_splitter = nullptr;
+    QSplitter* m_rightSplitter = nullptr;
     ImageViewer* m_viewer = nullptr;
     GalleryView* m_gallery = nullptr;
     QueuePanel* m_queue = nullptr;
     VramMonitor* m_monitor = nullptr;
     qint64 m_editing = 0;
+    QString m_aboutDetails;
 };
 
 } // namespace charaforge::ui

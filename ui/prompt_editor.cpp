@@ -396,8 +396,13 @@ void PromptEditor::rebuildForm() {
         };
         button(tr("Duplicate"), "duplicate", [this, r] { duplicateCharacter(r); });
         button(tr("Remove"), "remove", [this, r] { removeCharacter(r); });
-        button(tr("Move up"), "moveUp", [this, r] { moveCharacter(r, -1); })->setEnabled(r > 0);
-        button(tr("Move down"), "moveDown", [this, r] { moveCharacter(r, 1); })->setEnabled(r + 1 < count);
+        // Arrows keep the card's button row narrow enough for the left pane's minimum width.
+        QPushButton* up = button(QStringLiteral("\u2191"), "moveUp", [this, r] { moveCharacter(r, -1); });
+        up->setEnabled(r > 0);
+        up->setToolTip(tr("Move up"));
+        QPushButton* down = button(QStringLiteral("\u2193"), "moveDown", [this, r] { moveCharacter(r, 1); });
+        down->setEnabled(r + 1 < count);
+        down->setToolTip(tr("Move down"));
         button(tr("Save to library"), "saveToLibrary", [this, r] {
             const Character& c = m_doc.characters[static_cast<size_t>(r)];
             bool ok = false;

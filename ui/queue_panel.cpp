@@ -7,6 +7,7 @@
 
 #include <QAction>
 #include <QFileInfo>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelection>
@@ -113,14 +114,14 @@ QueuePanel::QueuePanel(QWidget* parent) : QWidget(parent) {
     top->addWidget(m_counts, 1);
     top->addWidget(m_pauseButton);
 
-    auto* buttons = new QHBoxLayout;
-    buttons->addWidget(addButton(m_cancelAction, "cancelButton"));
-    buttons->addWidget(addButton(m_retryAction, "retryButton"));
-    buttons->addWidget(addButton(m_duplicateAction, "duplicateButton"));
-    buttons->addWidget(addButton(m_editAction, "editButton"));
-    buttons->addWidget(addButton(m_removeAction, "removeButton"));
-    buttons->addStretch(1);
-    buttons->addWidget(addButton(m_clearFinishedAction, "clearFinishedButton"));
+    // Two rows of three: the dock stays narrow enough for a 1280-pixel-wide window.
+    auto* buttons = new QGridLayout;
+    buttons->addWidget(addButton(m_cancelAction, "cancelButton"), 0, 0);
+    buttons->addWidget(addButton(m_retryAction, "retryButton"), 0, 1);
+    buttons->addWidget(addButton(m_duplicateAction, "duplicateButton"), 0, 2);
+    buttons->addWidget(addButton(m_editAction, "editButton"), 1, 0);
+    buttons->addWidget(addButton(m_removeAction, "removeButton"), 1, 1);
+    buttons->addWidget(addButton(m_clearFinishedAction, "clearFinishedButton"), 1, 2);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);

@@ -6,10 +6,12 @@
 #include "queue/model_setup.h"
 #include "ui/main_window.h"
 #include "ui/studio_types.h"
+#include "ui/theme.h"
 
 #include <QApplication>
 #include <QDir>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
@@ -48,7 +50,16 @@ int main(int argc, char** argv) {
     if (const auto device = argumentValue(args, QStringLiteral("--device")); !device.isEmpty())
         runtime.device = device.toStdString();
 
+    // --theme light|dark|system, else the remembered choice (default: follow the desktop's palette).
+    QString theme = argumentValue(args, QStringLiteral("--theme"));
+    if (theme.isEmpty())
+        theme = QSettings().value(QStringLiteral("ui/theme"), QStringLiteral("system")).toString();
+    else
+        QSettings().setValue(QStringLiteral("ui/theme"), theme);
+    charaforge::ui::applyTheme(app, charaforge::ui::themeFromName(theme));
+
     charaforge::ui::MainWindow window;
+    window.restoreSession(QSettings());
     QThread thread;
     thread.setObjectName(QStringLiteral("queue worker"));
     auto* worker = new QueueWorker(queuePath, runtime);
@@ -70,11 +81,14 @@ int main(int argc, char** argv) {
         outputDir = QSettings().value(QStringLiteral("output/dir"), charaforge::app::defaultOutputDir()).toString();
     controller->setOutputDir(QDir(outputDir).absolutePath());
 
-    QObject::connect(worker, &QueueWorker::modelOpened, &window,
-                     [&window](const QString& line, const QString& details, bool test) {
-                         window.setModelDescription(line, details);
-                         window.setModelNotice(test ? charaforge::app::testModelNotice() : QString());
-                     });
+    QObject::connect(
+        worker, &QueueWorker::modelOpened, &window, [&window](const QString& line, const QString& details, bool test) {
+            window.setModelDescription(line, details);
+            window.setAboutDetails(
+                QObject::tr("Model: %1<br>%2")
+                    .arg(line.toHtmlEscaped(), details.toHtmlEscaped().replace(u'\n', QStringLiteral("<br>"))));
+            window.setModelNotice(test ? charaforge::app::testModelNotice() : QString());
+        });
     QObject::connect(worker, &QueueWorker::modelFailed, &window, [&window](const QString& message) {
         window.setModelDescription(QObject::tr("No model open"), message);
         window.showError(message);
@@ -84,8 +98,13 @@ int main(int argc, char** argv) {
         QMetaObject::invokeMethod(worker, "openModel", Qt::QueuedConnection, Q_ARG(QString, dir));
     };
     QObject::connect(&window, &charaforge::ui::MainWindow::chooseModelRequested, &window, [&window, openModel] {
+        // Start where the last model was (its parent folder), else in the home folder, never the working
+        // directory.
+        const QString last = QSettings().value(QStringLiteral("model/path")).toString();
+        const QString start =
+            !last.isEmpty() && QFileInfo(last).dir().exists() ? QFileInfo(last).absolutePath() : QDir::homePath();
         const QString dir =
-            QFileDialog::getExistingDirectory(&window, QObject::tr("Choose the NewBie-image model folder"));
+            QFileDialog::getExistingDirectory(&window, QObject::tr("Choose the NewBie-image model folder"), start);
         if (dir.isEmpty())
             return;
         charaforge::app::rememberModel(dir);
@@ -125,6 +144,10 @@ int main(int argc, char** argv) {
     }
     window.show();
     const int rc = QApplication::exec();
+    {
+        QSettings settings;
+        window.saveSession(settings);
+    }
     // The running batch goes back to the queue with its sampler state; the next start resumes it. A worker
     // stuck in a long call (loading a model) is not waited for: its jobs are put back in the queue and the
     // process ends without tearing down the running thread.

@@ -1,16 +1,26 @@
 // Offscreen widget tests of the main window (QT_QPA_PLATFORM=offscreen).
 #include "ui/main_window.h"
 
+#include "ui/queue_panel.h"
+#include "ui/studio_types.h"
+#include "ui/theme.h"
+
+#include <QAction>
 #include <QApplication>
 #include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScreen>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QSplitter>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QUrl>
 
@@ -136,6 +146,118 @@ TEST(MainWindow, ShowsNoticeProgressImageAndErrors) {
     auto* model = w.findChild<QLabel*>(QStringLiteral("modelLabel"));
     EXPECT_EQ(model->text(), QStringLiteral("Test model · cpu fp32"));
     EXPECT_TRUE(model->toolTip().contains(QStringLiteral("transformer")));
+}
+
+TEST(MainWindow, FitsTheScreenItOpensOn) {
+    MainWindow w;
+    const QRect avail = w.screen()->availableGeometry();
+    // Opened at a fixed 1500 x 950 before, larger than a 1280 x 800 laptop (and the offscreen screen).
+    EXPECT_LE(w.width(), avail.width());
+    EXPECT_LE(w.height(), avail.height());
+    EXPECT_LE(w.minimumSizeHint().width(), 1024);
+}
+
+TEST(MainWindow, MenusCarryQuitOpenShortcutsAndAbout) {
+    MainWindow w;
+    auto* quit = w.findChild<QAction*>(QStringLiteral("quitAction"));
+    ASSERT_NE(quit, nullptr);
+    EXPECT_EQ(quit->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_Q));
+    auto* open = w.findChild<QAction*>(QStringLiteral("openImageAction"));
+    ASSERT_NE(open, nullptr);
+    EXPECT_EQ(open->shortcut(), QKeySequence(QKeySequence::Open));
+    ASSERT_NE(w.findChild<QAction*>(QStringLiteral("shortcutsAction")), nullptr);
+    ASSERT_NE(w.findChild<QAction*>(QStringLiteral("aboutAction")), nullptr);
+    EXPECT_TRUE(
+        MainWindow::shortcutsText().contains(QKeySequence(Qt::CTRL | Qt::Key_Q).toString(QKeySequence::NativeText)));
+    w.setAboutDetails(QStringLiteral("LibTorch 2.11 · cuda:0"));
+    const QString about = w.aboutText();
+    EXPECT_TRUE(about.contains(QString::fromLatin1(qVersion())));
+    EXPECT_TRUE(about.contains(QStringLiteral("LibTorch 2.11 · cuda:0")));
+    EXPECT_TRUE(about.contains(QStringLiteral("licence")));
+}
+
+TEST(MainWindow, SizesSnapToTheModelsStepWithAReason) {
+    MainWindow w;
+    w.show();
+    auto* width = w.findChild<QSpinBox*>(QStringLiteral("width"));
+    ASSERT_NE(width, nullptr);
+    // Typed 1000 was accepted as is before: not a multiple of 16.
+    width->setValue(1000);
+    Q_EMIT width->editingFinished();
+    EXPECT_EQ(width->value() % 16, 0);
+    EXPECT_EQ(width->value(), 1008);
+    EXPECT_TRUE(w.statusText().contains(QStringLiteral("multiples of 16"))) << w.statusText().toStdString();
+    EXPECT_FALSE(width->toolTip().isEmpty());
+}
+
+TEST(MainWindow, ProgressLineIsClearedWhenNoJobRuns) {
+    MainWindow w;
+    charaforge::ui::JobView running;
+    running.id = 7;
+    running.state = QStringLiteral("running");
+    running.steps = 10;
+    w.queuePanel()->setJobs({running});
+    w.showProgress(4, 10, QStringLiteral("job 7"));
+    EXPECT_TRUE(w.progressText().contains(QStringLiteral("4 of 10")));
+    // The job ends: the line said "step 4 of 10" for ever before.
+    charaforge::ui::JobView done = running;
+    done.state = QStringLiteral("done");
+    w.queuePanel()->setJobs({done});
+    EXPECT_EQ(w.progressText(), QStringLiteral("idle"));
+}
+
+TEST(MainWindow, SessionRemembersLayoutPromptAndSettings) {
+    QTemporaryDir dir;
+    QSettings store(dir.filePath(QStringLiteral("session.ini")), QSettings::IniFormat);
+    GenerationSettings s;
+    s.prompt = QStringLiteral("<general_tags><count>2girls</count></general_tags>");
+    s.negative = QStringLiteral("lowres");
+    s.width = 1232;
+    s.height = 832;
+    s.steps = 33;
+    s.sampler = QStringLiteral("midpoint");
+    s.cfg = 6.5;
+    s.seed = 99;
+    s.count = 3;
+    s.seedMode = QStringLiteral("fixed");
+    QList<int> sizes;
+    {
+        MainWindow w;
+        w.show();
+        w.setSettings(s);
+        auto* splitter = w.findChild<QSplitter*>(QStringLiteral("mainSplitter"));
+        splitter->setSizes({500, splitter->width() - 500});
+        sizes = splitter->sizes();
+        w.saveSession(store);
+    }
+    MainWindow w;
+    w.restoreSession(store);
+    w.show();
+    const GenerationSettings got = w.settings();
+    // Nothing was remembered before: a new window always showed the example prompt at 1024 x 1024.
+    EXPECT_EQ(got.prompt, s.prompt);
+    EXPECT_EQ(got.negative, s.negative);
+    EXPECT_EQ(got.width, 1232);
+    EXPECT_EQ(got.height, 832);
+    EXPECT_EQ(got.steps, 33);
+    EXPECT_EQ(got.sampler, s.sampler);
+    EXPECT_DOUBLE_EQ(got.cfg, 6.5);
+    EXPECT_EQ(got.seed, 99);
+    EXPECT_EQ(got.count, 3);
+    EXPECT_EQ(got.seedMode, s.seedMode);
+    EXPECT_EQ(w.findChild<QSplitter*>(QStringLiteral("mainSplitter"))->sizes().front(), sizes.front());
+}
+
+TEST(Theme, DarkAndLightAreAppliedAndSystemFollowsThePalette) {
+    auto& app = *static_cast<QApplication*>(QCoreApplication::instance());
+    EXPECT_TRUE(charaforge::ui::applyTheme(app, charaforge::ui::Theme::Dark));
+    EXPECT_TRUE(charaforge::ui::isDarkPalette(QApplication::palette()));
+    EXPECT_FALSE(charaforge::ui::applyTheme(app, charaforge::ui::Theme::Light));
+    EXPECT_FALSE(charaforge::ui::isDarkPalette(QApplication::palette()));
+    EXPECT_TRUE(charaforge::ui::isDarkPalette(charaforge::ui::darkPalette()));
+    EXPECT_EQ(charaforge::ui::themeFromName(QStringLiteral("Dark")), charaforge::ui::Theme::Dark);
+    EXPECT_EQ(charaforge::ui::themeFromName(QStringLiteral("bogus")), charaforge::ui::Theme::System);
+    charaforge::ui::applyTheme(app, charaforge::ui::Theme::System);
 }
 
 int main(int argc, char** argv) {
