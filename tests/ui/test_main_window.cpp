@@ -8,6 +8,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
+#include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QLabel>
@@ -257,6 +258,41 @@ TEST(Theme, DarkAndLightAreAppliedAndSystemFollowsThePalette) {
     EXPECT_TRUE(charaforge::ui::isDarkPalette(charaforge::ui::darkPalette()));
     EXPECT_EQ(charaforge::ui::themeFromName(QStringLiteral("Dark")), charaforge::ui::Theme::Dark);
     EXPECT_EQ(charaforge::ui::themeFromName(QStringLiteral("bogus")), charaforge::ui::Theme::System);
+    charaforge::ui::applyTheme(app, charaforge::ui::Theme::System);
+}
+
+// At a laptop's 1280 x 800 and at 1920 x 1080, light and dark: no two visible buttons of one parent overlap
+// (the queue panel's six buttons in one row needed 551 px before). With CHARAFORGE_SCREENSHOT_DIR set the
+// window's own grab is saved there.
+TEST(MainWindow, NoButtonsOverlapAtLaptopAndDesktopSizes) {
+    auto& app = *static_cast<QApplication*>(QCoreApplication::instance());
+    const QString shots = qEnvironmentVariable("CHARAFORGE_SCREENSHOT_DIR");
+    for (const auto theme : {charaforge::ui::Theme::Light, charaforge::ui::Theme::Dark}) {
+        charaforge::ui::applyTheme(app, theme);
+        for (const QSize size : {QSize(1280, 800), QSize(1920, 1080)}) {
+            MainWindow w;
+            w.resize(size);
+            w.show();
+            QCoreApplication::processEvents();
+            ASSERT_EQ(w.size(), size);
+            const auto buttons = w.findChildren<QPushButton*>();
+            for (qsizetype i = 0; i < buttons.size(); ++i)
+                for (qsizetype j = i + 1; j < buttons.size(); ++j) {
+                    QPushButton* a = buttons[i];
+                    QPushButton* b = buttons[j];
+                    if (!a->isVisible() || !b->isVisible() || a->parentWidget() != b->parentWidget())
+                        continue;
+                    EXPECT_FALSE(a->geometry().intersects(b->geometry()))
+                        << a->objectName().toStdString() << " overlaps " << b->objectName().toStdString() << " at "
+                        << size.width() << "x" << size.height();
+                }
+            if (!shots.isEmpty())
+                w.grab().save(QDir(shots).filePath(QStringLiteral("window-%1x%2-%3.png")
+                                                       .arg(size.width())
+                                                       .arg(size.height())
+                                                       .arg(charaforge::ui::themeName(theme))));
+        }
+    }
     charaforge::ui::applyTheme(app, charaforge::ui::Theme::System);
 }
 
