@@ -1,5 +1,7 @@
 #include "engine_commands.h"
 
+#include "progress_line.h"
+
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/tools.h"
@@ -10,7 +12,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -20,101 +21,6 @@
 namespace charaforge::cli {
 
 namespace eng = charaforge::engine;
-
-Options::Options(const Args& args, std::vector<std::string> value_options, std::vector<std::string> flags) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const auto& a = args[i];
-        if (a.rfind("--", 0) == 0) {
-            const std::string name = a.substr(2);
-            if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
-                values_.push_back({name, "1"});
-            } else if (std::find(value_options.begin(), value_options.end(), name) != value_options.end()) {
-                if (i + 1 >= args.size())
-                    throw std::invalid_argument("option --" + name + " needs a value");
-                values_.push_back({name, args[++i]});
-            } else {
-                throw std::invalid_argument("unknown option " + a);
-            }
-        } else {
-            positional_.push_back(a);
-        }
-    }
-}
-
-bool Options::has(const std::string& name) const {
-    return std::any_of(values_.begin(), values_.end(), [&](const auto& v) { return v.first == name; });
-}
-
-std::string Options::get(const std::string& name, const std::string& fallback) const {
-    for (auto it = values_.rbegin(); it != values_.rend(); ++it)
-        if (it->first == name)
-            return it->second;
-    return fallback;
-}
-
-std::string Options::require(const std::string& name) const {
-    if (!has(name))
-        throw std::invalid_argument("missing required option --" + name);
-    return get(name);
-}
-
-long long Options::get_int(const std::string& name, long long fallback) const {
-    if (!has(name))
-        return fallback;
-    try {
-        std::size_t used = 0;
-        long long v = std::stoll(get(name), &used);
-        if (used != get(name).size())
-            throw std::invalid_argument("");
-        return v;
-    } catch (const std::exception&) {
-        throw std::invalid_argument("option --" + name + " needs an integer, got '" + get(name) + "'");
-    }
-}
-
-double Options::get_double(const std::string& name, double fallback) const {
-    if (!has(name))
-        return fallback;
-    try {
-        std::size_t used = 0;
-        double v = std::stod(get(name), &used);
-        if (used != get(name).size())
-            throw std::invalid_argument("");
-        return v;
-    } catch (const std::exception&) {
-        throw std::invalid_argument("option --" + name + " needs a number, got '" + get(name) + "'");
-    }
-}
-
-int cmd_make_test_model(const Args& args) {
-    Options o(args, {"seed"});
-    if (o.positional().size() != 1)
-        throw std::invalid_argument("usage: charaforge-cli make-test-model DIR [--seed N]");
-    const auto dir = eng::make_test_model(o.positional()[0], static_cast<uint64_t>(o.get_int("seed", 0)));
-    std::cout << "wrote a tiny random-weight test model to " << dir << "\n";
-    return 0;
-}
-
-int cmd_inspect(const Args& args) {
-    Options o(args, {});
-    if (o.positional().size() != 1)
-        throw std::invalid_argument("usage: charaforge-cli inspect PATH");
-    std::cout << eng::inspect_checkpoint(o.positional()[0]);
-    return 0;
-}
-
-int cmd_run_component(const Args& args) {
-    Options o(args, {"model", "component", "inputs", "out", "device", "dtype"});
-    eng::ComponentRun run;
-    run.model_dir = o.require("model");
-    run.component = o.require("component");
-    run.inputs = o.require("inputs");
-    run.output = o.require("out");
-    run.runtime.device = o.get("device", "auto");
-    run.runtime.dtype = o.get("dtype", "auto");
-    std::cout << eng::run_component(run) << "\n";
-    return 0;
-}
 
 namespace {
 
@@ -135,89 +41,153 @@ std::string sampler_name(eng::SolverKind s) {
     return s == eng::SolverKind::Midpoint ? "midpoint" : "euler";
 }
 
-std::string output_path(const std::string& out, int index, int count) {
-    if (count == 1)
-        return out;
-    std::filesystem::path p(out);
-    char suffix[16];
-    std::snprintf(suffix, sizeof suffix, "-%03d", index);
-    return (p.parent_path() / (p.stem().string() + suffix + p.extension().string())).string();
+void check_model_path(const std::string& model) {
+    std::error_code ec;
+    if (!std::filesystem::exists(model, ec))
+        throw std::invalid_argument("--model: " + model + ": no such file or folder");
 }
 
-} // namespace
+// ---------------------------------------------------------------------------------------------
+// make-test-model DIR
 
-int cmd_generate(const Args& args) {
-    Options o(args,
-              {"model", "prompt", "negative", "out", "width", "height", "steps", "sampler", "cfg", "cfg-trunc",
-               "renorm", "shift", "seed", "count", "batch", "device", "dtype", "embeddings", "system-prompt"},
-              {"offload-text-encoders"});
-    const std::string model = o.require("model");
-    const std::string out = o.require("out");
-    const int count = static_cast<int>(o.get_int("count", 1));
-    if (count < 1 || count > 10000)
-        throw std::invalid_argument("--count must be between 1 and 10000");
+struct MakeTestModel {
+    std::string dir;
+    int64_t seed = 0;
+};
+
+void add_make_test_model(CLI::App& app, Action& chosen) {
+    auto o = std::make_shared<MakeTestModel>();
+    auto* sub = app.add_subcommand("make-test-model", "Write a tiny random-weight model folder (for tests)");
+    sub->add_option("DIR", o->dir, "folder to create")->required();
+    add_int64(sub, "--seed", o->seed, 0, kMaxSeed, "seed of the random weights");
+    set_action(sub, chosen, [o] {
+        const auto dir = eng::make_test_model(o->dir, static_cast<uint64_t>(o->seed));
+        std::cout << "wrote a tiny random-weight test model to " << dir << "\n";
+        return 0;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// inspect PATH
+
+void add_inspect(CLI::App& app, Action& chosen) {
+    auto path = std::make_shared<std::string>();
+    auto* sub = app.add_subcommand("inspect", "List a checkpoint's tensors and kind, or a model folder's files");
+    sub->add_option("PATH", *path, "a .safetensors file or a model folder")->required();
+    set_action(sub, chosen, [path] {
+        std::cout << eng::inspect_checkpoint(*path);
+        return 0;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// run-component
+
+struct RunComponent {
+    eng::ComponentRun run;
+};
+
+void add_run_component(CLI::App& app, Action& chosen) {
+    auto o = std::make_shared<RunComponent>();
+    auto& r = o->run;
+    auto* sub = app.add_subcommand("run-component", "Run one model component on named tensors (parity checks)");
+    sub->add_option("--model", r.model_dir, "model folder")->required();
+    sub->add_option("--component", r.component, "component to run")
+        ->required()
+        ->check(CLI::IsMember({"transformer", "vae-decode", "vae-encode", "gemma", "jina"}));
+    sub->add_option("--inputs", r.inputs, "input tensors (.safetensors)")->required()->check(CLI::ExistingFile);
+    sub->add_option("--out", r.output, "output tensors (.safetensors)")->required();
+    add_device_options(sub, r.runtime.device, r.runtime.dtype);
+    set_action(sub, chosen, [o] {
+        check_model_path(o->run.model_dir);
+        check_output_file(o->run.output, "--out");
+        std::cout << eng::run_component(o->run) << "\n";
+        return 0;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// generate
+
+struct Generate {
+    std::string model;
+    std::string out;
+    std::string prompt;
+    std::string system_prompt;
+    std::string embeddings;
+    SamplingOptions sampling;
+    eng::RuntimeOptions runtime;
+};
+
+// Reads precomputed conditioning, JSON {"cond": {features, length, dim, pooled}, "uncond": {...}}.
+void read_embeddings(const std::string& path, eng::GenerationRequest& request) {
+    std::ifstream in(path);
+    if (!in)
+        throw std::invalid_argument("--embeddings: cannot read " + path);
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(in);
+    } catch (const std::exception& e) {
+        throw std::invalid_argument(path + ": not valid JSON: " + e.what());
+    }
+    if (!j.is_object() || !j.contains("cond"))
+        throw std::invalid_argument(path + ": cond: missing (an object with features, length, dim, pooled)");
+    request.cond = embedding_from(j.at("cond"), path + ": cond");
+    if (j.contains("uncond"))
+        request.uncond = embedding_from(j.at("uncond"), path + ": uncond");
+}
+
+int run_generate(const Generate& o, const CLI::App& sub) {
+    const SamplingOptions& s = o.sampling;
+    const bool has_prompt = sub.count("--prompt") > 0;
+    const bool has_embeddings = sub.count("--embeddings") > 0;
+    if (!has_embeddings && !has_prompt)
+        throw std::invalid_argument("give --prompt TEXT (or --embeddings FILE.json)");
+    check_sampling_options(s, true);
+
+    // Everything the command line names is checked before the model loads.
+    check_model_path(o.model);
+    for (int i = 0; i < s.count; ++i)
+        check_output_file(numbered_output_path(o.out, i, s.count), "--out");
 
     eng::GenerationRequest base;
-    base.prompt = o.get("prompt");
-    base.negative_prompt = o.get("negative");
-    if (o.has("system-prompt"))
-        base.system_prompt = o.get("system-prompt");
-    base.width = static_cast<int>(o.get_int("width", 1024));
-    base.height = static_cast<int>(o.get_int("height", 1024));
-    base.steps = static_cast<int>(o.get_int("steps", 28));
-    const std::string sampler = o.get("sampler", "euler");
-    if (sampler != "euler" && sampler != "midpoint")
-        throw std::invalid_argument("--sampler must be euler or midpoint");
-    base.solver = sampler == "midpoint" ? eng::SolverKind::Midpoint : eng::SolverKind::Euler;
-    base.guidance = static_cast<float>(o.get_double("cfg", 5.0));
-    base.cfg_trunc = static_cast<float>(o.get_double("cfg-trunc", 1.0));
-    base.renorm_cfg = static_cast<float>(o.get_double("renorm", 0.0));
-    base.shift = static_cast<float>(o.get_double("shift", 6.0));
-    const auto seed = static_cast<uint64_t>(o.get_int("seed", 0));
+    base.prompt = o.prompt;
+    base.negative_prompt = s.negative;
+    if (sub.count("--system-prompt") > 0)
+        base.system_prompt = o.system_prompt;
+    base.width = s.width;
+    base.height = s.height;
+    base.steps = s.steps;
+    base.solver = s.sampler == "midpoint" ? eng::SolverKind::Midpoint : eng::SolverKind::Euler;
+    base.guidance = static_cast<float>(s.cfg);
+    base.cfg_trunc = static_cast<float>(s.cfg_trunc);
+    base.renorm_cfg = static_cast<float>(s.renorm);
+    base.shift = static_cast<float>(s.shift);
+    if (has_embeddings)
+        read_embeddings(o.embeddings, base);
 
-    if (o.has("embeddings")) {
-        // Precomputed conditioning as JSON {"cond": {features, length, dim, pooled}, "uncond": {...}}.
-        std::ifstream in(o.get("embeddings"));
-        if (!in)
-            throw std::invalid_argument("cannot read --embeddings file " + o.get("embeddings"));
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(in);
-        } catch (const std::exception& e) {
-            throw std::invalid_argument(o.get("embeddings") + ": not valid JSON: " + e.what());
-        }
-        base.cond = embedding_from(j.at("cond"), o.get("embeddings") + ": cond");
-        if (j.contains("uncond"))
-            base.uncond = embedding_from(j.at("uncond"), o.get("embeddings") + ": uncond");
-    }
-
-    eng::RuntimeOptions rt;
-    rt.device = o.get("device", "auto");
-    rt.dtype = o.get("dtype", "auto");
-    rt.max_batch = static_cast<int>(o.get_int("batch", 4));
-    rt.offload_text_encoders = o.has("offload-text-encoders");
-    if (!o.has("embeddings") && !o.has("prompt"))
-        throw std::invalid_argument("give --prompt TEXT (or --embeddings FILE.json)");
-    auto pipeline = eng::Pipeline::open(model, rt);
-    std::cerr << "model: " << model
-              << (eng::is_test_model(model) ? " (test model: random weights, images are noise)" : "")
+    auto pipeline = eng::Pipeline::open(o.model, o.runtime);
+    std::cerr << "model: " << o.model
+              << (eng::is_test_model(o.model) ? " (test model: random weights, images are noise)" : "")
               << "\ndevice: " << pipeline->device_name() << "\n";
 
+    const int count = s.count;
     std::vector<eng::GenerationRequest> requests(count, base);
     for (int i = 0; i < count; ++i)
-        requests[i].seed = seed + static_cast<uint64_t>(i);
+        requests[i].seed = static_cast<uint64_t>(s.seed) + static_cast<uint64_t>(i);
 
     const auto t0 = std::chrono::steady_clock::now();
     eng::Callbacks cb;
     cb.on_step = [&](const eng::StepProgress& p) {
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::cerr << "\rimages " << p.first_request + 1 << "-" << p.first_request + p.request_count << " of " << count
-                  << ": step " << p.step << "/" << p.total_steps << " (" << static_cast<int>(secs) << " s)"
-                  << std::flush;
+        progress::show("images " + std::to_string(p.first_request + 1) + "-" +
+                       std::to_string(p.first_request + p.request_count) + " of " + std::to_string(count) + ": step " +
+                       std::to_string(p.step) + "/" + std::to_string(p.total_steps) + " (" +
+                       std::to_string(static_cast<int>(secs)) + " s)");
     };
     cb.on_image = [&](std::size_t i, const eng::Image& img) {
         const auto& r = requests[i];
-        const std::string path = output_path(out, static_cast<int>(i), count);
+        const std::string path = numbered_output_path(o.out, static_cast<int>(i), count);
         nlohmann::ordered_json rec = {{"prompt", r.prompt},
                                       {"negative_prompt", r.negative_prompt},
                                       {"seed", r.seed},
@@ -229,7 +199,7 @@ int cmd_generate(const Args& args) {
                                       {"shift", r.shift},
                                       {"width", r.width},
                                       {"height", r.height},
-                                      {"model", model},
+                                      {"model", o.model},
                                       {"app", std::string("charaforge ") + CHARAFORGE_VERSION}};
 #ifndef CHARAFORGE_ENGINE_ONLY
         std::string params = r.prompt + "\n";
@@ -249,32 +219,73 @@ int cmd_generate(const Args& args) {
         if (!f)
             throw std::runtime_error("cannot write " + path);
 #endif
-        std::cerr << "\nsaved " << path << "\n";
+        progress::note("saved " + path);
     };
     cb.on_warning = [&](std::size_t i, const std::string& w) {
-        std::cerr << "\nwarning: image " << i << ": " << w << "\n";
+        progress::note("warning: image " + std::to_string(i) + ": " + w);
     };
     pipeline->generate(requests, cb);
+    progress::end();
     return 0;
 }
 
-int cmd_tokenize(const Args& args) {
-    Options o(args, {"model", "device"});
-    if (o.positional().size() != 1)
-        throw std::invalid_argument("usage: charaforge-cli tokenize --model DIR TEXT");
-    eng::RuntimeOptions rt;
-    rt.device = o.get("device", "cpu");
-    auto pipeline = eng::Pipeline::open(o.require("model"), rt);
-    auto [gemma, jina] = pipeline->tokenize(o.positional()[0]);
-    auto print = [](const char* name, const std::vector<int64_t>& ids) {
-        std::cout << name << " (" << ids.size() << "):";
-        for (auto id : ids)
-            std::cout << " " << id;
-        std::cout << "\n";
-    };
-    print("gemma", gemma);
-    print("jina", jina);
-    return 0;
+void add_generate(CLI::App& app, Action& chosen) {
+    auto o = std::make_shared<Generate>();
+    auto* sub = app.add_subcommand("generate", "Generate images from a prompt");
+    sub->add_option("--model", o->model, "model folder (or ComfyUI files folder)")->required();
+    sub->add_option("--out", o->out, "output image; with --count N, NAME-000.EXT ... NAME-(N-1).EXT")->required();
+    sub->add_option("--prompt", o->prompt, "prompt: NewBie XML, a tag list or natural language");
+    add_sampling_options(sub, o->sampling);
+    sub->add_option("--system-prompt", o->system_prompt, "replaces the Gemma system prompt");
+    sub->add_option("--embeddings", o->embeddings, "precomputed conditioning (JSON) instead of the text encoders");
+    add_int(sub, "--batch", o->runtime.max_batch, 1, 64, "images sampled together at most");
+    add_device_options(sub, o->runtime.device, o->runtime.dtype);
+    sub->add_flag("--offload-text-encoders", o->runtime.offload_text_encoders,
+                  "keep the text encoders off the GPU between prompts");
+    set_action(sub, chosen, [o, sub] { return run_generate(*o, *sub); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokenize
+
+struct Tokenize {
+    std::string model;
+    std::string text;
+    std::string device = "cpu";
+};
+
+void add_tokenize(CLI::App& app, Action& chosen) {
+    auto o = std::make_shared<Tokenize>();
+    auto* sub = app.add_subcommand("tokenize", "Print the Gemma and Jina token ids of a text");
+    sub->add_option("--model", o->model, "model folder")->required();
+    sub->add_option("TEXT", o->text, "text to tokenize")->required();
+    sub->add_option("--device", o->device, "where to load the model")->capture_default_str();
+    set_action(sub, chosen, [o] {
+        check_model_path(o->model);
+        eng::RuntimeOptions rt;
+        rt.device = o->device;
+        auto pipeline = eng::Pipeline::open(o->model, rt);
+        auto [gemma, jina] = pipeline->tokenize(o->text);
+        auto print = [](const char* name, const std::vector<int64_t>& ids) {
+            std::cout << name << " (" << ids.size() << "):";
+            for (auto id : ids)
+                std::cout << " " << id;
+            std::cout << "\n";
+        };
+        print("gemma", gemma);
+        print("jina", jina);
+        return 0;
+    });
+}
+
+} // namespace
+
+void add_engine_commands(CLI::App& app, Action& chosen) {
+    add_make_test_model(app, chosen);
+    add_inspect(app, chosen);
+    add_generate(app, chosen);
+    add_tokenize(app, chosen);
+    add_run_component(app, chosen);
 }
 
 } // namespace charaforge::cli

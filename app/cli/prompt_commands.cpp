@@ -16,16 +16,8 @@ namespace charaforge::cli {
 
 namespace {
 
-constexpr int kExitOk = 0;
 constexpr int kExitInvalid = 1;
 constexpr int kExitUnreadable = 2;
-
-void usage(std::ostream& out) {
-    out << "usage: charaforge-cli prompt check FILE...\n"
-        << "  Checks NewBie prompts (XML, tag list or natural language; \"-\" reads standard input).\n"
-        << "  Prints the canonical prompt of each valid file on stdout and FILE:LINE:COL diagnostics on stderr.\n"
-        << "  Exit status: 0 valid (warnings allowed), 1 errors, 2 unreadable input.\n";
-}
 
 // Reads at most limit + 1 bytes, so that an oversized file is reported by the parser, not slurped.
 bool read_file(const std::string& path, qsizetype limit, QByteArray& data, QString& error) {
@@ -55,7 +47,9 @@ bool read_file(const std::string& path, qsizetype limit, QByteArray& data, QStri
     return true;
 }
 
-int check(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
+} // namespace
+
+int check_prompt_files(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
     int status = kExitOk;
     const prompt::ParseLimits limits;
     for (const std::string& path : files) {
@@ -81,24 +75,16 @@ int check(const std::vector<std::string>& files, std::ostream& out, std::ostream
     return status;
 }
 
-} // namespace
-
-int run_prompt_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "help")) {
-        usage(out);
-        return kExitOk;
-    }
-    if (args.empty() || args[0] != "check" || args.size() < 2) {
-        if (!args.empty() && args[0] != "check")
-            err << "charaforge-cli prompt: unknown command '" << args[0] << "'\n";
-        usage(err);
-        return kExitUnreadable;
-    }
-    return check(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
-}
-
-int run_prompt_command(const std::vector<std::string>& args) {
-    return run_prompt_command(args, std::cout, std::cerr);
+void add_prompt_commands(CLI::App& app, Action& chosen, std::ostream& out, std::ostream& err) {
+    auto* prompt = app.add_subcommand("prompt", "Check and canonicalise NewBie prompts");
+    prompt->require_subcommand(1);
+    auto files = std::make_shared<std::vector<std::string>>();
+    auto* check = prompt->add_subcommand(
+        "check", "Check prompts (XML, tag list or natural language). Prints the canonical prompt of each valid "
+                 "file on stdout and FILE:LINE:COL diagnostics on stderr. Exit status: 0 valid (warnings "
+                 "allowed), 1 errors, 2 unreadable input or a wrong command line.");
+    check->add_option("FILE", *files, "prompt files (\"-\" reads standard input)")->required();
+    set_action(check, chosen, [files, &out, &err] { return check_prompt_files(*files, out, err); });
 }
 
 } // namespace charaforge::cli

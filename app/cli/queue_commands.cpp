@@ -1,6 +1,9 @@
 // charaforge-cli queue add|list|pause|resume|cancel|retry and charaforge-cli worker.
 #include "queue_commands.h"
 
+#include "progress_line.h"
+
+#include "charaforge/engine/pipeline.h"
 #include "charaforge/prompt/prompt.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
@@ -11,31 +14,26 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QRandomGenerator>
 #include <QThread>
 
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 namespace charaforge::cli {
 
 namespace {
 
-const char* kQueueUsage =
-    "usage:\n"
-    "  charaforge-cli queue add FILE.xml [--count N] [--seed S] [--seed-mode increment|fixed|random]\n"
-    "        [--width W] [--height H] [--steps N] [--sampler euler|midpoint] [--cfg S] [--cfg-trunc T]\n"
-    "        [--renorm R] [--shift S] [--negative TEXT] [--model DIR] [--out DIR] [--queue DB]\n"
-    "  charaforge-cli queue list [--queue DB]\n"
-    "  charaforge-cli queue pause|resume [--queue DB]\n"
-    "  charaforge-cli queue cancel|retry|duplicate ID... [--queue DB]\n"
-    "  charaforge-cli queue move ID [--before ID | --to-top] [--queue DB]   (default: to the end)\n"
-    "  FILE \"-\" reads standard input. DB defaults to CHARAFORGE_QUEUE or the app's data folder (shared with\n"
-    "  the charaforge window).\n";
+QString queuePath(const std::string& option) {
+    return option.empty() ? queue::JobStore::defaultPath() : QString::fromStdString(option);
+}
 
-QString queuePath(const Options& o) {
-    return o.has("queue") ? QString::fromStdString(o.get("queue")) : queue::JobStore::defaultPath();
+void addQueueOption(CLI::App* sub, std::string& target) {
+    sub->add_option("--queue", target,
+                    "queue database (default: CHARAFORGE_QUEUE or the app's data folder, shared with the window)");
 }
 
 QString readPrompt(const std::string& path) {
@@ -53,63 +51,73 @@ QString readPrompt(const std::string& path) {
     return prompt::serialise(parsed.document);
 }
 
-QList<qint64> parseIds(const std::vector<std::string>& words) {
-    QList<qint64> ids;
-    for (const auto& w : words) {
-        bool ok = false;
-        const qint64 id = QString::fromStdString(w).toLongLong(&ok);
-        if (!ok || id <= 0)
-            throw std::invalid_argument("'" + w + "' is not a job id");
-        ids.push_back(id);
-    }
-    if (ids.isEmpty())
-        throw std::invalid_argument("give at least one job id");
-    return ids;
+// Job ids as positional arguments: positive integers, at least one.
+CLI::Option* addIds(CLI::App* sub, QList<qint64>& ids, const std::string& help) {
+    return sub
+        ->add_option_function<std::vector<std::string>>(
+            "ID",
+            [&ids](const std::vector<std::string>& words) {
+                for (const auto& w : words)
+                    ids.push_back(parse_int64(w, "ID", 1, std::numeric_limits<int64_t>::max()));
+            },
+            help)
+        ->type_name("ID")
+        ->required();
 }
 
-int queueAdd(const Args& args) {
-    Options o(args, {"count", "seed", "seed-mode", "width", "height", "steps", "sampler", "cfg", "cfg-trunc", "renorm",
-                     "shift", "negative", "model", "out", "queue"});
-    if (o.positional().size() != 1)
-        throw std::invalid_argument("queue add needs one prompt FILE\n" + std::string(kQueueUsage));
-    queue::JobSpec base;
-    base.prompt = readPrompt(o.positional()[0]);
-    base.negative = QString::fromStdString(o.get("negative"));
-    base.width = static_cast<int>(o.get_int("width", 1024));
-    base.height = static_cast<int>(o.get_int("height", 1024));
-    base.steps = static_cast<int>(o.get_int("steps", 28));
-    base.sampler = QString::fromStdString(o.get("sampler", "euler"));
-    base.cfg = o.get_double("cfg", 5.0);
-    base.cfgTrunc = o.get_double("cfg-trunc", 1.0);
-    base.renorm = o.get_double("renorm", 0.0);
-    base.shift = o.get_double("shift", 6.0);
-    if (base.width < 16 || base.height < 16 || base.width % 16 || base.height % 16 || base.width > 8192 ||
-        base.height > 8192)
-        throw std::invalid_argument("--width and --height must be multiples of 16 between 16 and 8192");
-    if (base.steps < 1 || base.steps > 1000)
-        throw std::invalid_argument("--steps must be between 1 and 1000");
-    if (base.sampler != QStringLiteral("euler") && base.sampler != QStringLiteral("midpoint"))
-        throw std::invalid_argument("--sampler must be euler or midpoint");
-    base.model =
-        o.has("model") ? QDir(QString::fromStdString(o.get("model"))).absolutePath() : app::chooseModel({}).path;
-    base.outputDir = QDir(o.has("out") ? QString::fromStdString(o.get("out")) : app::defaultOutputDir()).absolutePath();
-    const int count = static_cast<int>(o.get_int("count", 1));
-    if (count < 1 || count > 10000)
-        throw std::invalid_argument("--count must be between 1 and 10000");
-    const std::string mode = o.get("seed-mode", "increment");
-    if (mode != "increment" && mode != "fixed" && mode != "random")
-        throw std::invalid_argument("--seed-mode must be increment, fixed or random");
-    const qint64 seed =
-        o.has("seed") ? o.get_int("seed", 0) : static_cast<qint64>(QRandomGenerator::global()->bounded(2147483647));
-    QList<queue::JobSpec> specs;
-    for (int i = 0; i < count; ++i) {
-        auto s = base;
-        s.seed = mode == "fixed"    ? seed
-                 : mode == "random" ? static_cast<qint64>(QRandomGenerator::global()->bounded(2147483647))
-                                    : seed + i;
-        specs.push_back(s);
+struct QueueAdd {
+    std::string file;
+    SamplingOptions sampling;
+    std::string seedMode = "increment";
+    std::string model;
+    std::string out;
+    std::string queue;
+};
+
+int queueAdd(const QueueAdd& o, bool seedGiven) {
+    const SamplingOptions& s = o.sampling;
+    check_sampling_options(s, seedGiven && o.seedMode == "increment");
+    if (!o.model.empty() && !QFileInfo::exists(QString::fromStdString(o.model)))
+        throw std::invalid_argument("--model: " + o.model + ": no such file or folder");
+    if (!o.out.empty()) {
+        const QFileInfo out(QString::fromStdString(o.out));
+        if (out.exists() && !out.isDir())
+            throw std::invalid_argument("--out: " + o.out + ": exists and is not a folder");
     }
-    queue::JobStore store(queuePath(o));
+    queue::JobSpec base;
+    base.prompt = readPrompt(o.file);
+    base.negative = QString::fromStdString(s.negative);
+    base.width = s.width;
+    base.height = s.height;
+    base.steps = s.steps;
+    base.sampler = QString::fromStdString(s.sampler);
+    base.cfg = s.cfg;
+    base.cfgTrunc = s.cfg_trunc;
+    base.renorm = s.renorm;
+    base.shift = s.shift;
+    if (!o.model.empty()) {
+        base.model = QDir(QString::fromStdString(o.model)).absolutePath();
+    } else {
+        base.model = app::chooseModel({}).path;
+        if (engine::is_test_model(base.model.toStdString()))
+            progress::note("no --model given: the jobs use the built-in test model " + base.model.toStdString() +
+                           " (random weights: its images are noise)");
+        else
+            progress::note("no --model given: the jobs use " + base.model.toStdString());
+    }
+    base.outputDir = QDir(o.out.empty() ? app::defaultOutputDir() : QString::fromStdString(o.out)).absolutePath();
+    // A drawn seed leaves room for the whole series.
+    auto* random = QRandomGenerator::global();
+    const qint64 seed = seedGiven ? s.seed : random->bounded(qint64(0), qint64(kMaxSeed - s.count + 1));
+    QList<queue::JobSpec> specs;
+    for (int i = 0; i < s.count; ++i) {
+        auto spec = base;
+        spec.seed = o.seedMode == "fixed"    ? seed
+                    : o.seedMode == "random" ? random->bounded(qint64(0), qint64(kMaxSeed))
+                                             : seed + i;
+        specs.push_back(spec);
+    }
+    queue::JobStore store(queuePath(o.queue));
     const auto ids = store.add(specs, QStringLiteral("cli-%1").arg(QDateTime::currentMSecsSinceEpoch()));
     std::cout << "queued " << ids.size() << " job(s): " << ids.front() << (ids.size() > 1 ? "-" : "")
               << (ids.size() > 1 ? std::to_string(ids.back()) : "") << " in " << store.path().toStdString() << "\n";
@@ -121,9 +129,8 @@ QString titleOf(const QString& prompt) {
     return t.size() > 48 ? t.left(47) + QChar(0x2026) : t;
 }
 
-int queueList(const Args& args) {
-    Options o(args, {"queue"});
-    queue::JobStore store(queuePath(o));
+int queueList(const std::string& queuePathOption) {
+    queue::JobStore store(queuePath(queuePathOption));
     const auto jobs = store.jobs();
     std::printf("%s%s\n", store.paused() ? "queue PAUSED · " : "", store.path().toUtf8().constData());
     std::printf("%6s  %-9s  %7s  %-9s  %11s  %s\n", "id", "state", "step", "size", "seed", "prompt / result");
@@ -138,111 +145,156 @@ int queueList(const Args& args) {
     return 0;
 }
 
-} // namespace
+struct QueueIds {
+    QList<qint64> ids;
+    qint64 before = -1;
+    bool toTop = false;
+    std::string queue;
+};
 
-int run_queue_command(const Args& args) {
-    if (args.empty() || args[0] == "--help") {
-        (args.empty() ? std::cerr : std::cout) << kQueueUsage;
-        return args.empty() ? 2 : 0;
-    }
-    const Args rest(args.begin() + 1, args.end());
-    if (args[0] == "add")
-        return queueAdd(rest);
-    if (args[0] == "list")
-        return queueList(rest);
-    if (args[0] == "move") {
-        Options m(rest, {"queue", "before"}, {"to-top"});
-        queue::JobStore store(queuePath(m));
-        const auto ids = parseIds(m.positional());
-        qint64 before = -1;
-        if (m.has("before"))
-            before = parseIds({m.get("before")}).front();
-        else if (m.has("to-top"))
+void addIdCommand(CLI::App* queueApp, Action& chosen, const std::string& name, const std::string& help) {
+    auto o = std::make_shared<QueueIds>();
+    auto* sub = queueApp->add_subcommand(name, help);
+    addIds(sub, o->ids, "job ids");
+    addQueueOption(sub, o->queue);
+    set_action(sub, chosen, [o, name] {
+        queue::JobStore store(queuePath(o->queue));
+        if (name == "cancel")
+            store.cancel(o->ids);
+        else if (name == "retry")
+            store.retry(o->ids);
+        else
+            std::cout << "queued " << store.duplicate(o->ids).size() << " copies\n";
+        return 0;
+    });
+}
+
+void addMove(CLI::App* queueApp, Action& chosen) {
+    auto o = std::make_shared<QueueIds>();
+    auto* sub = queueApp->add_subcommand("move", "Move jobs in the queue (default: to the end)");
+    addIds(sub, o->ids, "job ids, kept in this order");
+    auto* before = sub->add_option_function<std::string>(
+        "--before",
+        [o](const std::string& s) { o->before = parse_int64(s, "--before", 1, std::numeric_limits<int64_t>::max()); },
+        "put them before this job");
+    sub->add_flag("--to-top", o->toTop, "put them first among the queued jobs")->excludes(before);
+    addQueueOption(sub, o->queue);
+    set_action(sub, chosen, [o] {
+        queue::JobStore store(queuePath(o->queue));
+        qint64 before = o->before;
+        if (o->toTop)
             for (const auto& j : store.jobs())
-                if (j.state == queue::JobState::Queued && j.id != ids.front()) {
+                if (j.state == queue::JobState::Queued && j.id != o->ids.front()) {
                     before = j.id;
                     break;
                 }
-        for (auto id : ids)
+        for (auto id : o->ids)
             store.move(id, before);
         return 0;
+    });
+}
+
+void addQueueAdd(CLI::App* queueApp, Action& chosen) {
+    auto o = std::make_shared<QueueAdd>();
+    auto* sub = queueApp->add_subcommand("add", "Queue jobs for a prompt file");
+    sub->add_option("FILE", o->file, "prompt file (\"-\" reads standard input)")->required();
+    CLI::Option* seed = add_sampling_options(sub, o->sampling);
+    seed->description("seed of the first job (default: drawn at random)");
+    seed->default_str("");
+    sub->add_option("--seed-mode", o->seedMode, "seeds of a series")
+        ->check(CLI::IsMember({"increment", "fixed", "random"}))
+        ->capture_default_str();
+    sub->add_option("--model", o->model, "model folder (default: CHARAFORGE_MODEL, the window's, or the built-in)");
+    sub->add_option("--out", o->out, "output folder (default: Pictures/CharaForge)");
+    addQueueOption(sub, o->queue);
+    set_action(sub, chosen, [o, seed] { return queueAdd(*o, seed->count() > 0); });
+}
+
+} // namespace
+
+void add_queue_commands(CLI::App& app, Action& chosen) {
+    auto* q = app.add_subcommand("queue", "The studio's job queue (shared with the charaforge window)");
+    q->require_subcommand(1);
+    addQueueAdd(q, chosen);
+
+    auto list = std::make_shared<std::string>();
+    auto* sub = q->add_subcommand("list", "List the jobs");
+    addQueueOption(sub, *list);
+    set_action(sub, chosen, [list] { return queueList(*list); });
+
+    for (const char* name : {"pause", "resume"}) {
+        auto path = std::make_shared<std::string>();
+        const bool pause = std::string(name) == "pause";
+        sub = q->add_subcommand(name, pause ? "Pause the queue (running jobs finish)" : "Resume the queue");
+        addQueueOption(sub, *path);
+        set_action(sub, chosen, [path, pause] {
+            queue::JobStore store(queuePath(*path));
+            store.setPaused(pause);
+            std::cout << "queue " << (pause ? "paused" : "resumed") << "\n";
+            return 0;
+        });
     }
-    Options o(rest, {"queue"});
-    if (args[0] == "pause" || args[0] == "resume") {
-        queue::JobStore store(queuePath(o));
-        store.setPaused(args[0] == "pause");
-        std::cout << "queue " << (args[0] == "pause" ? "paused" : "resumed") << "\n";
-        return 0;
-    }
-    if (args[0] == "cancel" || args[0] == "retry" || args[0] == "duplicate") {
-        queue::JobStore store(queuePath(o));
-        const auto ids = parseIds(o.positional());
-        if (args[0] == "cancel")
-            store.cancel(ids);
-        else if (args[0] == "retry")
-            store.retry(ids);
-        else
-            std::cout << "queued " << store.duplicate(ids).size() << " copies\n";
-        return 0;
-    }
-    throw std::invalid_argument("unknown queue command '" + args[0] + "'\n" + kQueueUsage);
+    addIdCommand(q, chosen, "cancel", "Cancel jobs");
+    addIdCommand(q, chosen, "retry", "Queue failed or cancelled jobs again");
+    addIdCommand(q, chosen, "duplicate", "Queue copies of jobs");
+    addMove(q, chosen);
 }
 
 namespace {
+
 queue::QueueRunner* g_runner = nullptr;
 extern "C" void onStopSignal(int) {
     if (g_runner)
         g_runner->requestStop(); // an atomic store: async-signal-safe
 }
-} // namespace
 
-int cmd_worker(const Args& args) {
-    Options o(args, {"queue", "device", "dtype", "batch", "checkpoint-every"},
-              {"until-empty", "offload-text-encoders"});
-    engine::RuntimeOptions rt;
-    rt.device = o.get("device", "auto");
-    rt.dtype = o.get("dtype", "auto");
-    rt.max_batch = static_cast<int>(o.get_int("batch", 4));
-    rt.offload_text_encoders = o.has("offload-text-encoders");
-    if (rt.max_batch < 1)
-        throw std::invalid_argument("--batch must be at least 1");
-    queue::JobStore store(queuePath(o));
+struct Worker {
+    std::string queue;
+    engine::RuntimeOptions runtime;
+    int checkpointEvery = 4;
+    bool untilEmpty = false;
+};
+
+int runWorker(const Worker& o) {
+    const engine::RuntimeOptions& rt = o.runtime;
+    queue::JobStore store(queuePath(o.queue));
     queue::PipelineExecutor executor(rt);
     queue::RunnerOptions options;
     options.maxBatch = rt.max_batch;
-    options.checkpointEvery = static_cast<int>(o.get_int("checkpoint-every", 4));
+    options.checkpointEvery = o.checkpointEvery;
     options.previewEvery = 0;
     options.appVersion = QStringLiteral(CHARAFORGE_VERSION);
     queue::RunnerEvents events;
     events.started = [](const QList<qint64>& ids) {
-        std::cerr << "running job(s)";
+        std::string line = "running job(s)";
         for (auto id : ids)
-            std::cerr << " " << id;
-        std::cerr << "\n";
+            line += " " + std::to_string(id);
+        progress::note(line);
     };
     events.progress = [](const QList<qint64>& ids, int step, int total, double secondsPerStep) {
-        std::cerr << "\r  job " << ids.front() << (ids.size() > 1 ? "+" : "") << ": step " << step << "/" << total
-                  << ", ETA " << static_cast<int>((total - step) * secondsPerStep + 0.5) << " s   " << std::flush;
+        progress::show("  job " + std::to_string(ids.front()) + (ids.size() > 1 ? "+" : "") + ": step " +
+                       std::to_string(step) + "/" + std::to_string(total) + ", ETA " +
+                       std::to_string(static_cast<int>((total - step) * secondsPerStep + 0.5)) + " s");
         if (step == total)
-            std::cerr << "\n";
+            progress::end();
     };
     events.finished = [](qint64 id, const QString& path, const engine::Image&) {
-        std::cerr << "  job " << id << " done: " << path.toStdString() << "\n";
+        progress::note("  job " + std::to_string(id) + " done: " + path.toStdString());
     };
     events.failed = [](qint64 id, const QString& message) {
-        std::cerr << "  job " << id << " failed: " << message.toStdString() << "\n";
+        progress::note("  job " + std::to_string(id) + " failed: " + message.toStdString());
     };
-    events.notice = [](const QString& message) { std::cerr << "  " << message.toStdString() << "\n"; };
+    events.notice = [](const QString& message) { progress::note("  " + message.toStdString()); };
     queue::QueueRunner runner(store, executor, options, events);
     g_runner = &runner;
     std::signal(SIGINT, onStopSignal);
     std::signal(SIGTERM, onStopSignal);
-    std::cerr << "worker " << queue::JobStore::processOwner().toStdString() << " on " << store.path().toStdString()
-              << "\n";
+    progress::note("worker " + queue::JobStore::processOwner().toStdString() + " on " + store.path().toStdString() +
+                   " (each job names its model; jobs queued without --model use the built-in test model)");
     while (!runner.stopRequested()) {
         if (runner.runOnce())
             continue;
-        if (o.has("until-empty")) {
+        if (o.untilEmpty) {
             bool pending = false;
             for (const auto& j : store.jobs())
                 pending = pending || j.state == queue::JobState::Queued || j.state == queue::JobState::Running;
@@ -252,8 +304,24 @@ int cmd_worker(const Args& args) {
         QThread::msleep(500);
     }
     g_runner = nullptr;
-    std::cerr << (runner.stopRequested() ? "worker stopped; unfinished jobs stay queued\n" : "queue empty\n");
+    progress::note(runner.stopRequested() ? "worker stopped; unfinished jobs stay queued" : "queue empty");
     return 0;
+}
+
+} // namespace
+
+void add_worker_command(CLI::App& app, Action& chosen) {
+    auto o = std::make_shared<Worker>();
+    auto* sub = app.add_subcommand("worker", "Run the queue's jobs without a window");
+    addQueueOption(sub, o->queue);
+    sub->add_flag("--until-empty", o->untilEmpty, "exit when no job is left (or the queue is paused)");
+    add_int(sub, "--batch", o->runtime.max_batch, 1, 64, "jobs sampled together at most");
+    add_int(sub, "--checkpoint-every", o->checkpointEvery, 0, kMaxSteps,
+            "save the sampler state every K steps (0: never)");
+    add_device_options(sub, o->runtime.device, o->runtime.dtype);
+    sub->add_flag("--offload-text-encoders", o->runtime.offload_text_encoders,
+                  "keep the text encoders off the GPU between prompts");
+    set_action(sub, chosen, [o] { return runWorker(*o); });
 }
 
 } // namespace charaforge::cli

@@ -632,10 +632,15 @@ struct CliRun {
     std::string err;
 };
 
-CliRun run_cli(const std::vector<std::string>& args) {
+// `charaforge-cli prompt ARGS...` through the real command line (CLI11) and the real action.
+CliRun run_cli(std::vector<std::string> args) {
     std::ostringstream out;
     std::ostringstream err;
-    const int code = charaforge::cli::run_prompt_command(args, out, err);
+    CLI::App app("", "charaforge-cli");
+    charaforge::cli::Action chosen;
+    charaforge::cli::add_prompt_commands(app, chosen, out, err);
+    args.insert(args.begin(), "prompt");
+    const int code = charaforge::cli::parse_and_run(app, args, chosen, out, err);
     return {code, out.str(), err.str()};
 }
 
@@ -702,9 +707,13 @@ TEST(Cli, UnreadableInputAndUsage) {
     EXPECT_EQ(run_cli({}).code, 2);
     EXPECT_EQ(run_cli({"check"}).code, 2);
     EXPECT_EQ(run_cli({"frobnicate", ok}).code, 2);
-    run = run_cli({"--help"});
+    run = run_cli({"check", "--help"});
     EXPECT_EQ(run.code, 0);
-    EXPECT_NE(run.out.find("prompt check FILE"), std::string::npos);
+    EXPECT_NE(run.out.find("charaforge-cli prompt check [OPTIONS] FILE"), std::string::npos) << run.out;
+    run = run_cli({"check", ok, "--frobnicate"});
+    EXPECT_EQ(run.code, 2);
+    EXPECT_EQ(run.out, "");
+    EXPECT_EQ(run.err.rfind("charaforge-cli prompt check: error: ", 0), 0u) << run.err;
 }
 
 TEST(Cli, SeveralValidFilesAreLabelled) {

@@ -1,0 +1,214 @@
+#include "cli_options.h"
+
+#include "progress_line.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace charaforge::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// "charaforge-cli queue add": the program and the subcommands given, as far as they were parsed.
+std::string command_path(const CLI::App& app) {
+    std::string path = app.get_name();
+    const CLI::App* at = &app;
+    while (at) {
+        const auto subs = at->get_subcommands();
+        at = subs.empty() ? nullptr : subs.front();
+        if (at)
+            path += " " + at->get_name();
+    }
+    return path;
+}
+
+} // namespace
+
+int parse_and_run(CLI::App& app, std::vector<std::string> args, Action& chosen, std::ostream& out, std::ostream& err) {
+    std::reverse(args.begin(), args.end()); // CLI11 takes the arguments last first
+    try {
+        app.parse(args);
+    } catch (const CLI::Success& e) { // --help, --version
+        return app.exit(e, out, err);
+    } catch (const CLI::ParseError& e) {
+        const std::string path = command_path(app);
+        err << path << ": error: " << e.what() << "\n"
+            << "run '" << path << " --help' for the options\n";
+        return kExitUsage;
+    }
+    if (!chosen) {
+        err << app.help();
+        return kExitUsage;
+    }
+    const std::string path = command_path(app);
+    try {
+        return chosen();
+    } catch (const std::invalid_argument& e) {
+        progress::end();
+        err << path << ": error: " << e.what() << "\n";
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        progress::end();
+        err << path << ": error: " << e.what() << "\n";
+        return kExitFailed;
+    }
+}
+
+void set_action(CLI::App* sub, Action& chosen, Action run) {
+    sub->callback([&chosen, run = std::move(run)] { chosen = run; });
+}
+
+namespace {
+
+std::string range_text(double min, double max) {
+    return "in [" + CLI::detail::to_string(min) + ", " + CLI::detail::to_string(max) + "]";
+}
+
+std::string int_range_text(int64_t min, int64_t max) {
+    return "in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+}
+
+} // namespace
+
+int64_t parse_int64(const std::string& text, const std::string& name, int64_t min, int64_t max) {
+    int64_t value = 0;
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec == std::errc::result_out_of_range)
+        throw CLI::ValidationError(name,
+                                   "'" + text + "' is out of range: the value must be " + int_range_text(min, max));
+    if (ec != std::errc() || ptr != end || text.empty())
+        throw CLI::ValidationError(name, "'" + text + "' is not an integer");
+    if (value < min || value > max)
+        throw CLI::ValidationError(name, text + " is out of range: the value must be " + int_range_text(min, max));
+    return value;
+}
+
+double parse_number(const std::string& text, const std::string& name, double min, double max) {
+    double value = 0;
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr != end || text.empty())
+        throw CLI::ValidationError(name, "'" + text + "' is not a number");
+    if (!std::isfinite(value) || value < min || value > max)
+        throw CLI::ValidationError(name, text + " is out of range: the value must be a finite number " +
+                                             range_text(min, max));
+    return value;
+}
+
+CLI::Option* add_int64(CLI::App* app, const std::string& name, int64_t& target, int64_t min, int64_t max,
+                       const std::string& help) {
+    return app
+        ->add_option_function<std::string>(
+            name, [&target, name, min, max](const std::string& s) { target = parse_int64(s, name, min, max); }, help)
+        ->type_name("INT " + int_range_text(min, max))
+        ->default_str(std::to_string(target));
+}
+
+CLI::Option* add_int(CLI::App* app, const std::string& name, int& target, int min, int max, const std::string& help) {
+    return app
+        ->add_option_function<std::string>(
+            name,
+            [&target, name, min, max](const std::string& s) {
+                target = static_cast<int>(parse_int64(s, name, min, max));
+            },
+            help)
+        ->type_name("INT " + int_range_text(min, max))
+        ->default_str(std::to_string(target));
+}
+
+CLI::Option* add_number(CLI::App* app, const std::string& name, double& target, double min, double max,
+                        const std::string& help) {
+    return app
+        ->add_option_function<std::string>(
+            name, [&target, name, min, max](const std::string& s) { target = parse_number(s, name, min, max); }, help)
+        ->type_name("NUMBER " + range_text(min, max))
+        ->default_str(CLI::detail::to_string(target));
+}
+
+CLI::Option* add_sampling_options(CLI::App* app, SamplingOptions& o) {
+    add_int(app, "--width", o.width, 16, kMaxSide, "image width in pixels, a multiple of 16");
+    add_int(app, "--height", o.height, 16, kMaxSide, "image height in pixels, a multiple of 16");
+    add_int(app, "--steps", o.steps, 1, kMaxSteps, "sampling steps");
+    app->add_option("--sampler", o.sampler, "ODE solver")
+        ->check(CLI::IsMember({"euler", "midpoint"}))
+        ->capture_default_str();
+    add_number(app, "--cfg", o.cfg, 0.0, 100.0, "classifier-free guidance scale (1 disables the negative branch)");
+    add_number(app, "--cfg-trunc", o.cfg_trunc, 0.0, 1.0, "guidance applies while t < this (1: every step)");
+    add_number(app, "--renorm", o.renorm, 0.0, 100.0, "> 0 caps the guided velocity at this times |v_cond|");
+    add_number(app, "--shift", o.shift, 0.01, 100.0, "time-shift of the sampling grid");
+    CLI::Option* seed = add_int64(app, "--seed", o.seed, 0, kMaxSeed, "seed of the first image");
+    add_int(app, "--count", o.count, 1, kMaxCount, "number of images (seeds counting up from --seed)");
+    app->add_option("--negative", o.negative, "negative prompt");
+    return seed;
+}
+
+void add_device_options(CLI::App* app, std::string& device, std::string& dtype) {
+    const CLI::Validator device_name(
+        [](std::string& value) -> std::string {
+            if (value == "auto" || value == "cpu" || value == "cuda")
+                return {};
+            if (value.rfind("cuda:", 0) == 0 && value.size() > 5 && value.size() < 9 &&
+                value.find_first_not_of("0123456789", 5) == std::string::npos)
+                return {};
+            return "'" + value + "' is not a device: auto, cpu, cuda or cuda:N";
+        },
+        "auto|cpu|cuda|cuda:N");
+    app->add_option("--device", device, "where to run")->check(device_name)->capture_default_str();
+    app->add_option("--dtype", dtype, "weight precision (auto: bf16 on CUDA, fp32 on CPU)")
+        ->check(CLI::IsMember({"auto", "bf16", "fp16", "fp32"}))
+        ->capture_default_str();
+}
+
+void check_sampling_options(const SamplingOptions& o, bool incrementing_seeds) {
+    if (o.width % 16 != 0)
+        throw std::invalid_argument("--width: " + std::to_string(o.width) + " is not a multiple of 16");
+    if (o.height % 16 != 0)
+        throw std::invalid_argument("--height: " + std::to_string(o.height) + " is not a multiple of 16");
+    if (incrementing_seeds && o.seed > kMaxSeed - (o.count - 1))
+        throw std::invalid_argument("--seed " + std::to_string(o.seed) + " with --count " + std::to_string(o.count) +
+                                    ": the last seed would exceed " + std::to_string(kMaxSeed));
+}
+
+std::string numbered_output_path(const std::string& out, int index, int count) {
+    if (count == 1)
+        return out;
+    fs::path p(out);
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "-%03d", index);
+    return (p.parent_path() / (p.stem().string() + suffix + p.extension().string())).string();
+}
+
+void check_output_file(const std::string& path, const std::string& option) {
+    const auto fail = [&](const std::string& why) { throw std::invalid_argument(option + ": " + path + ": " + why); };
+    if (path.empty())
+        fail("empty path");
+    std::error_code ec;
+    const fs::file_status st = fs::symlink_status(path, ec);
+    if (fs::exists(st)) {
+        if (fs::is_directory(st))
+            fail("is a folder; give a file name");
+        if (fs::is_symlink(st))
+            fail("is a symbolic link; refusing to replace it");
+        if (!fs::is_regular_file(st))
+            fail("exists and is not a regular file (a device, FIFO or socket); refusing to replace it");
+    }
+    fs::path folder = fs::path(path).parent_path();
+    if (folder.empty())
+        folder = ".";
+    if (!fs::is_directory(folder, ec))
+        fail("the folder " + folder.string() + " does not exist");
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+        fail("cannot write in the folder " + folder.string() + ": " + std::strerror(errno));
+}
+
+} // namespace charaforge::cli

@@ -1,0 +1,87 @@
+#pragma once
+// Shared pieces of charaforge-cli's command line (CLI11): strictly parsed, range-checked numbers, the
+// sampling options common to `generate` and `queue add`, and output-path checks made before any work.
+// No Qt, no torch: this builds in the engine-only configuration.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace charaforge::cli {
+
+// What the chosen subcommand runs once the whole command line has been parsed and checked; returns
+// the exit status.
+using Action = std::function<int()>;
+
+// Exit statuses of charaforge-cli.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1; // the work failed (unreadable model, engine error, I/O error)
+inline constexpr int kExitUsage = 2;  // the command line is wrong (unknown option, value out of range)
+
+// Parses `args` (without the program name) with `app`, then runs the chosen action. --help and
+// --version print to `out` and return 0; a command-line error prints "PROGRAM SUBCOMMAND: error: ..."
+// to `err` and returns kExitUsage; an action's std::invalid_argument is a usage error too (kExitUsage),
+// any other exception kExitFailed. Every message starts on a line of its own.
+int parse_and_run(CLI::App& app, std::vector<std::string> args, Action& chosen, std::ostream& out, std::ostream& err);
+
+// Makes `run` the program's action when `sub` is the subcommand given.
+void set_action(CLI::App* sub, Action& chosen, Action run);
+
+// Integer options: decimal only, range-checked; a value out of range (or one that does not fit the
+// type) is an error, never wrapped or saturated. The default shown in --help is the target's value.
+CLI::Option* add_int(CLI::App* app, const std::string& name, int& target, int min, int max, const std::string& help);
+CLI::Option* add_int64(CLI::App* app, const std::string& name, int64_t& target, int64_t min, int64_t max,
+                       const std::string& help);
+// Floating-point options: finite values in [min, max] only (nan and inf are errors).
+CLI::Option* add_number(CLI::App* app, const std::string& name, double& target, double min, double max,
+                        const std::string& help);
+
+// Strict parsers behind the options (exposed for tests). Throw CLI::ValidationError naming `name`.
+int64_t parse_int64(const std::string& text, const std::string& name, int64_t min, int64_t max);
+double parse_number(const std::string& text, const std::string& name, double min, double max);
+
+// Seeds are stored as signed 64-bit integers (SQLite, the PNG record): 0 .. 2^63-1.
+inline constexpr int64_t kMaxSeed = std::numeric_limits<int64_t>::max();
+inline constexpr int kMaxSide = 8192;
+inline constexpr int kMaxSteps = 1000;
+inline constexpr int kMaxCount = 10000;
+
+// The sampling settings of one image, as `generate` and `queue add` take them.
+struct SamplingOptions {
+    int width = 1024;
+    int height = 1024;
+    int steps = 28;
+    std::string sampler = "euler";
+    double cfg = 5.0;
+    double cfg_trunc = 1.0;
+    double renorm = 0.0;
+    double shift = 6.0;
+    int64_t seed = 0;
+    int count = 1;
+    std::string negative;
+};
+
+// Adds --width --height --steps --sampler --cfg --cfg-trunc --renorm --shift --seed --count --negative.
+// The returned option is --seed (callers that draw a random seed check whether it was given).
+CLI::Option* add_sampling_options(CLI::App* app, SamplingOptions& options);
+
+// Adds --device (auto, cpu, cuda, cuda:N) and --dtype (auto, bf16, fp16, fp32).
+void add_device_options(CLI::App* app, std::string& device, std::string& dtype);
+
+// Checks what the option ranges cannot: sizes are multiples of 16 and seed + count - 1 fits a seed.
+// Throws std::invalid_argument naming the option.
+void check_sampling_options(const SamplingOptions& options, bool incrementing_seeds);
+
+// The file `generate` writes for image `index` of `count` ("out.png", or "out-003.png" in a series).
+std::string numbered_output_path(const std::string& out, int index, int count);
+
+// Checks, before any work, that `path` can be written: its folder exists and is writable, and the path
+// is not something other than a regular file (a folder, a device, a FIFO). Throws
+// std::invalid_argument naming `option` and the path.
+void check_output_file(const std::string& path, const std::string& option);
+
+} // namespace charaforge::cli

@@ -1,0 +1,158 @@
+// charaforge-cli's option handling: strict range-checked numbers, help with defaults, usage errors,
+// error lines after the progress counter, output-path checks.
+#include "cli_options.h"
+#include "progress_line.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+namespace cli = charaforge::cli;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliRun {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+// `charaforge-cli gen ARGS...` with the sampling options; the action prints what it received.
+CliRun run_sampling(std::vector<std::string> args) {
+    CLI::App app("", "charaforge-cli");
+    cli::Action chosen;
+    cli::SamplingOptions o;
+    auto* sub = app.add_subcommand("gen", "test");
+    cli::add_sampling_options(sub, o);
+    std::ostringstream out, err;
+    cli::set_action(sub, chosen, [&] {
+        cli::check_sampling_options(o, true);
+        out << o.width << " " << o.steps << " " << o.seed << " " << o.cfg;
+        return 0;
+    });
+    args.insert(args.begin(), "gen");
+    const int code = cli::parse_and_run(app, args, chosen, out, err);
+    return {code, out.str(), err.str()};
+}
+
+} // namespace
+
+TEST(CliOptions, IntegersDoNotWrapOrSaturate) {
+    for (const std::vector<std::string>& bad : {std::vector<std::string>{"--width", "4294967360"},
+                                                {"--steps", "4294967298"},
+                                                {"--width", "-16"},
+                                                {"--seed", "-1"},
+                                                {"--seed", "18446744073709551615"},
+                                                {"--seed", "9223372036854775808"},
+                                                {"--width", "64.5"},
+                                                {"--width", "64px"},
+                                                {"--width", ""},
+                                                {"--count", "0"},
+                                                {"--steps", "1001"}}) {
+        const CliRun r = run_sampling(bad);
+        EXPECT_EQ(r.code, cli::kExitUsage) << bad[0] << " " << bad[1];
+        EXPECT_EQ(r.out, "") << bad[0] << " " << bad[1];
+        EXPECT_EQ(r.err.rfind("charaforge-cli gen: error: " + bad[0], 0), 0u) << r.err;
+    }
+    const CliRun ok = run_sampling({"--width", "64", "--steps", "3", "--seed", "9223372036854775807"});
+    EXPECT_EQ(ok.code, 0) << ok.err;
+    EXPECT_EQ(ok.out, "64 3 9223372036854775807 5");
+}
+
+TEST(CliOptions, TheLastSeedOfASeriesMustFit) {
+    const CliRun r = run_sampling({"--seed", "9223372036854775807", "--count", "3"});
+    EXPECT_EQ(r.code, cli::kExitUsage);
+    EXPECT_NE(r.err.find("--seed 9223372036854775807 with --count 3"), std::string::npos) << r.err;
+    EXPECT_EQ(run_sampling({"--seed", "9223372036854775805", "--count", "3"}).code, 0);
+}
+
+TEST(CliOptions, NumbersMustBeFiniteAndInRange) {
+    for (const char* bad : {"nan", "inf", "-inf", "1e400", "101", "-0.5", "5,0", "five"}) {
+        const CliRun r = run_sampling({"--cfg", bad});
+        EXPECT_EQ(r.code, cli::kExitUsage) << bad;
+        EXPECT_NE(r.err.find("--cfg"), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(run_sampling({"--cfg", "7.5"}).out, "1024 28 0 7.5");
+}
+
+TEST(CliOptions, SizesAreMultiplesOf16) {
+    const CliRun r = run_sampling({"--width", "250"});
+    EXPECT_EQ(r.code, cli::kExitUsage);
+    EXPECT_NE(r.err.find("--width: 250 is not a multiple of 16"), std::string::npos) << r.err;
+}
+
+TEST(CliOptions, HelpShowsDefaultsAndRanges) {
+    const CliRun r = run_sampling({"--help"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.err, "");
+    for (const char* expected : {"Usage: charaforge-cli gen", "--width INT in [16, 8192]=1024", "--steps", "=28",
+                                 "--sampler", "=euler", "--cfg", "=5", "--shift", "=6"})
+        EXPECT_NE(r.out.find(expected), std::string::npos) << expected << "\n" << r.out;
+}
+
+TEST(CliOptions, UnknownOptionsAndMissingSubcommandsAreUsageErrors) {
+    EXPECT_EQ(run_sampling({"--frobnicate"}).code, cli::kExitUsage);
+    CLI::App app("", "charaforge-cli");
+    app.require_subcommand(1);
+    app.add_subcommand("gen", "test");
+    cli::Action chosen;
+    std::ostringstream out, err;
+    EXPECT_EQ(cli::parse_and_run(app, {}, chosen, out, err), cli::kExitUsage);
+    EXPECT_NE(err.str().find("charaforge-cli: error: "), std::string::npos) << err.str();
+}
+
+TEST(CliOptions, AnErrorAfterTheProgressCounterStartsOnItsOwnLine) {
+    CLI::App app("", "charaforge-cli");
+    auto* sub = app.add_subcommand("gen", "test");
+    cli::Action chosen;
+    cli::set_action(sub, chosen, []() -> int {
+        cli::progress::show("step 3/28");
+        throw std::runtime_error("disk full");
+    });
+    std::ostringstream err;
+    std::streambuf* old = std::cerr.rdbuf(err.rdbuf()); // the counter writes to std::cerr
+    std::ostringstream out;
+    const int code = cli::parse_and_run(app, {"gen"}, chosen, out, err);
+    std::cerr.rdbuf(old);
+    EXPECT_EQ(code, cli::kExitFailed);
+    EXPECT_EQ(err.str(), "\rstep 3/28\ncharaforge-cli gen: error: disk full\n");
+}
+
+TEST(CliOptions, OutputMustBeARegularFileInAWritableFolder) {
+    const fs::path dir = fs::temp_directory_path() / ("cf-cli-out-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const auto message = [](const std::string& path) {
+        try {
+            cli::check_output_file(path, "--out");
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(message((dir / "new.png").string()), "");
+    std::ofstream((dir / "old.png").string()) << "x";
+    EXPECT_EQ(message((dir / "old.png").string()), ""); // an existing file is replaced
+    EXPECT_NE(message("/dev/null").find("--out: /dev/null: exists and is not a regular file"), std::string::npos);
+    EXPECT_NE(message(dir.string()).find("is a folder"), std::string::npos);
+    EXPECT_NE(message((dir / "missing" / "a.png").string()).find("does not exist"), std::string::npos);
+    fs::create_symlink("/dev/null", dir / "link.png");
+    EXPECT_NE(message((dir / "link.png").string()).find("symbolic link"), std::string::npos);
+    if (::geteuid() != 0) {
+        fs::create_directories(dir / "ro");
+        fs::permissions(dir / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+        EXPECT_NE(message((dir / "ro" / "a.png").string()).find("cannot write in the folder"), std::string::npos);
+        fs::permissions(dir / "ro", fs::perms::owner_all);
+    }
+    fs::remove_all(dir);
+}
+
+TEST(CliOptions, NumberedOutputs) {
+    EXPECT_EQ(cli::numbered_output_path("out/a.png", 0, 1), "out/a.png");
+    EXPECT_EQ(cli::numbered_output_path("out/a.png", 3, 4), "out/a-003.png");
+}
