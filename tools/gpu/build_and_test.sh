@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine: engine-only build against the CUDA LibTorch of the local PyTorch, then the tests
 # labelled gpu and unit. Usage: tools/gpu/build_and_test.sh [BUILD_DIR]   (SKIP_TESTS=1: build only)
+# The machine has no nlohmann/json or CLI11 package: run tools/gpu/copy_deps.sh on the development machine
+# first and carry .deps/ with the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${1:-build-gpu}
