@@ -2,10 +2,35 @@
 
 #include "charaforge/engine/error.h"
 
+#include <algorithm>
+#include <iterator>
+#include <string>
+
 namespace charaforge::queue {
 
 PipelineExecutor::PipelineExecutor(engine::RuntimeOptions options) : m_options(std::move(options)) {}
 PipelineExecutor::~PipelineExecutor() = default;
+
+void PipelineExecutor::checkReady() {
+    const std::string& device = m_options.device;
+    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+        const std::string index = device.size() > 5 ? device.substr(5) : "0";
+        if (index.empty() || index.size() > 3 || index.find_first_not_of("0123456789") != std::string::npos)
+            throw engine::EngineError("device '" + device + "': not a device (use auto, cpu, cuda or cuda:N)");
+        const int gpus = engine::cuda_device_count();
+        if (std::stoi(index) >= gpus)
+            throw engine::EngineError("device '" + device + "': " +
+                                      (gpus == 0 ? std::string("no CUDA device is available")
+                                                 : "this machine has " + std::to_string(gpus) + " CUDA device(s)"));
+    } else if (device != "auto" && device != "cpu") {
+        throw engine::EngineError("device '" + device + "': not a device (use auto, cpu, cuda or cuda:N)");
+    }
+    static const char* kDtypes[] = {"auto", "bf16", "bfloat16", "fp16", "float16", "fp32", "float32"};
+    if (std::find(std::begin(kDtypes), std::end(kDtypes), m_options.dtype) == std::end(kDtypes))
+        throw engine::EngineError("dtype '" + m_options.dtype + "': not a dtype (use auto, bf16, fp16 or fp32)");
+    if (m_options.max_batch < 1)
+        throw engine::EngineError("batch " + std::to_string(m_options.max_batch) + ": must be at least 1");
+}
 
 void PipelineExecutor::openModel(const QString& model) {
     if (m_pipeline && model == m_model)

@@ -11,6 +11,7 @@ public:
     explicit PipelineExecutor(engine::RuntimeOptions options);
     ~PipelineExecutor() override;
 
+    void checkReady() override;
     void openModel(const QString& model) override;
     int suggestBatch(const JobSpec& spec) override;
     QList<QPair<QString, QString>> modelFiles() const override;

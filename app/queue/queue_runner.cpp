@@ -104,6 +104,18 @@ bool QueueRunner::runOnce() {
         return false;
     if (m_backoffMs > 0)
         pause(m_backoffMs);
+    // This worker's own configuration first: a job fails only for a reason that belongs to the job.
+    try {
+        m_executor.checkReady();
+        m_notReady.clear();
+    } catch (const std::exception& e) {
+        const QString why = QString::fromStdString(e.what());
+        if (why != m_notReady)
+            notice(QStringLiteral("this worker cannot run jobs: %1; it takes none from the queue").arg(why));
+        m_notReady = why;
+        m_backoffMs = 2000;
+        return false;
+    }
     QList<Job> batch;
     try {
         if (!m_store.recoverAbandoned(m_options.staleMs).isEmpty() && m_events.changed)

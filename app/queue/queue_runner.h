@@ -21,6 +21,10 @@ namespace charaforge::queue {
 class Executor {
 public:
     virtual ~Executor() = default;
+    // Throws with a message naming the setting when this worker cannot run any job as configured (a device
+    // that does not exist, an unknown dtype): the runner then claims nothing, so that one misconfigured
+    // worker does not fail a shared queue's jobs.
+    virtual void checkReady() {}
     // Makes `model` the open model, reopening if another one is open. Throws with a message on failure.
     virtual void openModel(const QString& model) = 0;
     // How many jobs like `spec` to sample together now (from free memory), at least 1.
@@ -89,6 +93,7 @@ private:
     std::atomic<bool> m_stop{false};
     QString m_owner;
     qint64 m_backoffMs = 0; // after a failed claim: how long to wait before the next
+    QString m_notReady;     // why the executor cannot run jobs (reported once)
     QString m_recordModel;
     QList<ModelFileRecord> m_record;
 };

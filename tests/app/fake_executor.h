@@ -23,11 +23,16 @@ public:
     int openDelayMs = 0;          // a slow model load
     int stepDelayMs = 0;          // a slow step
     std::function<void()> onOpen; // test hook, called in the middle of the load
+    std::string notReady;         // checkReady() throws this (a misconfigured worker)
     std::vector<int> batchSizes;
     std::vector<int> resumeSteps;
     std::function<void(int step)> onStep; // test hook, called after each step
     QString opened;
 
+    void checkReady() override {
+        if (!notReady.empty())
+            throw engine::EngineError(notReady);
+    }
     void openModel(const QString& model) override {
         if (model.contains(QStringLiteral("missing")))
             throw engine::EngineError("model_folder: " + model.toStdString() + " has no transformer/");

@@ -5,6 +5,7 @@
 #include "fake_executor.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
+#include "queue/pipeline_executor.h"
 #include "queue/queue_runner.h"
 #include "test_util.h"
 
@@ -361,6 +362,76 @@ TEST_F(QueueRunnerTest, AStoreErrorInsideACallbackLeavesNoJobBehindAndTheWorkerG
     }
     drain(runner);
     EXPECT_EQ(store.jobs().back().state, JobState::Done);
+}
+
+TEST_F(QueueRunnerTest, AMisconfiguredWorkerClaimsNothing) {
+    JobStore store(dbPath());
+    const auto ids = store.add({spec(71, 4), spec(72, 4)});
+    FakeExecutor exec;
+    exec.notReady = "device 'cuda': no CUDA device is available";
+    QStringList notices;
+    RunnerEvents ev;
+    ev.notice = [&](const QString& n) { notices << n; };
+    QueueRunner runner(store, exec, options(), ev);
+    EXPECT_FALSE(runner.runOnce());
+    EXPECT_FALSE(runner.runOnce());
+    for (auto id : ids) {
+        EXPECT_EQ(store.job(id)->state, JobState::Queued) << "another worker may run it";
+        EXPECT_EQ(store.job(id)->attempts, 0);
+    }
+    ASSERT_EQ(notices.size(), 1) << "said once";
+    EXPECT_TRUE(notices[0].contains(QStringLiteral("no CUDA device"))) << notices[0].toStdString();
+    exec.notReady.clear();
+    drain(runner);
+    for (auto id : ids)
+        EXPECT_EQ(store.job(id)->state, JobState::Done);
+}
+
+TEST_F(QueueRunnerTest, AnImageThatCannotBeWrittenSendsItsJobBackInsteadOfFailingIt) {
+    // The output folder cannot be created (its parent is a file): the disk's fault, not the job's.
+    QDir().mkpath(QString::fromStdString(dir.path().string()));
+    QFile blocker(QString::fromStdString(dir.path().string() + "/not-a-folder"));
+    ASSERT_TRUE(blocker.open(QIODevice::WriteOnly));
+    blocker.close();
+    JobStore store(dbPath());
+    auto s = spec(81, 4);
+    s.outputDir = blocker.fileName() + QStringLiteral("/out");
+    const auto ids = store.add({s});
+    FakeExecutor exec;
+    QStringList notices;
+    RunnerEvents ev;
+    ev.notice = [&](const QString& n) { notices << n; };
+    QueueRunner runner(store, exec, options(), ev);
+    ASSERT_TRUE(runner.runOnce());
+    const auto job = *store.job(ids[0]);
+    EXPECT_EQ(job.state, JobState::Queued) << job.message.toStdString();
+    EXPECT_EQ(job.stepsDone, 2) << "its last checkpoint is kept";
+    ASSERT_FALSE(notices.isEmpty());
+    EXPECT_TRUE(notices.back().contains(QStringLiteral("cannot write an image"))) << notices.back().toStdString();
+}
+
+TEST(PipelineExecutorCheck, ADeviceOrDtypeThisMachineCannotRunIsNamed) {
+    auto messageFor = [](const std::string& device, const std::string& dtype) -> std::string {
+        engine::RuntimeOptions o;
+        o.device = device;
+        o.dtype = dtype;
+        PipelineExecutor exec(o);
+        try {
+            exec.checkReady();
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return {};
+    };
+    EXPECT_EQ(messageFor("cpu", "fp32"), "");
+    EXPECT_EQ(messageFor("auto", "auto"), "");
+    EXPECT_NE(messageFor("cuda:99", "auto").find("device 'cuda:99'"), std::string::npos);
+    EXPECT_NE(messageFor("tpu", "auto").find("device 'tpu': not a device"), std::string::npos);
+    EXPECT_NE(messageFor("cuda:x", "auto").find("not a device"), std::string::npos);
+    EXPECT_NE(messageFor("cpu", "fp8").find("dtype 'fp8': not a dtype"), std::string::npos);
+    if (engine::cuda_device_count() == 0) {
+        EXPECT_NE(messageFor("cuda", "auto").find("no CUDA device is available"), std::string::npos);
+    }
 }
 
 TEST_F(QueueRunnerTest, AMissingModelFailsTheJobsWithTheReason) {
