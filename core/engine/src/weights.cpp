@@ -131,38 +131,54 @@ void load_strict(torch::nn::Module& module, const WeightMap& weights, const std:
     load_strict(module, weights, what, nullptr);
 }
 
-void load_strict(torch::nn::Module& module, const WeightMap& weights, const std::string& what,
-                 const TensorTransform& transform) {
-    torch::NoGradGuard no_grad;
+namespace {
+
+std::map<std::string, torch::Tensor> module_targets(torch::nn::Module& module) {
     std::map<std::string, torch::Tensor> targets;
     for (auto& p : module.named_parameters(true))
         targets[p.key()] = p.value();
     for (auto& b : module.named_buffers(true))
         targets[b.key()] = b.value();
+    return targets;
+}
 
-    std::vector<std::string> missing, unexpected, mismatched;
-    std::set<std::string> files;
-    for (const auto& [key, src] : weights) {
-        files.insert(src.file->path());
+// Throws listing every missing and unexpected key when the key sets differ.
+void check_key_sets(const std::map<std::string, torch::Tensor>& targets, const std::set<std::string>& keys,
+                    const std::set<std::string>& files, const std::string& what) {
+    std::vector<std::string> missing, unexpected;
+    for (const auto& key : keys)
         if (!targets.count(key))
             unexpected.push_back(key);
-    }
     for (const auto& [key, t] : targets)
-        if (!weights.count(key))
+        if (!keys.count(key))
             missing.push_back(key);
-    if (!missing.empty() || !unexpected.empty()) {
-        std::string msg = what + ": the weights do not match the model";
-        if (!missing.empty())
-            msg += "\n  missing keys (" + std::to_string(missing.size()) + "):" + join(missing);
-        if (!unexpected.empty())
-            msg += "\n  unexpected keys (" + std::to_string(unexpected.size()) + "):" + join(unexpected);
-        msg += "\n  looked in:";
-        for (const auto& f : files)
-            msg += "\n    " + f;
-        if (files.empty())
-            msg += " (no files)";
-        throw EngineError(msg);
+    if (missing.empty() && unexpected.empty())
+        return;
+    std::string msg = what + ": the weights do not match the model";
+    if (!missing.empty())
+        msg += "\n  missing keys (" + std::to_string(missing.size()) + "):" + join(missing);
+    if (!unexpected.empty())
+        msg += "\n  unexpected keys (" + std::to_string(unexpected.size()) + "):" + join(unexpected);
+    msg += "\n  looked in:";
+    for (const auto& f : files)
+        msg += "\n    " + f;
+    if (files.empty())
+        msg += " (no files)";
+    throw EngineError(msg);
+}
+
+} // namespace
+
+void load_strict(torch::nn::Module& module, const WeightMap& weights, const std::string& what,
+                 const TensorTransform& transform) {
+    torch::NoGradGuard no_grad;
+    auto targets = module_targets(module);
+    std::set<std::string> keys, files;
+    for (const auto& [key, src] : weights) {
+        files.insert(src.file->path());
+        keys.insert(key);
     }
+    check_key_sets(targets, keys, files, what);
     for (auto& [key, target] : targets) {
         const auto& src = weights.at(key);
         auto t = read_tensor(*src.file, *src.info);
@@ -172,6 +188,26 @@ void load_strict(torch::nn::Module& module, const WeightMap& weights, const std:
             std::ostringstream ss;
             ss << what << ": " << src.file->path() << ": tensor '" << src.info->name << "' has shape " << t.sizes()
                << ", the model expects " << target.sizes();
+            throw EngineError(ss.str());
+        }
+        target.copy_(t.to(target.scalar_type()));
+    }
+}
+
+void load_strict(torch::nn::Module& module, const std::map<std::string, torch::Tensor>& tensors,
+                 const std::string& what, const std::string& file) {
+    torch::NoGradGuard no_grad;
+    auto targets = module_targets(module);
+    std::set<std::string> keys;
+    for (const auto& [key, t] : tensors)
+        keys.insert(key);
+    check_key_sets(targets, keys, {file}, what);
+    for (auto& [key, target] : targets) {
+        const auto& t = tensors.at(key);
+        if (t.sizes() != target.sizes()) {
+            std::ostringstream ss;
+            ss << what << ": " << file << ": tensor '" << key << "' has shape " << t.sizes() << ", the model expects "
+               << target.sizes();
             throw EngineError(ss.str());
         }
         target.copy_(t.to(target.scalar_type()));

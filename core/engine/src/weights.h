@@ -49,6 +49,10 @@ using TensorTransform = std::function<torch::Tensor(const std::string& key, torc
 void load_strict(torch::nn::Module& module, const WeightMap& weights, const std::string& what,
                  const TensorTransform& transform);
 
+// Strict load from tensors already in memory (a TorchScript archive's state); `file` names their source.
+void load_strict(torch::nn::Module& module, const std::map<std::string, torch::Tensor>& tensors,
+                 const std::string& what, const std::string& file);
+
 // Module state as blobs for write_safetensors (random test models, parity fixtures).
 std::vector<TensorBlob> to_blobs(const torch::nn::Module& module, torch::Dtype dtype);
 TensorBlob to_blob(const std::string& name, const torch::Tensor& tensor, std::optional<torch::Dtype> dtype = {});

@@ -1,0 +1,137 @@
+// Benchmark and parity fixture for the native big-lama generator (not a test): random weights in the released
+// shapes, one forward per size for tools/parity/lama_parity.py to compare against advimman/lama's generator,
+// then images per second at each batch size. Usage:
+//   lama_bench WORK_DIR [--size 512x512] [--parity 512x512,376x632] [--batches 1,4,8,16] [--iters 10] [--seed 1]
+// Writes WORK_DIR/weights.safetensors, WORK_DIR/parity_<W>x<H>.safetensors (input x, our output y in strict fp32
+// and y_tf32 with TF32 convolutions) and prints one JSON line per timing.
+#include "lama_ffc.h"
+#include "safetensors.h"
+#include "weights.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace charaforge::engine;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    for (std::string item; std::getline(ss, item, sep);)
+        if (!item.empty())
+            out.push_back(item);
+    return out;
+}
+
+std::pair<int64_t, int64_t> parse_size(const std::string& s) { // "WxH"
+    const auto parts = split(s, 'x');
+    if (parts.size() != 2)
+        throw std::invalid_argument("lama_bench: size '" + s + "' is not WxH");
+    return {std::stoll(parts[0]), std::stoll(parts[1])};
+}
+
+void sync(const torch::Device& d) {
+    if (d.is_cuda())
+        torch::cuda::synchronize();
+}
+
+// The reference wrapper's generator input for B images: cat(image * (1 - mask), mask), masks with a
+// rectangular hole plus scattered pixels.
+torch::Tensor make_input(int64_t B, int64_t w, int64_t h, uint64_t seed) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    auto image = at::rand({B, 3, h, w}, gen);
+    auto mask = (at::rand({B, 1, h, w}, gen) > 0.97).to(torch::kFloat32);
+    mask.narrow(2, h / 4, h / 2).narrow(3, w / 3, w / 3).fill_(1.0);
+    return torch::cat({image * (1 - mask), mask}, 1); // [B, 4, h, w]
+}
+
+} // namespace
+
+int main(int argc, char** argv) try {
+    if (argc < 2) {
+        std::cerr << "usage: lama_bench WORK_DIR [--size 512x512] [--parity 512x512,376x632] [--batches 1,4,8,16] "
+                     "[--iters 10] [--seed 1] [--device cuda]\n";
+        return 2;
+    }
+    const std::string dir = argv[1];
+    std::string size = "512x512", parity = "512x512,376x632", batches = "1,4,8,16", device_name = "cuda";
+    int iters = 10;
+    uint64_t seed = 1;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const std::string k = argv[i], v = argv[i + 1];
+        if (k == "--size")
+            size = v;
+        else if (k == "--parity")
+            parity = v;
+        else if (k == "--batches")
+            batches = v;
+        else if (k == "--iters")
+            iters = std::stoi(v);
+        else if (k == "--seed")
+            seed = std::stoull(v);
+        else if (k == "--device")
+            device_name = v;
+        else
+            throw std::invalid_argument("lama_bench: unknown option " + k);
+    }
+    const torch::Device device(device_name);
+    c10::InferenceMode guard;
+    LamaGenerator gen(LamaConfig{}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    init_lama_random(*gen, seed);
+    {
+        std::vector<TensorBlob> blobs;
+        for (const auto& p : gen->named_parameters(true))
+            blobs.push_back(to_blob(p.key(), p.value()));
+        for (const auto& b : gen->named_buffers(true))
+            blobs.push_back(to_blob(b.key(), b.value()));
+        write_safetensors(dir + "/weights.safetensors", blobs);
+    }
+    gen->eval();
+    gen->fold_batchnorm();
+
+    // Parity fixtures: strict fp32 (TF32 off) and TF32 convolutions (PyTorch's default for cuDNN).
+    for (const auto& s : split(parity, ',')) {
+        const auto [w, h] = parse_size(s);
+        const auto x = make_input(1, w, h, seed + 100);
+        at::globalContext().setAllowTF32CuDNN(false);
+        at::globalContext().setAllowTF32CuBLAS(false);
+        const auto y = gen->forward(x.to(device)).cpu();
+        at::globalContext().setAllowTF32CuDNN(true);
+        const auto y_tf32 = gen->forward(x.to(device)).cpu();
+        write_safetensors(dir + "/parity_" + s + ".safetensors",
+                          {to_blob("x", x), to_blob("y", y), to_blob("y_tf32", y_tf32)});
+    }
+
+    // Throughput with TF32 convolutions and cuDNN autotuning, as the reference runs by default plus benchmark.
+    at::globalContext().setAllowTF32CuDNN(true);
+    at::globalContext().setBenchmarkCuDNN(true);
+    const auto [w, h] = parse_size(size);
+    for (const auto& bs : split(batches, ',')) {
+        const int64_t B = std::stoll(bs);
+        const auto x = make_input(B, w, h, seed).to(device);
+        for (int i = 0; i < 3; ++i)
+            gen->forward(x);
+        sync(device);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < iters; ++i)
+            gen->forward(x);
+        sync(device);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
+        std::printf("{\"impl\": \"ours\", \"size\": \"%s\", \"B\": %lld, \"ms_per_batch\": %.3f, \"images_per_s\": "
+                    "%.2f}\n",
+                    size.c_str(), static_cast<long long>(B), ms, 1000.0 * static_cast<double>(B) / ms);
+        std::fflush(stdout);
+    }
+    return 0;
+} catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+}
