@@ -3,6 +3,7 @@
 #include "nextdit.h"
 
 #include "charaforge/engine/error.h"
+#include "fused_ops.h"
 #include "torch_compat.h"
 #include "weights.h"
 
@@ -136,12 +137,17 @@ std::vector<std::string> nextdit_expected_keys(const NextDiTConfig& cfg) {
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-    // Pairs (2k, 2k+1) are one complex number (GPT-J convention), rotated in fp32.
-    auto xf = x.to(torch::kFloat32).unflatten(-1, {-1, 2});          // [B, L, H, Dh/2, 2]
-    auto x0 = xf.select(-1, 0), x1 = xf.select(-1, 1);               // [B, L, H, Dh/2]
-    auto c = cos.unsqueeze(2), s = sin.unsqueeze(2);                 // [B, L, 1, Dh/2]
-    auto out = torch::stack({x0 * c - x1 * s, x0 * s + x1 * c}, -1); // [B, L, H, Dh/2, 2]
-    return out.flatten(-2).to(x.scalar_type());                      // [B, L, H, Dh]
+    // Pairs (2k, 2k+1) are one complex number (GPT-J convention), rotated in x's dtype (bf16 on the GPU:
+    // the reference's fp32 rotation differs by about one bf16 rounding) without a stacked temporary.
+    auto c = cos.to(x.scalar_type()).unsqueeze(2), s = sin.to(x.scalar_type()).unsqueeze(2); // [B, L, 1, Dh/2]
+    auto xp = x.unflatten(-1, {-1, 2});                                                      // [B, L, H, Dh/2, 2]
+    auto x0 = xp.select(-1, 0), x1 = xp.select(-1, 1);                                       // [B, L, H, Dh/2]
+    auto out = torch::empty(x.sizes(), x.options());                                         // [B, L, H, Dh]
+    auto op = out.unflatten(-1, {-1, 2});                                                    // [B, L, H, Dh/2, 2]
+    auto o0 = op.select(-1, 0), o1 = op.select(-1, 1);                                       // [B, L, H, Dh/2]
+    at::mul_out(o0, x0, c).addcmul_(x1, s, -1);                                              // x0 cos - x1 sin
+    at::mul_out(o1, x0, s).addcmul_(x1, c);                                                  // x0 sin + x1 cos
+    return out;
 }
 
 JointAttentionImpl::JointAttentionImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts)
@@ -152,28 +158,37 @@ JointAttentionImpl::JointAttentionImpl(const NextDiTConfig& cfg, const torch::Te
     k_norm = register_module("k_norm", nn::RMSNorm(head_dim, cfg.qk_norm_eps, opts));
 }
 
-torch::Tensor JointAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_mask,
+torch::Tensor JointAttentionImpl::forward(const torch::Tensor& x, const std::vector<int64_t>& valid_lens,
                                           const torch::Tensor& cos, const torch::Tensor& sin) {
     const int64_t B = x.size(0), L = x.size(1);
     auto parts = qkv(x).split({n_heads * head_dim, n_kv_heads * head_dim, n_kv_heads * head_dim}, -1);
-    auto q = q_norm(parts[0].view({B, L, n_heads, head_dim}));    // [B, L, Hq, Dh]
-    auto k = k_norm(parts[1].view({B, L, n_kv_heads, head_dim})); // [B, L, Hkv, Dh]
-    auto v = parts[2].view({B, L, n_kv_heads, head_dim});         // [B, L, Hkv, Dh]
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
-    // GQA: kv head g serves query heads g*rep .. g*rep+rep-1.
-    const int64_t rep = n_heads / n_kv_heads;
-    if (rep > 1) {
-        k = k.unsqueeze(3)
-                .expand({B, L, n_kv_heads, rep, head_dim})
-                .reshape({B, L, n_heads, head_dim}); // [B, L, Hq, Dh]
-        v = v.unsqueeze(3)
-                .expand({B, L, n_kv_heads, rep, head_dim})
-                .reshape({B, L, n_heads, head_dim}); // [B, L, Hq, Dh]
+    auto q = apply_rope(q_norm(parts[0].view({B, L, n_heads, head_dim})), cos, sin);    // [B, L, Hq, Dh]
+    auto k = apply_rope(k_norm(parts[1].view({B, L, n_kv_heads, head_dim})), cos, sin); // [B, L, Hkv, Dh]
+    auto v = parts[2].view({B, L, n_kv_heads, head_dim}).contiguous();                  // [B, L, Hkv, Dh]
+    const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+    const bool all_valid =
+        valid_lens.empty() || std::all_of(valid_lens.begin(), valid_lens.end(), [&](int64_t l) { return l == L; });
+    if (all_valid) {
+        auto o =
+            compat::attention_gqa(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), scale); // [B, Hq, L, Dh]
+        return out(o.transpose(1, 2).reshape({B, L, n_heads * head_dim}));                         // [B, L, D]
     }
-    auto o = compat::attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), key_mask,
-                               1.0 / std::sqrt(static_cast<double>(head_dim))); // [B, Hq, L, Dh]
-    return out(o.transpose(1, 2).reshape({B, L, n_heads * head_dim}));          // [B, L, D]
+    // Right-padded samples: instead of a padding mask (which rules out the fastest kernels and computes
+    // the padded keys), each run of consecutive samples with the same valid length attends over its valid
+    // prefix only. Padded query rows get zeros; nothing reads them.
+    auto o = torch::zeros({B, L, n_heads, head_dim}, q.options()); // [B, L, Hq, Dh]
+    for (int64_t b0 = 0; b0 < B;) {
+        const int64_t len = valid_lens[b0];
+        int64_t n = 1;
+        while (b0 + n < B && valid_lens[b0 + n] == len)
+            ++n;
+        auto part = [&](const torch::Tensor& t) { return t.narrow(0, b0, n).narrow(1, 0, len).contiguous(); };
+        auto og = compat::attention_gqa(part(q).transpose(1, 2), part(k).transpose(1, 2), part(v).transpose(1, 2),
+                                        scale);                         // [n, Hq, len, Dh]
+        o.narrow(0, b0, n).narrow(1, 0, len).copy_(og.transpose(1, 2)); // [n, len, Hq, Dh]
+        b0 += n;
+    }
+    return out(o.view({B, L, n_heads * head_dim})); // [B, L, D]
 }
 
 FeedForwardImpl::FeedForwardImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts) {
@@ -183,7 +198,7 @@ FeedForwardImpl::FeedForwardImpl(const NextDiTConfig& cfg, const torch::TensorOp
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-    return w2(torch::silu(w1(x)) * w3(x));
+    return w2(fused::silu_mul(w1(x), w3(x)));
 }
 
 JointTransformerBlockImpl::JointTransformerBlockImpl(const NextDiTConfig& cfg, bool modulation_,
@@ -201,18 +216,19 @@ JointTransformerBlockImpl::JointTransformerBlockImpl(const NextDiTConfig& cfg, b
             torch::nn::Sequential(torch::nn::SiLU(), nn::Linear(cfg.adaln_dim(), 4 * cfg.dim, true, opts)));
 }
 
-torch::Tensor JointTransformerBlockImpl::forward(const torch::Tensor& x_in, const torch::Tensor& key_mask,
+torch::Tensor JointTransformerBlockImpl::forward(const torch::Tensor& x_in, const std::vector<int64_t>& valid_lens,
                                                  const torch::Tensor& cos, const torch::Tensor& sin,
                                                  const torch::Tensor& adaln) {
     auto x = x_in;
     if (modulation) {
         auto mods = adaLN_modulation->forward(adaln).chunk(4, 1); // 4 x [B, D]
         const auto &scale_msa = mods[0], gate_msa = mods[1], scale_mlp = mods[2], gate_mlp = mods[3];
-        x = x + gate_msa.unsqueeze(1).tanh() *
-                    attention_norm2(attention(modulate(attention_norm1(x), scale_msa), key_mask, cos, sin));
-        x = x + gate_mlp.unsqueeze(1).tanh() * ffn_norm2(feed_forward(modulate(ffn_norm1(x), scale_mlp)));
+        // Residual + tanh gate as one addcmul pass over [B, L, D].
+        x = torch::addcmul(x, gate_msa.tanh().unsqueeze(1),
+                           attention_norm2(attention(modulate(attention_norm1(x), scale_msa), valid_lens, cos, sin)));
+        x = torch::addcmul(x, gate_mlp.tanh().unsqueeze(1), ffn_norm2(feed_forward(modulate(ffn_norm1(x), scale_mlp))));
     } else {
-        x = x + attention_norm2(attention(attention_norm1(x), key_mask, cos, sin));
+        x = x + attention_norm2(attention(attention_norm1(x), valid_lens, cos, sin));
         x = x + ffn_norm2(feed_forward(ffn_norm1(x)));
     }
     return x;
@@ -323,13 +339,11 @@ torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     cap_pos.select(-1, 0).copy_(j.unsqueeze(0).expand({B, Lc}));
     auto [cap_cos, cap_sin] = rope(cap_pos);                 // [B, Lc, Dh/2]
     auto valid = cap_mask.unsqueeze(-1).to(torch::kFloat32); // [B, Lc, 1]
-    cap_cos = cap_cos * valid;
-    cap_sin = cap_sin * valid;
-    const bool cap_all_valid =
-        max_len == Lc && std::all_of(cap_lens.begin(), cap_lens.end(), [&](int64_t l) { return l == Lc; });
-    auto cap_key_mask = cap_all_valid ? torch::Tensor() : cap_mask;
+    // Rotation tables in the activations' dtype, converted once per forward rather than in every block.
+    cap_cos = (cap_cos * valid).to(dtype);
+    cap_sin = (cap_sin * valid).to(dtype);
     for (const auto& m : *context_refiner)
-        capx = m->as<JointTransformerBlock>()->forward(capx, cap_key_mask, cap_cos, cap_sin, {});
+        capx = m->as<JointTransformerBlock>()->forward(capx, cap_lens, cap_cos, cap_sin, {});
 
     // Image tokens: patch vectors ordered (py, px, c), c fastest; tokens row-major.
     auto patches =
@@ -340,6 +354,8 @@ torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& 
                                  col.unsqueeze(0).expand({B, n_img})},
                                 -1); // [B, N, 3]
     auto [img_cos, img_sin] = rope(img_pos);
+    img_cos = img_cos.to(dtype);
+    img_sin = img_sin.to(dtype);
     auto img = x_embedder(patches); // [B, N, D]
     for (const auto& m : *noise_refiner)
         img = m->as<JointTransformerBlock>()->forward(img, {}, img_cos, img_sin, adaln);
@@ -356,11 +372,13 @@ torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& 
         joint_pos[b].narrow(0, len, n_img).copy_(img_pos[b]);
     }
     auto [cos, sin] = rope(joint_pos);
-    torch::Tensor key_mask;
-    if (std::any_of(cap_lens.begin(), cap_lens.end(), [&](int64_t l) { return l != max_len; }))
-        key_mask = torch::arange(L, i64).unsqueeze(0) < (lens + n_img).unsqueeze(1); // [B, L]
+    cos = cos.to(dtype);
+    sin = sin.to(dtype);
+    std::vector<int64_t> joint_lens; // valid tokens of each sample's joint sequence
+    for (auto len : cap_lens)
+        joint_lens.push_back(len + n_img);
     for (const auto& m : *layers)
-        joint = m->as<JointTransformerBlock>()->forward(joint, key_mask, cos, sin, adaln);
+        joint = m->as<JointTransformerBlock>()->forward(joint, joint_lens, cos, sin, adaln);
     auto y = final_layer(joint, adaln); // [B, L, ppC]
 
     // Unpatchify each sample's image tokens.

@@ -47,8 +47,9 @@ std::vector<std::string> nextdit_expected_keys(const NextDiTConfig& cfg);
 class JointAttentionImpl : public torch::nn::Module {
 public:
     JointAttentionImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts);
-    // x [B, L, D]; key_mask [B, L] bool or undefined (all valid); cos/sin [B, L, Dh/2] fp32 -> [B, L, D]
-    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_mask, const torch::Tensor& cos,
+    // x [B, L, D]; valid_lens: valid (left-aligned) tokens of each sample, empty = all L;
+    // cos/sin [B, L, Dh/2] (any float dtype; used in x's) -> [B, L, D]
+    torch::Tensor forward(const torch::Tensor& x, const std::vector<int64_t>& valid_lens, const torch::Tensor& cos,
                           const torch::Tensor& sin);
     nn::Linear qkv{nullptr}, out{nullptr};
     nn::RMSNorm q_norm{nullptr}, k_norm{nullptr};
@@ -68,7 +69,7 @@ class JointTransformerBlockImpl : public torch::nn::Module {
 public:
     JointTransformerBlockImpl(const NextDiTConfig& cfg, bool modulation, const torch::TensorOptions& opts);
     // x [B, L, D]; adaln [B, A] (modulated blocks only, else undefined) -> [B, L, D]
-    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_mask, const torch::Tensor& cos,
+    torch::Tensor forward(const torch::Tensor& x, const std::vector<int64_t>& valid_lens, const torch::Tensor& cos,
                           const torch::Tensor& sin, const torch::Tensor& adaln);
     JointAttention attention{nullptr};
     FeedForward feed_forward{nullptr};
@@ -131,7 +132,7 @@ private:
 };
 TORCH_MODULE(NextDiT);
 
-// Applies the interleaved (complex-pair) rotation: x [B, L, H, Dh]; cos/sin [B, L, Dh/2] fp32.
+// Applies the interleaved (complex-pair) rotation: x [B, L, H, Dh]; cos/sin [B, L, Dh/2] (cast to x's dtype).
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
 } // namespace charaforge::engine

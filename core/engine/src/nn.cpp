@@ -1,6 +1,8 @@
 // Ref: torch.nn Linear/LayerNorm/GroupNorm/Conv2d; NewBie models/components.py RMSNorm.
 #include "nn.h"
 
+#include "torch_compat.h"
+
 namespace charaforge::engine::nn {
 
 LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const torch::TensorOptions& opts) {
@@ -18,9 +20,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_, const torch::TensorOptions& o
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-    auto xf = x.to(torch::kFloat32);
-    auto normed = (xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps)).to(x.scalar_type());
-    return normed * weight;
+    return compat::rms_norm(x, weight, eps);
 }
 
 LayerNormImpl::LayerNormImpl(int64_t dim_, double eps_, const torch::TensorOptions& opts) : dim(dim_), eps(eps_) {

@@ -389,8 +389,10 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
         throw Cancelled();
     };
 
-    const auto grid = shifted_time_grid(first.steps, first.shift);
-    const Solver solver = first.solver == SolverKind::Midpoint ? Solver::Midpoint : Solver::Euler;
+    const Solver solver = first.solver == SolverKind::Midpoint       ? Solver::Midpoint
+                          : first.solver == SolverKind::DpmMultistep ? Solver::DpmMultistep
+                                                                     : Solver::Euler;
+    const auto grid = time_grid(solver, first.steps, first.shift);
     check_abort(x, first_step);
     x = integrate_flow(
         solver, x, grid, velocity,

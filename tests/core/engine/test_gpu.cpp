@@ -2,6 +2,7 @@
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
 #include "core/engine/test_util.h"
+#include "fused_ops.h"
 #include "memory.h"
 #include "nextdit.h"
 #include "test_model.h"
@@ -283,4 +284,45 @@ TEST(Gpu, TheVaeReserveCoversAMeasuredDecode) {
     EXPECT_EQ(rgb.size(2), 1024);
     EXPECT_GE(reserve, peak);
     EXPECT_LE(reserve, 3 * peak);
+}
+
+TEST(Gpu, FusedSiluMulMatchesTheComposition) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    torch::manual_seed(5);
+    // An odd element count exercises the kernel's scalar tail; values up to |x| ~ 8 cover silu's both ends.
+    auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16);
+    for (int64_t n : {int64_t{7}, int64_t{4099}, int64_t{3} * 9216 * 33}) {
+        auto a = (torch::randn({n}, opts) * 3), b = torch::randn({n}, opts);
+        auto got = fused::silu_mul(a, b);
+        auto exact = torch::silu(a.to(torch::kFloat64)) * b.to(torch::kFloat64); // the function itself
+        auto comp = fused::silu_mul_reference(a, b);
+        ASSERT_EQ(got.scalar_type(), torch::kBFloat16);
+        ASSERT_FALSE(got.isnan().any().item<bool>());
+        // One bf16 rounding: |got - exact| <= 2^-8 |exact| (+ a little for __expf); the composition rounds twice.
+        auto err = (got.to(torch::kFloat64) - exact).abs();
+        auto bound = exact.abs() * std::ldexp(1.0, -8) + 1e-6;
+        EXPECT_TRUE((err <= bound).all().item<bool>()) << n << " max err " << err.max().item<double>();
+        auto comp_err = (comp.to(torch::kFloat64) - exact).abs();
+        EXPECT_LE(err.max().item<double>(), comp_err.max().item<double>() * 1.01 + 1e-6) << n;
+    }
+    EXPECT_EQ(fused::have_cuda_kernels(), true) << "the GPU build should have the CUDA kernels";
+}
+
+TEST(Gpu, GroupedQueryAttentionMatchesRepeatedHeads) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    torch::manual_seed(6);
+    auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16);
+    // [B, L, H, Dh] storage seen as [B, H, L, Dh], as the transformer hands it over.
+    auto q = torch::randn({2, 300, 24, 96}, opts).transpose(1, 2);
+    auto k = torch::randn({2, 300, 8, 96}, opts).transpose(1, 2);
+    auto v = torch::randn({2, 300, 8, 96}, opts).transpose(1, 2);
+    const double scale = 1.0 / std::sqrt(96.0);
+    auto got = compat::attention_gqa(q, k, v, scale).to(torch::kFloat64); // [2, 24, 300, 96]
+    auto kr = k.to(torch::kFloat64).repeat_interleave(3, 1), vr = v.to(torch::kFloat64).repeat_interleave(3, 1);
+    auto p = torch::softmax(torch::matmul(q.to(torch::kFloat64), kr.transpose(-2, -1)) * scale, -1);
+    auto ref = torch::matmul(p, vr);
+    const double rel = ((got - ref).norm() / ref.norm()).item<double>();
+    EXPECT_LT(rel, std::ldexp(1.0, -6)) << rel; // bf16 inputs and output: ~2^-8 per element
 }

@@ -116,6 +116,23 @@ TEST_F(PipelineTest, CfgTruncationZeroEqualsNoGuidance) {
     EXPECT_NE(out[0].rgb, out[2].rgb);
 }
 
+TEST_F(PipelineTest, DpmSolverRequestsSampleOnTheirOwnGridWithOneEvaluationPerStep) {
+    auto dpm = request(11);
+    dpm.solver = SolverKind::DpmMultistep;
+    dpm.steps = 6;
+    auto euler = dpm;
+    euler.solver = SolverKind::Euler;
+    std::vector<int> progress;
+    Callbacks cb;
+    cb.on_step = [&](const StepProgress& p) { progress.push_back(p.step); };
+    const auto a = pipeline_->generate({dpm}, cb);
+    EXPECT_EQ(progress, (std::vector<int>{1, 2, 3, 4, 5, 6}));
+    const auto b = pipeline_->generate({dpm});
+    const auto e = pipeline_->generate({euler});
+    EXPECT_EQ(a[0].rgb, b[0].rgb);
+    EXPECT_GT(max_diff(a[0], e[0]), 0); // another integrator on another grid
+}
+
 TEST_F(PipelineTest, MixedSizesAreGroupedAndReturnedInOrder) {
     auto a = request(1);
     auto b = request(2);

@@ -9,7 +9,9 @@
 
 namespace charaforge::engine {
 
-enum class SolverKind { Euler, Midpoint };
+// DpmMultistep: DPM-Solver++ (2M), the official `--solver dpm`; good images in fewer steps. Its grid is the
+// official DPM grid (the request's shift applies); one model evaluation per step like Euler.
+enum class SolverKind { Euler, Midpoint, DpmMultistep };
 
 // An 8-bit RGB image, rows top to bottom, pixels interleaved (R, G, B).
 struct Image {

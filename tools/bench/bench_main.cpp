@@ -1,0 +1,359 @@
+// charaforge-bench: speed of the engine's transformer, VAE and sampling loop on one device, printed as a
+// table and written as JSON (issue 12). Engine-only: links the engine library and nothing of Qt/OpenCV.
+//
+//   charaforge-bench [--model DIR] [--write-random DIR] [--out FILE.json] [--device cuda] [--dtype bf16]
+//                    [--batches 2,8] [--sizes 1024] [--captions 256] [--mixed 300,1] [--iters 5] [--warmup 2]
+//                    [--vae-sizes 1024] [--vae-dtypes fp32,bf16] [--e2e-steps 28] [--seed 0]
+//
+// Without --model the transformer and VAE are full-size (released config) with random weights, made on the
+// device; --write-random DIR also stores that transformer in the official layout (transformer/*.safetensors).
+// Cases: every batch x size x uniform caption length; the app's CFG batch (half the rows with a prompt caption
+// of mixed[0] tokens, half with the unconditional caption of mixed[1] tokens); VAE decode/encode per size and
+// dtype; one end-to-end image (28 Euler steps, CFG in one forward, VAE decode) at the first size.
+#include "charaforge/engine/error.h"
+#include "flow_sampler.h"
+#include "memory.h"
+#include "model_folder.h"
+#include "nextdit.h"
+#include "runtime.h"
+#include "safetensors.h"
+#include "vae.h"
+#include "weights.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+using namespace charaforge::engine;
+
+namespace {
+
+struct Args {
+    std::string model, write_random, out, device = "cuda", dtype = "bf16";
+    std::vector<int64_t> batches{2, 8}, sizes{1024}, captions{256}, mixed{300, 1}, vae_sizes{1024};
+    std::vector<std::string> vae_dtypes{"fp32", "bf16"};
+    int iters = 5, warmup = 2, e2e_steps = 28;
+    uint64_t seed = 0;
+};
+
+[[noreturn]] void usage_error(const std::string& what) {
+    std::cerr << "charaforge-bench: " << what << "\n(see the comment at the top of tools/bench/bench_main.cpp)\n";
+    std::exit(2);
+}
+
+std::vector<std::string> split(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    for (std::string item; std::getline(ss, item, ',');)
+        if (!item.empty())
+            out.push_back(item);
+    return out;
+}
+
+int64_t to_int(const std::string& flag, const std::string& v) {
+    try {
+        std::size_t pos = 0;
+        const long long n = std::stoll(v, &pos);
+        if (pos != v.size() || n < 0)
+            throw std::invalid_argument(v);
+        return n;
+    } catch (const std::exception&) {
+        usage_error(flag + ": '" + v + "' is not a non-negative integer");
+    }
+}
+
+std::vector<int64_t> to_ints(const std::string& flag, const std::string& v) {
+    std::vector<int64_t> out;
+    for (const auto& s : split(v))
+        out.push_back(to_int(flag, s));
+    return out;
+}
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        const std::string f = argv[i];
+        if (i + 1 >= argc)
+            usage_error(f + " needs a value");
+        const std::string v = argv[++i];
+        if (f == "--model")
+            a.model = v;
+        else if (f == "--write-random")
+            a.write_random = v;
+        else if (f == "--out")
+            a.out = v;
+        else if (f == "--device")
+            a.device = v;
+        else if (f == "--dtype")
+            a.dtype = v;
+        else if (f == "--batches")
+            a.batches = to_ints(f, v);
+        else if (f == "--sizes")
+            a.sizes = to_ints(f, v);
+        else if (f == "--captions")
+            a.captions = to_ints(f, v);
+        else if (f == "--mixed")
+            a.mixed = to_ints(f, v);
+        else if (f == "--vae-sizes")
+            a.vae_sizes = to_ints(f, v);
+        else if (f == "--vae-dtypes")
+            a.vae_dtypes = split(v);
+        else if (f == "--iters")
+            a.iters = static_cast<int>(std::max<int64_t>(1, to_int(f, v)));
+        else if (f == "--warmup")
+            a.warmup = static_cast<int>(to_int(f, v));
+        else if (f == "--e2e-steps")
+            a.e2e_steps = static_cast<int>(to_int(f, v));
+        else if (f == "--seed")
+            a.seed = static_cast<uint64_t>(to_int(f, v));
+        else
+            usage_error("unknown option " + f);
+    }
+    if (!a.mixed.empty() && a.mixed.size() != 2)
+        usage_error("--mixed takes two caption lengths (prompt, unconditional)");
+    for (auto s : a.sizes)
+        if (s == 0 || s % 16 != 0)
+            usage_error("--sizes: " + std::to_string(s) + " is not a positive multiple of 16");
+    return a;
+}
+
+void sync(const torch::Device& dev) {
+    if (dev.is_cuda())
+        torch::cuda::synchronize(dev.index());
+}
+
+// Median wall time of `fn` in ms over `iters` runs after `warmup` runs, the device synchronised around each.
+template <typename Fn> double time_ms(const torch::Device& dev, int warmup, int iters, Fn&& fn) {
+    for (int i = 0; i < warmup; ++i)
+        fn();
+    sync(dev);
+    std::vector<double> ms;
+    for (int i = 0; i < iters; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        fn();
+        sync(dev);
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+// Floating-point operations of one transformer forward (matrix products at 2 FLOP per multiply-add and the
+// two attention products), summed over the samples: caption length cap_lens[b], n_img image tokens.
+double forward_flops(const NextDiTConfig& c, const std::vector<int64_t>& cap_lens, int64_t n_img) {
+    const double D = static_cast<double>(c.dim), Dh = static_cast<double>(c.head_dim());
+    const double qkv = D * (c.n_heads + 2 * c.n_kv_heads) * Dh, out = c.n_heads * Dh * D, ffn = 3.0 * D * c.ffn_hidden;
+    auto block = [&](double n) { return 2.0 * n * (qkv + out + ffn) + 4.0 * n * n * c.n_heads * Dh; };
+    double total = 0;
+    for (auto len : cap_lens) {
+        const double n = static_cast<double>(len + n_img);
+        total += c.n_layers * block(n) + c.n_refiner_layers * (block(static_cast<double>(n_img)) + block(len));
+        total += 2.0 * n_img * c.patch_dim() * D * 2.0 + 2.0 * len * c.cap_feat_dim * D; // embedders, final layer
+    }
+    return total;
+}
+
+double gib(int64_t bytes) {
+    return static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0);
+}
+
+// Random weights: N(0, 0.02), norm weights 1 + N(0, 0.1) (as the parity script), drawn on the device.
+void randomise(torch::nn::Module& m, uint64_t seed) {
+    torch::NoGradGuard ng;
+    torch::manual_seed(seed);
+    for (auto& p : m.named_parameters(true)) {
+        const auto& name = p.key();
+        const bool norm = p.value().dim() == 1 && name.find("norm") != std::string::npos && name.size() > 7 &&
+                          name.compare(name.size() - 7, 7, ".weight") == 0;
+        auto r = torch::randn(p.value().sizes(), p.value().options().dtype(torch::kFloat32));
+        p.value().copy_(norm ? 1 + 0.1 * r : 0.02 * r);
+    }
+}
+
+struct Inputs {
+    torch::Tensor x, t, cap, pooled;
+    std::vector<int64_t> lens;
+};
+
+Inputs make_inputs(const NextDiTConfig& c, const Runtime& rt, int64_t side, const std::vector<int64_t>& lens) {
+    const int64_t B = static_cast<int64_t>(lens.size()), h = side / 8;
+    const int64_t L = *std::max_element(lens.begin(), lens.end());
+    auto o = rt.options();
+    Inputs in;
+    in.x = torch::randn({B, c.in_channels, h, h}, o);
+    in.t = torch::full({B}, 0.5f, o.dtype(torch::kFloat32));
+    in.cap = torch::randn({B, L, c.cap_feat_dim}, o);
+    in.pooled = torch::randn({B, c.clip_text_dim}, o);
+    in.lens = lens;
+    return in;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const Args args = parse(argc, argv);
+    try {
+        c10::InferenceMode guard;
+        RuntimeOptions ro;
+        ro.device = args.device;
+        ro.dtype = args.dtype;
+        const Runtime rt = make_runtime(ro);
+        const auto dev = rt.device;
+        nlohmann::ordered_json report;
+        const MemoryReport mem0 = memory_report(dev.str());
+        report["device"] = mem0.device;
+        report["runtime"] = rt.describe();
+        report["torch"] = TORCH_VERSION;
+
+        NextDiT dit{nullptr};
+        AutoencoderKL vae{nullptr};
+        if (!args.model.empty()) {
+            const auto files = locate_model(args.model, Require::TransformerAndVae);
+            dit = load_transformer(files.transformer, rt);
+            Runtime vrt = rt;
+            vae = load_vae(files.vae, files.vae_bfl, vrt);
+            report["model"] = args.model;
+        } else {
+            dit = NextDiT(NextDiTConfig{}, rt.options());
+            randomise(*dit, args.seed);
+            report["model"] = "random (released config)";
+        }
+        dit->eval();
+        const auto& cfg = dit->config();
+        if (!args.write_random.empty()) {
+            namespace fs = std::filesystem;
+            fs::create_directories(fs::path(args.write_random) / "transformer");
+            const auto path = (fs::path(args.write_random) / "transformer" / "diffusion_pytorch_model.safetensors");
+            write_safetensors(path.string(), to_blobs(*dit, torch::kBFloat16));
+            std::cout << "wrote " << path.string() << "\n";
+        }
+
+        auto& cases = report["transformer"] = nlohmann::json::array();
+        auto run_case = [&](const std::string& kind, int64_t side, const std::vector<int64_t>& lens) {
+            auto in = make_inputs(cfg, rt, side, lens);
+            release_cached_device_memory();
+            reset_peak_device_memory(dev);
+            const double ms =
+                time_ms(dev, args.warmup, args.iters, [&] { dit->forward(in.x, in.t, in.cap, in.lens, in.pooled); });
+            const auto mem = memory_report(dev.str());
+            const int64_t B = static_cast<int64_t>(lens.size());
+            const double flops = forward_flops(cfg, lens, (side / 16) * (side / 16));
+            nlohmann::ordered_json r = {{"kind", kind},
+                                        {"batch", B},
+                                        {"size", side},
+                                        {"caption_lengths", lens},
+                                        {"ms_per_forward", ms},
+                                        {"ms_per_image_step", B >= 2 ? ms / (B / 2.0) : ms},
+                                        {"tflops", flops / ms / 1e9},
+                                        {"peak_allocated_gib", gib(mem.peak_allocated)},
+                                        {"reserved_gib", gib(mem.reserved)}};
+            std::printf(
+                "%-8s B%-2lld %4lld^2 cap %-9s %9.2f ms/forward %8.2f ms/image-step %6.1f TFLOP/s  peak %.2f GiB\n",
+                kind.c_str(), static_cast<long long>(B), static_cast<long long>(side),
+                (std::to_string(lens.front()) + (lens.front() != lens.back() ? "/" + std::to_string(lens.back()) : ""))
+                    .c_str(),
+                ms, r["ms_per_image_step"].get<double>(), r["tflops"].get<double>(), gib(mem.peak_allocated));
+            std::fflush(stdout);
+            cases.push_back(r);
+        };
+        for (auto side : args.sizes)
+            for (auto B : args.batches)
+                for (auto L : args.captions)
+                    run_case("uniform", side, std::vector<int64_t>(static_cast<std::size_t>(B), L));
+        if (!args.mixed.empty())
+            for (auto side : args.sizes)
+                for (auto B : args.batches) {
+                    if (B < 2 || B % 2)
+                        continue;
+                    std::vector<int64_t> lens(static_cast<std::size_t>(B / 2), args.mixed[0]);
+                    lens.insert(lens.end(), static_cast<std::size_t>(B / 2), args.mixed[1]);
+                    run_case("cfg-mix", side, lens);
+                }
+
+        // VAE decode/encode per size and dtype (random weights unless a model was given).
+        auto& vres = report["vae"] = nlohmann::json::array();
+        for (const auto& dname : args.vae_dtypes) {
+            const auto vdt = parse_dtype(dname);
+            AutoencoderKL v{nullptr};
+            if (vae && vae->parameters().front().scalar_type() == vdt) {
+                v = vae;
+            } else if (vae) {
+                v = vae;
+                v->to(vdt);
+            } else {
+                v = AutoencoderKL(VaeConfig{}, torch::TensorOptions().device(dev).dtype(vdt));
+                randomise(*v, args.seed + 1);
+            }
+            v->eval();
+            for (auto side : args.vae_sizes) {
+                auto z = torch::randn({1, 16, side / 8, side / 8}, torch::TensorOptions().device(dev).dtype(vdt));
+                auto img = torch::rand({1, 3, side, side}, torch::TensorOptions().device(dev).dtype(vdt));
+                const double dec = time_ms(dev, 1, args.iters, [&] { v->decode(z); });
+                const double enc = time_ms(dev, 1, args.iters, [&] { v->encode(img); });
+                std::printf("vae %-4s %4lld^2 decode %8.2f ms  encode %8.2f ms\n", dname.c_str(),
+                            static_cast<long long>(side), dec, enc);
+                vres.push_back({{"dtype", dname}, {"size", side}, {"decode_ms", dec}, {"encode_ms", enc}});
+            }
+            if (!vae)
+                v = nullptr;
+            else
+                vae->to(rt.vae_dtype);
+        }
+        if (!vae) {
+            vae = AutoencoderKL(VaeConfig{}, torch::TensorOptions().device(dev).dtype(rt.vae_dtype));
+            randomise(*vae, args.seed + 1);
+            vae->eval();
+        }
+
+        // One image end to end as the pipeline samples it: noise, shifted grid, Euler, cond + uncond rows in one
+        // forward, guidance, VAE decode in the runtime's VAE dtype, RGB to host memory (no PNG encode).
+        if (args.e2e_steps > 0 && !args.sizes.empty()) {
+            const int64_t side = args.sizes.front();
+            const std::vector<int64_t> lens = args.mixed.empty() ? std::vector<int64_t>{256, 256} : args.mixed;
+            auto in = make_inputs(cfg, rt, side, lens);
+            auto scale = torch::full({1}, 5.0f, torch::TensorOptions().device(dev));
+            const auto grid = shifted_time_grid(args.e2e_steps, 6.0);
+            auto once = [&] {
+                auto x = torch::randn({1, cfg.in_channels, side / 8, side / 8},
+                                      torch::TensorOptions().device(dev).dtype(torch::kFloat32));
+                auto velocity = [&](const torch::Tensor& xt, float t) {
+                    auto x_in = torch::cat({xt, xt});
+                    auto t_in = torch::full({2}, t, torch::TensorOptions().device(dev).dtype(torch::kFloat32));
+                    auto v = dit->forward(x_in, t_in, in.cap, in.lens, in.pooled).to(torch::kFloat32);
+                    return guide(v.narrow(0, 0, 1), v.narrow(0, 1, 1), scale, 0.0);
+                };
+                x = integrate_flow(Solver::Euler, x, grid, velocity);
+                auto rgb = vae->decode(x.to(rt.vae_dtype)); // [1, 3, H, W] in [0, 1]
+                auto bytes = rgb[0].mul(255).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).cpu();
+                (void)bytes;
+            };
+            const double ms = time_ms(dev, 1, 2, once);
+            std::printf("e2e %lld^2 %d Euler steps CFG (captions %lld/%lld): %.1f ms per image\n",
+                        static_cast<long long>(side), args.e2e_steps, static_cast<long long>(lens[0]),
+                        static_cast<long long>(lens[1]), ms);
+            report["e2e"] = {{"size", side},
+                             {"steps", args.e2e_steps},
+                             {"solver", "euler"},
+                             {"cfg", true},
+                             {"caption_lengths", lens},
+                             {"ms", ms},
+                             {"text_encoding", "not included: embeddings given"}};
+        }
+        if (!args.out.empty()) {
+            std::ofstream f(args.out);
+            f << report.dump(1) << "\n";
+            if (!f)
+                throw EngineError("bench: cannot write " + args.out);
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "charaforge-bench: " << e.what() << "\n";
+        return 1;
+    }
+}
