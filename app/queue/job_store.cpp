@@ -1,6 +1,7 @@
 #include "queue/job_store.h"
 
 #include "queue/batcher.h"
+#include "queue/group_store.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -281,6 +282,7 @@ JobStore::JobStore(const QString& path, int busyTimeoutMs) : m_path(path) {
         ins.addBindValue(m_queueId);
         run(ins, m_path, "open the queue");
     }
+    ensureGroupSchema(db, m_path); // variant groups: added columns, so old queues stay readable
     tx.commit();
 }
 
@@ -379,7 +381,7 @@ QList<Job> JobStore::claimBatch(const QString& owner, const std::function<int(co
         if (p.next() && p.value(0).toString() == QStringLiteral("1"))
             return {};
         auto q = prepare(db, m_path, "claim jobs",
-                         QStringLiteral("SELECT %1 FROM jobs WHERE state = 'queued' ORDER BY position")
+                         QStringLiteral("SELECT %1 FROM jobs WHERE state = 'queued' AND held = 0 ORDER BY position")
                              .arg(QLatin1String(kJobColumns)));
         run(q, m_path, "claim jobs");
         while (q.next())

@@ -65,7 +65,7 @@ public:
 
 QueueRunner::QueueRunner(JobStore& store, Executor& executor, RunnerOptions options, RunnerEvents events)
     : m_store(store), m_executor(executor), m_options(std::move(options)), m_events(std::move(events)),
-      m_owner(m_options.owner.isEmpty() ? JobStore::newOwnerId() : m_options.owner) {}
+      m_owner(m_options.owner.isEmpty() ? JobStore::newOwnerId() : m_options.owner), m_gallery(store) {}
 
 void QueueRunner::notice(const QString& message) {
     if (m_events.notice)
@@ -172,6 +172,22 @@ QList<ModelFileRecord> QueueRunner::modelRecord() {
     return out;
 }
 
+void QueueRunner::finish(const Job& job, const QString& path, const engine::Image& image) {
+    // The job is done and its file on disk: a gallery failure is reported, it does not fail the job.
+    if (m_options.recordGallery) {
+        try {
+            m_gallery.record(job, path);
+        } catch (const std::exception& e) {
+            if (m_events.notice)
+                m_events.notice(QStringLiteral("job %1: not recorded in the gallery: %2")
+                                    .arg(job.id)
+                                    .arg(QString::fromStdString(e.what())));
+        }
+    }
+    if (m_events.finished)
+        m_events.finished(job.id, path, image);
+}
+
 void QueueRunner::runBatch(QList<Job> batch) {
     const QString owner = m_owner;
     // Alive while the jobs are held, whatever the work (loading, hashing, sampling, decoding).
@@ -191,8 +207,8 @@ void QueueRunner::runBatch(QList<Job> batch) {
                 continue;
             bool done = false;
             withStore("mark a job done", [&] { done = m_store.markDone(batch[i].id, owner, path); });
-            if (done && m_events.finished)
-                m_events.finished(batch[i].id, path, engine::Image{rgb.width, rgb.height, std::move(rgb.rgb)});
+            if (done)
+                finish(batch[i], path, engine::Image{rgb.width, rgb.height, std::move(rgb.rgb)});
             batch.removeAt(i);
         } catch (const std::exception&) {
             // Unreadable: generate it again; the atomic write replaces it. A store that stays busy: the
@@ -321,8 +337,8 @@ void QueueRunner::runBatch(QList<Job> batch) {
         // and its record complete it when it is taken back.
         finished.push_back(job.id);
         settle("mark a job done", [&] {
-            if (m_store.markDone(job.id, owner, path) && m_events.finished)
-                m_events.finished(job.id, path, img);
+            if (m_store.markDone(job.id, owner, path))
+                finish(job, path, img);
         });
     };
     cb.on_warning = [&](std::size_t i, const std::string& w) {

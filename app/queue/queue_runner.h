@@ -4,6 +4,7 @@
 // of memory. Torch-free and widget-free: the GUI worker thread and `charaforge-cli worker` both drive it.
 #include "charaforge/engine/pipeline.h"
 #include "queue/batcher.h"
+#include "queue/gallery_recorder.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
 
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace charaforge::queue {
@@ -46,7 +48,8 @@ struct RunnerOptions {
     // backoff) before the runner gives up on it for now; the jobs stay where they resume from.
     qint64 storeRetryMs = 60000;
     QString appVersion;
-    QString owner; // this worker's identity; empty: JobStore::newOwnerId()
+    QString owner;             // this worker's identity; empty: JobStore::newOwnerId()
+    bool recordGallery = true; // record finished images in the gallery next to the queue
 };
 
 struct RunnerEvents {
@@ -84,6 +87,7 @@ private:
     // Sleeps `ms` in short slices, returning early on a stop request.
     void pause(qint64 ms);
     void notice(const QString& message);
+    void finish(const Job& job, const QString& path, const engine::Image& image);
 
     JobStore& m_store;
     Executor& m_executor;
@@ -96,6 +100,7 @@ private:
     QString m_notReady;     // why the executor cannot run jobs (reported once)
     QString m_recordModel;
     QList<ModelFileRecord> m_record;
+    GalleryRecorder m_gallery;
 };
 
 } // namespace charaforge::queue

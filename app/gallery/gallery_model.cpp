@@ -1,0 +1,181 @@
+#include "gallery/gallery_model.h"
+
+#include "gallery/thumbnail_cache.h"
+
+#include <QFileInfo>
+#include <QPainter>
+
+namespace charaforge::gallery {
+
+namespace {
+
+constexpr int kMaxPages = 20; // ~4000 records in memory
+
+QImage tile(int size, const QColor& fill, const QString& text) {
+    QImage img(size, size, QImage::Format_RGB32);
+    img.fill(fill);
+    if (!text.isEmpty()) {
+        QPainter p(&img);
+        p.setPen(Qt::white);
+        p.drawText(img.rect(), Qt::AlignCenter, text);
+    }
+    return img;
+}
+
+} // namespace
+
+GalleryModel::GalleryModel(queue::GalleryStore& store, ThumbnailCache& thumbnails, QObject* parent)
+    : QAbstractListModel(parent), m_store(store), m_thumbnails(thumbnails),
+      m_placeholder(tile(thumbnails.size(), QColor(0x44, 0x44, 0x48), QString())),
+      m_missing(tile(thumbnails.size(), QColor(0x70, 0x30, 0x30), tr("missing"))) {
+    connect(&thumbnails, &ThumbnailCache::ready, this,
+            [this](const QString& path, const QImage&) { thumbnailReady(path); });
+    connect(&thumbnails, &ThumbnailCache::failed, this, [this](const QString& path) { thumbnailReady(path); });
+}
+
+void GalleryModel::setQuery(const queue::GalleryQuery& query) {
+    beginResetModel();
+    m_query = query;
+    m_query.limit = -1;
+    m_query.offset = 0;
+    m_ids = m_store.searchIds(m_query);
+    m_pages.clear();
+    m_rowOfPath.clear();
+    endResetModel();
+}
+
+void GalleryModel::refresh() {
+    setQuery(m_query);
+}
+
+int GalleryModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : static_cast<int>(m_ids.size());
+}
+
+const queue::GalleryImage* GalleryModel::record(int row) const {
+    if (row < 0 || row >= m_ids.size())
+        return nullptr;
+    const int page = row / kPageSize;
+    auto it = m_pages.find(page);
+    if (it == m_pages.end()) {
+        if (m_pages.size() >= kMaxPages)
+            m_pages.erase(m_pages.begin());
+        auto q = m_query;
+        q.limit = kPageSize;
+        q.offset = page * kPageSize;
+        it = m_pages.insert(page, m_store.search(q));
+    }
+    const int at = row % kPageSize;
+    // The store may have changed since the ids were read; a row whose id moved shows what is there now.
+    if (at >= it->size() || it->at(at).id != m_ids[row]) {
+        auto one = m_store.image(m_ids[row]);
+        if (!one)
+            return nullptr;
+        if (at < it->size())
+            (*it)[at] = *one;
+        else
+            return nullptr;
+    }
+    return &it->at(at);
+}
+
+QVariant GalleryModel::data(const QModelIndex& index, int role) const {
+    const auto* img = record(index.row());
+    if (!img)
+        return {};
+    switch (role) {
+    case Qt::DisplayRole:
+        return img->characters.isEmpty() ? QStringLiteral("seed %1").arg(img->spec.seed)
+                                         : QStringLiteral("%1 · %2").arg(img->characters.front()).arg(img->spec.seed);
+    case Qt::ToolTipRole:
+        return img->spec.prompt.left(500);
+    case Qt::DecorationRole: {
+        if (img->missing)
+            return m_missing;
+        const QImage t = m_thumbnails.thumbnail(img->path);
+        if (t.isNull()) {
+            const_cast<GalleryModel*>(this)->m_rowOfPath.insert(img->path, index.row());
+            return m_placeholder;
+        }
+        return t;
+    }
+    case IdRole:
+        return img->id;
+    case PathRole:
+        return img->path;
+    case SeedRole:
+        return img->spec.seed;
+    case RatingRole:
+        return img->rating;
+    case FavouriteRole:
+        return img->favourite;
+    case WinnerRole:
+        return img->winner;
+    case MissingRole:
+        return img->missing;
+    case GroupRole:
+        return img->group;
+    case PromptRole:
+        return img->spec.prompt;
+    default:
+        return {};
+    }
+}
+
+QHash<int, QByteArray> GalleryModel::roleNames() const {
+    auto names = QAbstractListModel::roleNames();
+    names.insert({{IdRole, "id"},
+                  {PathRole, "path"},
+                  {SeedRole, "seed"},
+                  {RatingRole, "rating"},
+                  {FavouriteRole, "favourite"},
+                  {WinnerRole, "winner"},
+                  {MissingRole, "missing"},
+                  {GroupRole, "group"},
+                  {PromptRole, "prompt"}});
+    return names;
+}
+
+qint64 GalleryModel::idAt(int row) const {
+    return row >= 0 && row < m_ids.size() ? m_ids[row] : 0;
+}
+
+std::optional<queue::GalleryImage> GalleryModel::imageAt(int row) const {
+    const auto* img = record(row);
+    return img ? std::optional<queue::GalleryImage>(*img) : std::nullopt;
+}
+
+void GalleryModel::invalidate(int row) {
+    m_pages.remove(row / kPageSize);
+    Q_EMIT dataChanged(index(row), index(row));
+}
+
+void GalleryModel::setRating(int row, int rating) {
+    m_store.setRating(idAt(row), rating);
+    invalidate(row);
+}
+
+void GalleryModel::setFavourite(int row, bool favourite) {
+    m_store.setFavourite(idAt(row), favourite);
+    invalidate(row);
+}
+
+void GalleryModel::setWinner(int row, bool winner) {
+    m_store.setWinner(idAt(row), winner, true);
+    // Other rows of the group may have lost the mark.
+    m_pages.clear();
+    if (!m_ids.isEmpty())
+        Q_EMIT dataChanged(index(0), index(static_cast<int>(m_ids.size()) - 1));
+}
+
+void GalleryModel::thumbnailReady(const QString& path) {
+    const auto it = m_rowOfPath.find(path);
+    if (it == m_rowOfPath.end())
+        return;
+    const int row = it.value();
+    m_rowOfPath.erase(it);
+    if (row < m_ids.size())
+        Q_EMIT dataChanged(index(row), index(row), {Qt::DecorationRole});
+}
+
+} // namespace charaforge::gallery

@@ -1,0 +1,30 @@
+#include "queue/gallery_recorder.h"
+
+#include "queue/gallery_store.h"
+#include "queue/group_store.h"
+
+namespace charaforge::queue {
+
+GalleryRecorder::GalleryRecorder(JobStore& jobs) : m_jobs(jobs) {}
+
+GalleryRecorder::~GalleryRecorder() = default;
+
+qint64 GalleryRecorder::record(const Job& job, const QString& path) {
+    if (!m_gallery) {
+        m_gallery = std::make_unique<GalleryStore>(GalleryStore::pathNextTo(m_jobs.path()));
+        m_groups = std::make_unique<GroupStore>(m_jobs);
+    }
+    GalleryImage image;
+    image.path = path;
+    image.jobId = job.id;
+    image.group = job.group;
+    image.spec = job.spec;
+    if (!job.group.isEmpty()) {
+        image.axisValues = m_groups->axisValues(job.id);
+        if (const auto g = m_groups->group(job.group))
+            image.parentImage = g->parentImage;
+    }
+    return m_gallery->record(image);
+}
+
+} // namespace charaforge::queue
