@@ -23,8 +23,8 @@ using nlohmann::json;
     throw EngineError("gemma3: " + what);
 }
 
-std::vector<int64_t> shape_of(const Shapes& shapes, const std::string& key) {
-    return required_shape(shapes, key, "gemma3", "Gemma3 text encoder");
+std::vector<int64_t> shape_of(const Shapes& shapes, const std::string& key, int rank) {
+    return required_shape(shapes, key, "gemma3", "Gemma3 text encoder", rank);
 }
 
 // A number field, or `fallback` when absent or null.
@@ -118,13 +118,11 @@ Gemma3TextConfig Gemma3TextConfig::from_weights(const Shapes& shapes, const std:
     // The multimodal Gemma3Config nests the text model's fields in `text_config`.
     const json& t = root.contains("text_config") && root["text_config"].is_object() ? root["text_config"] : root;
 
-    const auto emb = shape_of(shapes, "embed_tokens.weight");             // [V, D]
-    const auto qn = shape_of(shapes, "layers.0.self_attn.q_norm.weight"); // [Dh]
-    const auto q = shape_of(shapes, "layers.0.self_attn.q_proj.weight");  // [Hq Dh, D]
-    const auto k = shape_of(shapes, "layers.0.self_attn.k_proj.weight");  // [Hkv Dh, D]
-    const auto gate = shape_of(shapes, "layers.0.mlp.gate_proj.weight");  // [F, D]
-    if (emb.size() != 2 || qn.size() != 1 || q.size() != 2 || k.size() != 2 || gate.size() != 2)
-        fail("unexpected tensor ranks in the checkpoint");
+    const auto emb = shape_of(shapes, "embed_tokens.weight", 2);             // [V, D]
+    const auto qn = shape_of(shapes, "layers.0.self_attn.q_norm.weight", 1); // [Dh]
+    const auto q = shape_of(shapes, "layers.0.self_attn.q_proj.weight", 2);  // [Hq Dh, D]
+    const auto k = shape_of(shapes, "layers.0.self_attn.k_proj.weight", 2);  // [Hkv Dh, D]
+    const auto gate = shape_of(shapes, "layers.0.mlp.gate_proj.weight", 2);  // [F, D]
     c.vocab_size = emb[0];
     c.hidden_size = emb[1];
     c.head_dim = qn[0];
@@ -133,7 +131,13 @@ Gemma3TextConfig Gemma3TextConfig::from_weights(const Shapes& shapes, const std:
     c.num_heads = q[0] / c.head_dim;
     c.num_kv_heads = k[0] / c.head_dim;
     c.intermediate_size = gate[0];
-    c.num_layers = integer(t, "num_hidden_layers", count_layers(shapes));
+    const int64_t stored_layers = count_layers(shapes);
+    c.num_layers = integer(t, "num_hidden_layers", stored_layers);
+    // The encoder runs layers 0 .. num_layers - 2: the last one may be absent from the checkpoint.
+    if (c.num_layers < 2 || c.num_layers > stored_layers + 1)
+        fail("config.json: 'num_hidden_layers' must be an integer in [2, " + std::to_string(stored_layers + 1) +
+             "] (the checkpoint has " + std::to_string(stored_layers) + " decoder layers), got " +
+             std::to_string(c.num_layers));
     if (integer(t, "hidden_size", c.hidden_size) != c.hidden_size)
         fail("config.json hidden_size disagrees with embed_tokens.weight");
     if (integer(t, "head_dim", c.head_dim) != c.head_dim)
@@ -207,8 +211,18 @@ void Gemma3TextConfig::validate() const {
              std::to_string(num_layers) + " layers");
     if (sliding_window < 1 || sliding_window_pattern < 1)
         fail("sliding_window and sliding_window_pattern must be positive");
-    if (query_pre_attn_scalar <= 0 || rope_scaling_factor <= 0 || local_rope_scaling_factor <= 0)
-        fail("invalid attention or RoPE scale");
+    if (!(query_pre_attn_scalar > 0) || !std::isfinite(query_pre_attn_scalar))
+        fail("config.json: 'query_pre_attn_scalar' must be a positive finite number");
+    if (!(rope_scaling_factor > 0) || !(local_rope_scaling_factor > 0) || !std::isfinite(rope_scaling_factor) ||
+        !std::isfinite(local_rope_scaling_factor))
+        fail("config.json: the RoPE scaling 'factor' must be a positive finite number");
+    if (!(rope_theta > 0) || !(rope_local_base_freq > 0) || !std::isfinite(rope_theta) ||
+        !std::isfinite(rope_local_base_freq))
+        fail("config.json: 'rope_theta' and 'rope_local_base_freq' must be positive finite numbers");
+    if (!(rms_norm_eps > 0 && rms_norm_eps <= 1))
+        fail("config.json: 'rms_norm_eps' must be a number in (0, 1]");
+    if (pad_token_id < 0 || pad_token_id >= vocab_size || bos_token_id < 0 || bos_token_id >= vocab_size)
+        fail("config.json: 'pad_token_id' and 'bos_token_id' must be in [0, " + std::to_string(vocab_size - 1) + "]");
 }
 
 double gemma3_embed_scale(int64_t hidden_size, torch::Dtype dtype) {

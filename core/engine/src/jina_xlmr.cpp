@@ -24,8 +24,8 @@ using nlohmann::json;
     throw EngineError("jina: " + what);
 }
 
-std::vector<int64_t> shape_of(const Shapes& shapes, const std::string& key) {
-    return required_shape(shapes, key, "jina", "Jina CLIP v2 / XLM-RoBERTa text model");
+std::vector<int64_t> shape_of(const Shapes& shapes, const std::string& key, int rank) {
+    return required_shape(shapes, key, "jina", "Jina CLIP v2 / XLM-RoBERTa text model", rank);
 }
 
 int64_t count_layers(const Shapes& shapes) {
@@ -86,12 +86,10 @@ JinaTextConfig JinaTextConfig::from_weights(const Shapes& shapes, const std::str
         text && text->contains("hf_model_config_kwargs") ? &(*text)["hf_model_config_kwargs"] : nullptr;
     const std::vector<const json*> sources = {kwargs, text ? nullptr : &root};
 
-    const auto we = shape_of(shapes, "embeddings.word_embeddings.weight");       // [V, D]
-    const auto tt = shape_of(shapes, "embeddings.token_type_embeddings.weight"); // [T, D]
-    const auto fc1 = shape_of(shapes, "encoder.layers.0.mlp.fc1.weight");        // [F, D]
-    const auto qkv = shape_of(shapes, "encoder.layers.0.mixer.Wqkv.weight");     // [3 D, D]
-    if (we.size() != 2 || tt.size() != 2 || fc1.size() != 2 || qkv.size() != 2)
-        fail("unexpected tensor ranks in the checkpoint");
+    const auto we = shape_of(shapes, "embeddings.word_embeddings.weight", 2);       // [V, D]
+    const auto tt = shape_of(shapes, "embeddings.token_type_embeddings.weight", 2); // [T, D]
+    const auto fc1 = shape_of(shapes, "encoder.layers.0.mlp.fc1.weight", 2);        // [F, D]
+    const auto qkv = shape_of(shapes, "encoder.layers.0.mixer.Wqkv.weight", 2);     // [3 D, D]
     c.vocab_size = we[0];
     c.hidden_size = we[1];
     c.type_vocab_size = tt[0];
@@ -99,10 +97,16 @@ JinaTextConfig JinaTextConfig::from_weights(const Shapes& shapes, const std::str
     c.num_layers = count_layers(shapes);
     if (qkv[0] != 3 * c.hidden_size)
         fail("Wqkv has " + std::to_string(qkv[0]) + " rows, expected 3 x hidden " + std::to_string(c.hidden_size));
-    c.num_heads = static_cast<int64_t>(number(sources, "num_attention_heads", static_cast<double>(c.num_heads)));
+    const double heads = number(sources, "num_attention_heads", static_cast<double>(c.num_heads));
+    if (!(heads >= 1 && heads <= static_cast<double>(c.hidden_size)) || heads != std::floor(heads))
+        fail("config.json: 'num_attention_heads' must be an integer in [1, " + std::to_string(c.hidden_size) + "]");
+    c.num_heads = static_cast<int64_t>(heads);
     c.rotary_base = number(sources, "rotary_emb_base", c.rotary_base);
     c.layer_norm_eps = number(sources, "layer_norm_eps", c.layer_norm_eps);
-    c.pad_token_id = static_cast<int64_t>(number(sources, "pad_token_id", static_cast<double>(c.pad_token_id)));
+    const double pad = number(sources, "pad_token_id", static_cast<double>(c.pad_token_id));
+    if (!(pad >= 0 && pad < static_cast<double>(c.vocab_size)) || pad != std::floor(pad))
+        fail("config.json: 'pad_token_id' must be an integer in [0, " + std::to_string(c.vocab_size - 1) + "]");
+    c.pad_token_id = static_cast<int64_t>(pad);
     c.lora_alpha = number(sources, "lora_alpha", c.lora_alpha);
     if (const auto* v = find_field(sources, "num_hidden_layers");
         v && v->is_number_integer() && v->get<int64_t>() != c.num_layers)
@@ -142,8 +146,12 @@ void JinaTextConfig::validate() const {
         fail("no encoder layers found");
     if (type_vocab_size < 1)
         fail("the checkpoint has no token type embedding");
-    if (rotary_base <= 0 || layer_norm_eps <= 0)
-        fail("invalid rotary base or LayerNorm eps");
+    if (!(rotary_base > 0) || !std::isfinite(rotary_base))
+        fail("config.json: 'rotary_emb_base' must be a positive finite number");
+    if (!(layer_norm_eps > 0 && layer_norm_eps <= 1))
+        fail("config.json: 'layer_norm_eps' must be a number in (0, 1]");
+    if (!std::isfinite(lora_alpha))
+        fail("config.json: 'lora_alpha' must be a finite number");
 }
 
 std::vector<std::string> jina_expected_keys(const JinaTextConfig& cfg) {

@@ -196,10 +196,39 @@ std::optional<std::string> transformer_key(const std::string& stored) {
     return stored;
 }
 
+namespace {
+
+// The config file for error messages; without one, the weights it would sit next to.
+std::string config_name(const ComponentFiles& files) {
+    if (!files.config_json.empty())
+        return files.config_json;
+    return "config.json (none next to " + (files.weights.empty() ? std::string("the weights") : files.weights.front()) +
+           ")";
+}
+
+// Runs a from_weights(): an error about a tensor gets the weight files appended, so that it names the file.
+template <typename Read> auto config_from(const ComponentFiles& files, Read read) {
+    try {
+        return read();
+    } catch (const EngineError& e) {
+        std::string msg = e.what();
+        if (files.config_json.empty() || msg.find(files.config_json) == std::string::npos) {
+            msg += " (in";
+            for (const auto& w : files.weights)
+                msg += " " + w;
+            msg += ")";
+        }
+        throw EngineError(msg);
+    }
+}
+
+} // namespace
+
 NextDiT load_transformer(const ComponentFiles& files, const Runtime& rt) {
     auto weights = collect_weights(open_all(files.weights), transformer_key);
     const std::string json = files.config_json.empty() ? std::string() : read_file(files.config_json);
-    auto cfg = NextDiTConfig::from_weights(weight_shapes(weights), json);
+    auto cfg = config_from(
+        files, [&] { return NextDiTConfig::from_weights(weight_shapes(weights), json, config_name(files)); });
     NextDiT model(cfg, rt.options());
     load_strict(*model, weights, "nextdit");
     model->eval();
@@ -212,7 +241,8 @@ AutoencoderKL load_vae(const ComponentFiles& files, bool bfl, const Runtime& rt)
     };
     auto weights = collect_weights(open_all(files.weights), mapper);
     const std::string json = files.config_json.empty() ? std::string() : read_file(files.config_json);
-    auto cfg = VaeConfig::from_weights(weight_shapes(weights), json);
+    auto cfg =
+        config_from(files, [&] { return VaeConfig::from_weights(weight_shapes(weights), json, config_name(files)); });
     AutoencoderKL vae(cfg, torch::TensorOptions().device(rt.device).dtype(rt.vae_dtype));
     if (bfl)
         load_strict(*vae, weights, "vae", bfl_vae_tensor_transform);

@@ -3,11 +3,10 @@
 #include "nextdit.h"
 
 #include "charaforge/engine/error.h"
+#include "config_json.h"
 #include "fused_ops.h"
 #include "torch_compat.h"
 #include "weights.h"
-
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <regex>
@@ -19,8 +18,8 @@ namespace {
     throw EngineError("nextdit: " + what);
 }
 
-std::vector<int64_t> shape_of(const TensorShapes& shapes, const std::string& key) {
-    return required_shape(shapes, key, "nextdit", "NewBie NextDiT transformer");
+std::vector<int64_t> shape_of(const TensorShapes& shapes, const std::string& key, int rank) {
+    return required_shape(shapes, key, "nextdit", "NewBie NextDiT transformer", rank);
 }
 
 int64_t count_blocks(const std::map<std::string, std::vector<int64_t>>& shapes, const std::string& prefix) {
@@ -37,45 +36,69 @@ torch::Tensor modulate(const torch::Tensor& x, const torch::Tensor& scale) {
 } // namespace
 
 NextDiTConfig NextDiTConfig::from_weights(const std::map<std::string, std::vector<int64_t>>& shapes,
-                                          const std::string& config_json) {
+                                          const std::string& config_json, const std::string& config_file) {
     NextDiTConfig c;
-    nlohmann::json j = nlohmann::json::object();
-    if (!config_json.empty()) {
-        try {
-            j = nlohmann::json::parse(config_json);
-        } catch (const std::exception& e) {
-            config_error(std::string("config.json is not valid JSON: ") + e.what());
-        }
-    }
-    const auto xe = shape_of(shapes, "x_embedder.weight");                // [D, p*p*C]
-    const auto qn = shape_of(shapes, "layers.0.attention.q_norm.weight"); // [Dh]
-    const auto qkv = shape_of(shapes, "layers.0.attention.qkv.weight");   // [(Hq + 2 Hkv) Dh, D]
+    const ConfigJson j("nextdit", config_file, config_json);
+    // Every shape read here is checked for rank (and positive sizes) before it is indexed.
+    const auto xe = shape_of(shapes, "x_embedder.weight", 2);                // [D, p*p*C]
+    const auto qn = shape_of(shapes, "layers.0.attention.q_norm.weight", 1); // [Dh]
+    const auto qkv = shape_of(shapes, "layers.0.attention.qkv.weight", 2);   // [(Hq + 2 Hkv) Dh, D]
     c.dim = xe[0];
-    c.patch_size = j.value("patch_size", int64_t{2});
-    c.in_channels = j.value("in_channels", xe[1] / (c.patch_size * c.patch_size));
+    c.patch_size = j.integer("patch_size", 2, 1, 16);
+    const int64_t patch_area = c.patch_size * c.patch_size;
+    if (xe[1] % patch_area != 0)
+        config_error("x_embedder.weight has " + std::to_string(xe[1]) +
+                     " inputs, not a multiple of patch_size^2 = " + std::to_string(patch_area) + " (" + config_file +
+                     ": 'patch_size' = " + std::to_string(c.patch_size) + ")");
+    c.in_channels = j.integer("in_channels", xe[1] / patch_area, 1, 4096);
+    if (c.in_channels * patch_area != xe[1])
+        j.fail("in_channels", "is " + std::to_string(c.in_channels) + " but x_embedder.weight has " +
+                                  std::to_string(xe[1]) + " = patch_size^2 x " + std::to_string(xe[1] / patch_area) +
+                                  " inputs");
     const int64_t head_dim = qn[0];
-    if (head_dim <= 0 || c.dim % head_dim != 0)
-        config_error("head dim " + std::to_string(head_dim) + " does not divide dim " + std::to_string(c.dim));
+    if (c.dim % head_dim != 0)
+        config_error("head dim " + std::to_string(head_dim) +
+                     " (layers.0.attention.q_norm.weight) does not divide dim " + std::to_string(c.dim) +
+                     " (x_embedder.weight)");
     c.n_heads = c.dim / head_dim;
+    if (qkv[1] != c.dim || qkv[0] % head_dim != 0 || qkv[0] / head_dim <= c.n_heads ||
+        (qkv[0] / head_dim - c.n_heads) % 2 != 0)
+        config_error("layers.0.attention.qkv.weight has shape [" + std::to_string(qkv[0]) + ", " +
+                     std::to_string(qkv[1]) + "], expected [(" + std::to_string(c.n_heads) + " + 2 n_kv_heads) x " +
+                     std::to_string(head_dim) + ", " + std::to_string(c.dim) + "]");
     c.n_kv_heads = (qkv[0] / head_dim - c.n_heads) / 2;
     c.n_layers = count_blocks(shapes, "layers");
     c.n_refiner_layers = count_blocks(shapes, "noise_refiner");
-    c.ffn_hidden = shape_of(shapes, "layers.0.feed_forward.w1.weight")[0];
-    c.cap_feat_dim = shape_of(shapes, "cap_embedder.1.weight")[1];
-    c.clip_text_dim = shape_of(shapes, "clip_text_pooled_proj.1.weight")[0];
-    c.t_freq_dim = shape_of(shapes, "t_embedder.mlp.0.weight")[1];
-    if (j.contains("axes_dims") && j["axes_dims"].is_array() && j["axes_dims"].size() == 3) {
+    c.ffn_hidden = shape_of(shapes, "layers.0.feed_forward.w1.weight", 2)[0];
+    c.cap_feat_dim = shape_of(shapes, "cap_embedder.1.weight", 2)[1];
+    c.clip_text_dim = shape_of(shapes, "clip_text_pooled_proj.1.weight", 2)[0];
+    c.t_freq_dim = shape_of(shapes, "t_embedder.mlp.0.weight", 2)[1];
+    if (c.t_freq_dim % 2 != 0)
+        config_error("t_embedder.mlp.0.weight has " + std::to_string(c.t_freq_dim) +
+                     " inputs, expected an even number (cos and sin halves)");
+    // Architecture fields in config.json must agree with the weights.
+    j.check_agrees("dim", c.dim);
+    j.check_agrees("n_heads", c.n_heads);
+    j.check_agrees("n_kv_heads", c.n_kv_heads);
+    j.check_agrees("n_layers", c.n_layers);
+    j.check_agrees("n_refiner_layers", c.n_refiner_layers);
+    j.check_agrees("cap_feat_dim", c.cap_feat_dim);
+    j.check_agrees("clip_text_dim", c.clip_text_dim);
+    if (auto dims = j.integers("axes_dims", 3, 2, head_dim)) {
         for (int a = 0; a < 3; ++a)
-            c.axes_dims[a] = j["axes_dims"][a].get<int64_t>();
+            c.axes_dims[a] = (*dims)[a];
+        if (c.axes_dims[0] + c.axes_dims[1] + c.axes_dims[2] != head_dim || c.axes_dims[0] % 2 || c.axes_dims[1] % 2 ||
+            c.axes_dims[2] % 2)
+            j.fail("axes_dims", "must be three even numbers summing to the head dim " + std::to_string(head_dim));
     } else {
         for (int a = 0; a < 3; ++a)
             c.axes_dims[a] = head_dim / 3; // the released model: 96 = 32 + 32 + 32
     }
-    if (j.contains("axes_lens") && j["axes_lens"].is_array() && j["axes_lens"].size() == 3)
+    if (auto lens = j.integers("axes_lens", 3, 1, int64_t{1} << 20))
         for (int a = 0; a < 3; ++a)
-            c.axes_lens[a] = j["axes_lens"][a].get<int64_t>();
-    c.norm_eps = j.value("norm_eps", c.norm_eps);
-    c.rope_theta = j.value("rope_theta", c.rope_theta);
+            c.axes_lens[a] = (*lens)[a];
+    c.norm_eps = j.number("norm_eps", c.norm_eps, 0.0, 1.0, true);
+    c.rope_theta = j.number("rope_theta", c.rope_theta, 0.0, 1e12, true);
     c.validate();
     return c;
 }
@@ -93,6 +116,12 @@ void NextDiTConfig::validate() const {
             config_error("axes_dims must be even");
     if (n_layers < 1)
         config_error("no transformer layers found");
+    if (patch_size < 1 || in_channels < 1)
+        config_error("patch_size and in_channels must be positive");
+    if (!(rope_theta > 0) || !std::isfinite(rope_theta))
+        config_error("rope_theta must be a positive finite number");
+    if (!(norm_eps > 0) || !std::isfinite(norm_eps))
+        config_error("norm_eps must be a positive finite number");
 }
 
 std::vector<std::string> nextdit_expected_keys(const NextDiTConfig& cfg) {

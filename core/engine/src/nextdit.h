@@ -34,10 +34,12 @@ struct NextDiTConfig {
     int64_t adaln_dim() const { return std::min<int64_t>(dim, 1024); }
     int64_t patch_dim() const { return patch_size * patch_size * in_channels; }
 
-    // Reads the architecture from tensor shapes (keys without prefix); `json` is the optional
-    // transformer/config.json text, whose fields take precedence where present.
+    // Reads the architecture from tensor shapes (keys without prefix, each rank-checked before use);
+    // `config_json` is the optional transformer/config.json text, whose fields take precedence where present
+    // and are checked for type and range. Errors name `config_file` and the field or tensor.
     static NextDiTConfig from_weights(const std::map<std::string, std::vector<int64_t>>& shapes,
-                                      const std::string& config_json = {});
+                                      const std::string& config_json = {},
+                                      const std::string& config_file = "config.json");
     void validate() const;
 };
 

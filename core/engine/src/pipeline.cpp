@@ -2,6 +2,7 @@
 #include "charaforge/engine/pipeline.h"
 
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/request_validation.h"
 #include "flow_sampler.h"
 #include "model_folder.h"
 #include "pipeline_internal.h"
@@ -26,10 +27,23 @@ struct Pipeline::Impl {
     int64_t vae_bytes = 0;
 };
 
+namespace {
+
+// A LibTorch error as our one-line EngineError: the message without the C++ backtrace (15-25 lines of frames
+// that mean nothing to a user), first line only.
+[[noreturn]] void throw_torch_error(const c10::Error& e, const std::string& where) {
+    std::string msg = e.what_without_backtrace();
+    if (const auto nl = msg.find('\n'); nl != std::string::npos)
+        msg.resize(nl);
+    throw EngineError(where + "LibTorch error: " + msg);
+}
+
+} // namespace
+
 Pipeline::Pipeline() : impl_(std::make_unique<Impl>()) {}
 Pipeline::~Pipeline() = default;
 
-std::unique_ptr<Pipeline> Pipeline::open(const std::string& path, const RuntimeOptions& options) {
+std::unique_ptr<Pipeline> Pipeline::open(const std::string& path, const RuntimeOptions& options) try {
     std::unique_ptr<Pipeline> p(new Pipeline());
     auto& s = *p->impl_;
     s.options = options;
@@ -58,6 +72,8 @@ std::unique_ptr<Pipeline> Pipeline::open(const std::string& path, const RuntimeO
     s.info.clip_file = s.files.clip.weights.empty() ? "" : s.files.clip.weights.front();
     s.info.summary = s.files.summary();
     return p;
+} catch (const c10::Error& e) {
+    throw_torch_error(e, "pipeline: opening " + path + ": ");
 }
 
 const ModelInfo& Pipeline::info() const {
@@ -153,7 +169,7 @@ Image to_image(const torch::Tensor& rgb01) { // [3, H, W] fp32 in [0, 1]
 
 } // namespace
 
-std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& input, const Callbacks& callbacks) {
+std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& input, const Callbacks& callbacks) try {
     auto& s = *impl_;
     c10::InferenceMode guard;
     const auto& cfg = s.transformer->config();
@@ -161,6 +177,7 @@ std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& inpu
     for (std::size_t i = 0; i < input.size(); ++i) {
         const auto& r = input[i];
         const std::string where = "pipeline: request " + std::to_string(i) + ": ";
+        validate_request(r, "pipeline: request " + std::to_string(i));
         if (r.width < spatial || r.height < spatial || r.width % spatial || r.height % spatial)
             throw EngineError(where + "size " + std::to_string(r.width) + "x" + std::to_string(r.height) +
                               " must be a positive multiple of " + std::to_string(spatial));
@@ -231,6 +248,8 @@ std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& inpu
         }
     }
     return images;
+} catch (const c10::Error& e) {
+    throw_torch_error(e, "pipeline: ");
 }
 
 std::vector<std::pair<std::string, int64_t>> Pipeline::component_bytes() const {
@@ -405,6 +424,18 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
                 auto rgb = project_latent_rgb(*m.preview, x1).clamp(0.0, 1.0).cpu(); // [B, 3, h, w]
                 for (int64_t b = 0; b < B; ++b)
                     callbacks.on_preview(idx[b], static_cast<int>(step), to_image(rgb[b]));
+            }
+            // NaN weights or settings poison the latent for good: stop at the first such step rather than
+            // decode an all-black image and call it done.
+            if (!torch::isfinite(state).all().item<bool>()) {
+                auto finite_rows = torch::isfinite(state).flatten(1).all(1).cpu(); // [B]
+                int64_t bad = 0;
+                while (bad + 1 < B && finite_rows[bad].item<bool>())
+                    ++bad;
+                throw EngineError("pipeline: request " + std::to_string(idx[bad]) +
+                                  ": the latent became non-finite (NaN or inf) at step " + std::to_string(step) +
+                                  " of " + std::to_string(total) +
+                                  ": the model's weights or the request's settings give no finite result");
             }
             // After the last step the batch only has to be decoded: no resume point, and no abort that
             // would throw the finished latents away.

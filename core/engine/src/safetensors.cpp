@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <limits>
+#include <set>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,11 +67,22 @@ int64_t TensorInfo::numel() const {
 
 SafetensorsHeader parse_safetensors_header(std::string_view json_text, uint64_t data_size, const std::string& file) {
     nlohmann::json root;
+    // nlohmann keeps the last of duplicate keys: a header naming one tensor twice would silently lose one.
+    std::set<std::string> names;
+    std::string duplicate;
+    auto watch_keys = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (event == nlohmann::json::parse_event_t::key && depth == 1 && duplicate.empty() &&
+            !names.insert(parsed.get<std::string>()).second)
+            duplicate = parsed.get<std::string>();
+        return true;
+    };
     try {
-        root = nlohmann::json::parse(json_text.begin(), json_text.end());
+        root = nlohmann::json::parse(json_text.begin(), json_text.end(), watch_keys);
     } catch (const nlohmann::json::exception& e) {
         fail(file, std::string("header is not valid JSON (") + e.what() + ")");
     }
+    if (!duplicate.empty())
+        fail(file, "the header names tensor '" + duplicate + "' twice");
     if (!root.is_object())
         fail(file, "header is not a JSON object");
 
@@ -169,7 +181,8 @@ SafetensorsHeader parse_safetensors_bytes(std::span<const uint8_t> bytes, const 
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever (it is refused below).
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         fail(path, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};

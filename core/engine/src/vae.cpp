@@ -5,9 +5,8 @@
 #include "vae.h"
 
 #include "charaforge/engine/error.h"
+#include "config_json.h"
 #include "torch_compat.h"
-
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <regex>
@@ -21,19 +20,6 @@ namespace {
 
 std::vector<int64_t> shape_of(const TensorShapes& shapes, const std::string& key, int rank) {
     return required_shape(shapes, key, "vae", "FLUX AutoencoderKL", rank);
-}
-
-// A JSON number field when present and not null (diffusers writes null for unset factors).
-void read_number(const nlohmann::json& j, const char* field, double& out) {
-    if (j.contains(field) && j[field].is_number())
-        out = j[field].get<double>();
-}
-
-// Architecture fields are read from the tensor shapes; config.json must agree where it states them.
-void check_agrees(const nlohmann::json& j, const char* field, int64_t from_shapes) {
-    if (j.contains(field) && j[field].is_number_integer() && j[field].get<int64_t>() != from_shapes)
-        vae_error(std::string("config.json says ") + field + " = " + std::to_string(j[field].get<int64_t>()) +
-                  " but the weights have " + std::to_string(from_shapes));
 }
 
 void validate(const VaeConfig& c) {
@@ -61,18 +47,9 @@ torch::TensorOptions weight_options(const nn::Conv2d& conv) {
 } // namespace
 
 VaeConfig VaeConfig::from_weights(const std::map<std::string, std::vector<int64_t>>& shapes,
-                                  const std::string& config_json) {
+                                  const std::string& config_json, const std::string& config_file) {
     VaeConfig c;
-    nlohmann::json j = nlohmann::json::object();
-    if (!config_json.empty()) {
-        try {
-            j = nlohmann::json::parse(config_json);
-        } catch (const std::exception& e) {
-            vae_error(std::string("config.json is not valid JSON: ") + e.what());
-        }
-        if (!j.is_object())
-            vae_error("config.json is not a JSON object");
-    }
+    const ConfigJson j("vae", config_file, config_json);
     for (const char* key : {"quant_conv.weight", "post_quant_conv.weight"})
         if (shapes.count(key))
             vae_error(std::string("the checkpoint has '") + key +
@@ -94,6 +71,9 @@ VaeConfig VaeConfig::from_weights(const std::map<std::string, std::vector<int64_
     }
     if (c.block_out_channels.empty())
         shape_of(shapes, "encoder.down_blocks.0.resnets.0.conv1.weight", 4); // throws naming the key
+    if (c.block_out_channels.size() > 16)
+        vae_error("the checkpoint has " + std::to_string(c.block_out_channels.size()) +
+                  " encoder down blocks, at most 16 are supported");
     c.layers_per_block = 0;
     while (shapes.count("encoder.down_blocks.0.resnets." + std::to_string(c.layers_per_block) + ".conv1.weight"))
         ++c.layers_per_block;
@@ -104,31 +84,29 @@ VaeConfig VaeConfig::from_weights(const std::map<std::string, std::vector<int64_
     if (dec_in[0] != c.block_out_channels.back() || dec_out[1] != c.block_out_channels.front())
         vae_error("decoder channel counts do not match the encoder's block_out_channels");
 
-    check_agrees(j, "in_channels", c.in_channels);
-    check_agrees(j, "out_channels", c.out_channels);
-    check_agrees(j, "latent_channels", c.latent_channels);
-    check_agrees(j, "layers_per_block", c.layers_per_block);
-    if (j.contains("block_out_channels") && j["block_out_channels"].is_array()) {
-        std::vector<int64_t> stated;
-        for (const auto& v : j["block_out_channels"])
-            stated.push_back(v.is_number_integer() ? v.get<int64_t>() : -1);
-        if (stated != c.block_out_channels)
-            vae_error("config.json's block_out_channels do not match the weights");
-    }
-    if (j.contains("act_fn") && j["act_fn"].is_string() && j["act_fn"].get<std::string>() != "silu")
-        vae_error("act_fn '" + j["act_fn"].get<std::string>() + "' is not supported (FLUX uses silu)");
+    j.check_agrees("in_channels", c.in_channels);
+    j.check_agrees("out_channels", c.out_channels);
+    j.check_agrees("latent_channels", c.latent_channels);
+    j.check_agrees("layers_per_block", c.layers_per_block);
+    if (auto stated = j.integers("block_out_channels", 0, 1, int64_t{1} << 20);
+        stated && *stated != c.block_out_channels)
+        j.fail("block_out_channels", "does not match the weights' channel counts");
+    if (auto act = j.string("act_fn"); act && *act != "silu")
+        j.fail("act_fn", "is '" + *act + "', only 'silu' is supported (FLUX uses silu)");
     for (const char* flag : {"use_quant_conv", "use_post_quant_conv"})
-        if (j.contains(flag) && j[flag].is_boolean() && j[flag].get<bool>())
-            vae_error(std::string("config.json sets ") + flag + ", which the FLUX VAE does not use");
-    if (j.contains("norm_num_groups") && j["norm_num_groups"].is_number_integer())
-        c.norm_num_groups = j["norm_num_groups"].get<int64_t>();
-    if (j.contains("mid_block_add_attention") && j["mid_block_add_attention"].is_boolean())
-        c.mid_block_add_attention = j["mid_block_add_attention"].get<bool>();
-    read_number(j, "scaling_factor", c.scaling_factor);
-    read_number(j, "shift_factor", c.shift_factor);
-    if (j.contains("shift_factor") && j["shift_factor"].is_null())
+        if (j.boolean(flag, false))
+            j.fail(flag, "is true, which the FLUX VAE does not use");
+    c.norm_num_groups = j.integer("norm_num_groups", c.norm_num_groups, 1, c.block_out_channels.front());
+    c.mid_block_add_attention = j.boolean("mid_block_add_attention", c.mid_block_add_attention);
+    c.scaling_factor = j.number("scaling_factor", c.scaling_factor, 0.0, 1e6, true);
+    c.shift_factor = j.number("shift_factor", c.shift_factor, -1e6, 1e6);
+    if (j.json().contains("shift_factor") && j.json()["shift_factor"].is_null())
         c.shift_factor = 0.0; // diffusers pipelines skip the shift when it is null
-    read_number(j, "norm_eps", c.norm_eps);
+    c.norm_eps = j.number("norm_eps", c.norm_eps, 0.0, 1.0, true);
+    for (auto ch : c.block_out_channels)
+        if (ch % c.norm_num_groups != 0)
+            j.fail("norm_num_groups", "is " + std::to_string(c.norm_num_groups) +
+                                          ", which does not divide the block channel count " + std::to_string(ch));
     validate(c);
     return c;
 }

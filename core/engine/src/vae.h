@@ -23,9 +23,10 @@ struct VaeConfig {
     double shift_factor = 0.1159;
     bool mid_block_add_attention = true;
 
-    // From diffusers-named shapes plus the optional vae/config.json text (fields override).
+    // From diffusers-named shapes (rank-checked) plus the optional vae/config.json text (fields override, each
+    // checked for type and range; errors name `config_file` and the field).
     static VaeConfig from_weights(const std::map<std::string, std::vector<int64_t>>& shapes,
-                                  const std::string& config_json = {});
+                                  const std::string& config_json = {}, const std::string& config_file = "config.json");
 };
 
 // Maps a BFL `ae.safetensors` key to the diffusers key (std::nullopt for keys that are not VAE weights).

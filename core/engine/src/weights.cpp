@@ -124,6 +124,10 @@ std::vector<int64_t> required_shape(const TensorShapes& shapes, const std::strin
     if (rank >= 0 && it->second.size() != static_cast<std::size_t>(rank))
         throw EngineError(component + ": tensor '" + key + "' has rank " + std::to_string(it->second.size()) +
                           ", expected " + std::to_string(rank));
+    for (auto d : it->second)
+        if (d < 1)
+            throw EngineError(component + ": tensor '" + key + "' has an empty dimension (size " + std::to_string(d) +
+                              ")");
     return it->second;
 }
 

@@ -1,5 +1,7 @@
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/pipeline.h"
 #include "core/engine/test_util.h"
+#include "file_util.h"
 #include "model_folder.h"
 #include "nextdit.h"
 #include "test_model.h"
@@ -178,4 +180,115 @@ TEST(NextDiT, WrapperPrefixesAreStripped) {
     EXPECT_EQ(*transformer_key("model.diffusion_model.layers.0.attention.qkv.weight"), "layers.0.attention.qkv.weight");
     EXPECT_EQ(*transformer_key("inner_model.x_embedder.weight"), "x_embedder.weight");
     EXPECT_EQ(*transformer_key("x_embedder.weight"), "x_embedder.weight");
+}
+
+namespace {
+
+std::map<std::string, std::vector<int64_t>> tiny_shapes() {
+    NextDiT m(tiny_nextdit_config(), torch::TensorOptions().device(torch::kMeta));
+    std::map<std::string, std::vector<int64_t>> shapes;
+    for (auto& p : m->named_parameters(true))
+        shapes[p.key()] = p.value().sizes().vec();
+    return shapes;
+}
+
+// The message of the EngineError that from_weights throws (an empty string when it does not throw).
+std::string from_weights_error(const std::map<std::string, std::vector<int64_t>>& shapes,
+                               const std::string& json = {}) {
+    try {
+        NextDiTConfig::from_weights(shapes, json, "/m/transformer/config.json");
+    } catch (const EngineError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+} // namespace
+
+TEST(NextDiTConfigChecks, EveryShapeReadIsRankCheckedFirst) {
+    // Before: rank 0 of these read past an empty shape (SIGSEGV); rank 1 read garbage ("n_kv_heads -124").
+    for (const char* key : {"x_embedder.weight", "t_embedder.mlp.0.weight", "layers.0.attention.qkv.weight",
+                            "layers.0.attention.q_norm.weight", "layers.0.feed_forward.w1.weight",
+                            "cap_embedder.1.weight", "clip_text_pooled_proj.1.weight"}) {
+        for (const std::vector<int64_t>& bad :
+             {std::vector<int64_t>{}, std::vector<int64_t>{4}, std::vector<int64_t>{2, 3, 4}}) {
+            auto shapes = tiny_shapes();
+            const bool matrix = shapes.at(key).size() == 2;
+            if (!matrix && bad.size() == 1)
+                continue; // q_norm is rank 1: {4} is a valid rank
+            shapes[key] = bad;
+            const auto msg = from_weights_error(shapes);
+            EXPECT_NE(msg.find(std::string("'") + key + "'"), std::string::npos)
+                << key << " rank " << bad.size() << ": " << msg;
+            EXPECT_NE(msg.find("rank"), std::string::npos) << msg;
+        }
+    }
+}
+
+TEST(NextDiTConfigChecks, ZeroSizedAndInconsistentShapesAreErrors) {
+    auto shapes = tiny_shapes();
+    shapes["layers.0.attention.q_norm.weight"] = {0};
+    EXPECT_NE(from_weights_error(shapes).find("q_norm"), std::string::npos);
+    shapes = tiny_shapes();
+    shapes["layers.0.attention.qkv.weight"][0] = 4; // fewer rows than the query heads need
+    EXPECT_NE(from_weights_error(shapes).find("layers.0.attention.qkv.weight"), std::string::npos);
+    shapes = tiny_shapes();
+    shapes["x_embedder.weight"][1] = 7; // not patch_size^2 x channels
+    EXPECT_NE(from_weights_error(shapes).find("x_embedder.weight"), std::string::npos);
+}
+
+TEST(NextDiTConfigChecks, ConfigFieldsAreTypeAndRangeChecked) {
+    const auto shapes = tiny_shapes();
+    ASSERT_EQ(from_weights_error(shapes, R"({"patch_size": 2, "rope_theta": 10000.0})"), "");
+    struct Case {
+        const char* json;
+        const char* field;
+        const char* allowed;
+    };
+    // Before: patch_size 0 / 2^32 / 1e30 gave SIGFPE, rope_theta <= 0 an all-black image, type errors no file.
+    for (const Case& c : std::vector<Case>{{R"({"patch_size": 0})", "'patch_size'", "[1, 16]"},
+                                           {R"({"patch_size": 4294967296})", "'patch_size'", "[1, 16]"},
+                                           {R"({"patch_size": 1e30})", "'patch_size'", "[1, 16]"},
+                                           {R"({"patch_size": "2"})", "'patch_size'", "[1, 16]"},
+                                           {R"({"patch_size": -2})", "'patch_size'", "[1, 16]"},
+                                           {R"({"rope_theta": 0})", "'rope_theta'", "(0, "},
+                                           {R"({"rope_theta": -10000})", "'rope_theta'", "(0, "},
+                                           {R"({"rope_theta": "big"})", "'rope_theta'", "(0, "},
+                                           {R"({"norm_eps": 0})", "'norm_eps'", "(0, 1]"},
+                                           {R"({"in_channels": 0})", "'in_channels'", "[1, "},
+                                           {R"({"in_channels": 3})", "'in_channels'", "x_embedder"},
+                                           {R"({"axes_dims": [4, 4]})", "'axes_dims'", "3 integers"},
+                                           {R"({"axes_dims": [2, 2, 2]})", "'axes_dims'", "sum"},
+                                           {R"({"axes_lens": [0, 1, 1]})", "'axes_lens'", "[1, "},
+                                           {R"({"n_heads": 3})", "'n_heads'", "weights"},
+                                           {R"({"dim": 1.5})", "'dim'", "weights"},
+                                           {R"([1, 2])", "not a JSON object", ""},
+                                           {R"({"patch_size": )", "not valid JSON", ""}}) {
+        const auto msg = from_weights_error(shapes, c.json);
+        EXPECT_EQ(msg.rfind("nextdit: /m/transformer/config.json", 0), 0u) << c.json << ": " << msg;
+        EXPECT_NE(msg.find(c.field), std::string::npos) << c.json << ": " << msg;
+        EXPECT_NE(msg.find(c.allowed), std::string::npos) << c.json << ": " << msg;
+    }
+}
+
+TEST(NextDiTConfigChecks, ABadConfigInAModelFolderNamesTheFile) {
+    TempDir dir;
+    make_test_model(dir.str(), 3);
+    const auto config = (dir.path() / "transformer" / "config.json").string();
+    auto text = read_file(config);
+    const auto at = text.find("\"patch_size\": 2");
+    ASSERT_NE(at, std::string::npos) << text;
+    text.replace(at, 15, "\"patch_size\": 0");
+    write_file_atomic(config, text);
+    RuntimeOptions o;
+    o.device = "cpu";
+    try {
+        Pipeline::open(dir.str(), o);
+        FAIL() << "opened a model with patch_size 0";
+    } catch (const EngineError& e) {
+        EXPECT_NE(std::string(e.what()).find("transformer/config.json: 'patch_size' must be an integer in [1, 16]"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("'patch_size'"), std::string::npos) << e.what();
+    }
 }

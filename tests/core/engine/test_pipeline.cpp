@@ -1,5 +1,6 @@
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
+#include "charaforge/engine/request_validation.h"
 #include "charaforge/engine/tools.h"
 #include "core/engine/test_util.h"
 #include "file_util.h"
@@ -8,11 +9,14 @@
 #include "pipeline_internal.h"
 #include "safetensors.h"
 #include "test_model.h"
+#include "weights.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -620,20 +624,25 @@ TEST(PipelineOutOfMemory, TheMessageSaysWhatRanOutAndWhatToLower) {
 }
 
 TEST_F(PipelineTest, AHostAllocationFailureBecomesOutOfMemoryAndThePipelineRecovers) {
-    // A latent of 16 x 2^21 x 2^21 fp32 is 256 TiB: more than x86-64's 128 TiB of user address space, so the
-    // allocation fails at once whatever the overcommit policy, without touching any memory.
-    auto huge = request(71);
-    huge.width = huge.height = 16777216;
+    // 2^46 fp32 values are 256 TiB: more than x86-64's user address space, so LibTorch's CPU allocator fails at
+    // once whatever the overcommit policy, without touching any memory. Requests are limited to 8192 pixels a
+    // side (validate_request), so the failing allocation is made during a sampler step, where the sampler's
+    // own would fail.
+    Callbacks cb;
+    cb.on_step = [](const StepProgress&) { (void)torch::empty({int64_t{1} << 46}, torch::kFloat32); };
     try {
-        pipeline_->generate({huge, request(72)});
+        pipeline_->generate({request(71)}, cb);
         FAIL() << "no exception";
     } catch (const OutOfMemory& e) {
         const std::string msg = e.what();
-        EXPECT_NE(msg.find("pipeline: out of memory on cpu sampling 1 image at 16777216x16777216 (3 steps"),
-                  std::string::npos)
+        EXPECT_NE(msg.find("pipeline: out of memory on cpu sampling 1 image at 64x48 (3 steps"), std::string::npos)
             << msg;
         EXPECT_NE(msg.find("lower the batch size or the resolution"), std::string::npos) << msg;
     }
+    // A size past the limit is refused before any allocation.
+    auto huge = request(71);
+    huge.width = huge.height = 16777216;
+    EXPECT_THROW(pipeline_->generate({huge}), EngineError);
     // Nothing of the failed batch is left behind: the next run works and gives the usual image.
     const auto again = pipeline_->generate({request(72)});
     EXPECT_EQ(again[0].rgb.size(), 64u * 48u * 3u);
@@ -736,4 +745,142 @@ TEST(PipelineMemory, TheBatchEstimateScalesWithSizeAndGuidanceAndIsClamped) {
     EXPECT_EQ(batch_that_fits(10'000, 1'000, 2'500, 4), 4); // capped by max_batch
     EXPECT_EQ(batch_that_fits(1'000, 1'000, 2'500, 4), 1);  // at least one, even when nothing fits
     EXPECT_EQ(batch_that_fits(0, 0, 0, 3), 3);              // no estimate: max_batch
+}
+
+TEST(RequestValidation, Utf8IsCheckedStrictly) {
+    EXPECT_EQ(first_invalid_utf8("plain ascii"), std::string_view::npos);
+    EXPECT_EQ(first_invalid_utf8("桜 😊 é"), std::string_view::npos);
+    EXPECT_EQ(first_invalid_utf8("ab\xff"), 2u);           // never a UTF-8 byte
+    EXPECT_EQ(first_invalid_utf8("a\x80"), 1u);            // continuation without a lead
+    EXPECT_EQ(first_invalid_utf8("\xe6\xa1"), 0u);         // truncated sequence
+    EXPECT_EQ(first_invalid_utf8("x\xc0\xaf"), 1u);        // overlong '/'
+    EXPECT_EQ(first_invalid_utf8("\xed\xa0\x80"), 0u);     // UTF-16 surrogate U+D800
+    EXPECT_EQ(first_invalid_utf8("\xf4\x90\x80\x80"), 0u); // above U+10FFFF
+}
+
+TEST(RequestValidation, EveryProblemIsNamed) {
+    GenerationRequest ok;
+    EXPECT_TRUE(request_problems(ok).empty());
+    ok.seed = kMaxSeed;
+    ok.width = kMaxImageSize;
+    ok.height = kMinImageSize;
+    EXPECT_TRUE(request_problems(ok).empty());
+
+    struct Case {
+        std::function<void(GenerationRequest&)> spoil;
+        const char* field;
+    };
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    for (const auto& c : std::vector<Case>{
+             {[](GenerationRequest& r) { r.prompt = "girl \xff"; }, "prompt: invalid UTF-8 at byte 5"},
+             {[](GenerationRequest& r) { r.negative_prompt = "\xc3"; }, "negative prompt: invalid UTF-8"},
+             {[](GenerationRequest& r) { r.system_prompt = "\x80"; }, "system prompt: invalid UTF-8"},
+             {[&](GenerationRequest& r) { r.guidance = nan; }, "guidance: nan"},
+             {[&](GenerationRequest& r) { r.guidance = inf; }, "guidance: inf"},
+             {[&](GenerationRequest& r) { r.shift = nan; }, "shift: nan"},
+             {[](GenerationRequest& r) { r.shift = 0.0f; }, "shift: 0"},
+             {[&](GenerationRequest& r) { r.cfg_trunc = -inf; }, "cfg_trunc: -inf"},
+             {[&](GenerationRequest& r) { r.renorm_cfg = nan; }, "renorm_cfg: nan"},
+             {[](GenerationRequest& r) { r.width = 64 + 8192; }, "width: 8256"},
+             {[](GenerationRequest& r) { r.height = 100000; }, "height: 100000"},
+             {[](GenerationRequest& r) { r.height = 40; }, "height: 40 must be a multiple of 16"},
+             {[](GenerationRequest& r) { r.width = 0; }, "width: 0"},
+             {[](GenerationRequest& r) { r.steps = 0; }, "steps: 0"},
+             {[](GenerationRequest& r) { r.steps = 1001; }, "steps: 1001"},
+             {[](GenerationRequest& r) { r.seed = kMaxSeed + 1; }, "seed: 4294967296"},
+             {[&](GenerationRequest& r) {
+                  r.cond = TextEmbedding{{1.0f, nan}, 1, 2, {0.0f}};
+              },
+              "cond: the embedding holds non-finite values"},
+         }) {
+        GenerationRequest r;
+        c.spoil(r);
+        const auto problems = request_problems(r);
+        ASSERT_EQ(problems.size(), 1u) << c.field;
+        EXPECT_EQ(problems[0].rfind(c.field, 0), 0u) << problems[0];
+        try {
+            validate_request(r, "job 7");
+            FAIL() << c.field;
+        } catch (const EngineError& e) {
+            EXPECT_EQ(std::string(e.what()).rfind(std::string("job 7: ") + c.field, 0), 0u) << e.what();
+        }
+    }
+}
+
+TEST_F(PipelineTest, InvalidRequestsFailBeforeAnyWork) {
+    // Before: invalid UTF-8 was found after sampling (finished images were lost), --cfg nan gave rc 0 and a
+    // black image, seed N + 2^32 silently gave seed N's image.
+    int steps = 0;
+    Callbacks cb;
+    cb.on_step = [&](const StepProgress&) { ++steps; };
+    auto bad_text = request(1);
+    bad_text.cond.reset();
+    bad_text.prompt = "ok \xfe";
+    auto nan_cfg = request(2);
+    nan_cfg.guidance = std::numeric_limits<float>::quiet_NaN();
+    auto big_seed = request(3);
+    big_seed.seed = (uint64_t{1} << 32) + 3;
+    for (const auto& bad : {bad_text, nan_cfg, big_seed}) {
+        try {
+            pipeline_->generate({request(1), bad}, cb);
+            FAIL() << "accepted";
+        } catch (const EngineError& e) {
+            EXPECT_NE(std::string(e.what()).find("request 1: "), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_EQ(steps, 0);
+}
+
+TEST(PipelineNonFinite, NanWeightsFailTheJobInsteadOfABlackImage) {
+    TempDir dir;
+    make_test_model(dir.str(), 5);
+    // Poison one transformer weight with NaN (the file is rewritten with the same keys).
+    const auto path = (dir.path() / "transformer" / "diffusion_pytorch_model.safetensors").string();
+    std::vector<TensorBlob> blobs;
+    {
+        SafetensorsFile file(path);
+        for (const auto& info : file.tensors()) {
+            auto t = read_tensor(file, info).to(torch::kFloat32);
+            if (info.name == "final_layer.linear.bias")
+                t.fill_(std::numeric_limits<float>::quiet_NaN());
+            blobs.push_back(to_blob(info.name, t, torch::kBFloat16));
+        }
+    }
+    write_safetensors(path, blobs);
+    RuntimeOptions o;
+    o.device = "cpu";
+    auto p = Pipeline::open(dir.str(), o);
+    const auto c = tiny_nextdit_config();
+    GenerationRequest r;
+    r.width = r.height = 32;
+    r.steps = 2;
+    r.cond = random_embedding(3, c.cap_feat_dim, c.clip_text_dim, 1);
+    r.uncond = random_embedding(1, c.cap_feat_dim, c.clip_text_dim, 2);
+    int images = 0;
+    Callbacks cb;
+    cb.on_image = [&](std::size_t, const Image&) { ++images; };
+    try {
+        p->generate({r}, cb);
+        FAIL() << "NaN weights gave an image";
+    } catch (const EngineError& e) {
+        EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("step 1"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(images, 0);
+}
+
+TEST_F(PipelineTest, ATorchErrorReachesTheCallerAsOneLine) {
+    // Before: the c10::Error itself escaped, with its 15-25 lines of C++ backtrace.
+    auto r = request(5);
+    const auto c = tiny_nextdit_config();
+    r.cond = random_embedding(4, c.cap_feat_dim, c.clip_text_dim + 3, 9); // a pooled vector of the wrong width
+    r.uncond = random_embedding(1, c.cap_feat_dim, c.clip_text_dim + 3, 10);
+    try {
+        pipeline_->generate({r});
+        FAIL() << "no exception";
+    } catch (const EngineError& e) {
+        const std::string msg = e.what();
+        EXPECT_EQ(msg.rfind("pipeline: LibTorch error: ", 0), 0u) << msg;
+        EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    }
 }

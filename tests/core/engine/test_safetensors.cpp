@@ -6,7 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <future>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace charaforge::engine;
 using charaforge::test::TempDir;
@@ -139,4 +145,47 @@ TEST(Safetensors, Float8TensorsAreReadAsData) {
     SafetensorsFile f(dir.file("f8.safetensors"));
     auto t = read_tensor(f, f.at("w"));
     EXPECT_TRUE(torch::equal(t, torch::tensor({1.0f, 2.0f, -1.0f})));
+}
+
+TEST(Safetensors, DuplicateTensorNamesAreRejected) {
+    // Before: the JSON parser kept the last entry, and the first tensor silently vanished.
+    const auto msg = error_of(header_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                          R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                          "xxxxxxxx"));
+    EXPECT_NE(msg.find("bad.safetensors"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'w' twice"), std::string::npos) << msg;
+    // The same key in two different tensors' entries is not a duplicate tensor.
+    EXPECT_EQ(error_of(header_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                   R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                   "xxxxxxxx")),
+              "");
+}
+
+TEST(Safetensors, AFifoOrDeviceIsRefusedWithoutWaiting) {
+    // Before: open() of a FIFO blocked until a writer came (`inspect FIFO` hung for ever).
+    TempDir dir;
+    const auto fifo = dir.file("pipe.safetensors");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto refused = [&fifo](const std::function<void()>& f) {
+        auto done = std::async(std::launch::async, [f] {
+            try {
+                f();
+            } catch (const EngineError& e) {
+                return std::string(e.what());
+            }
+            return std::string();
+        });
+        if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+            // Unblock the open so that the test can end, then report the hang.
+            int fd = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK);
+            if (fd >= 0)
+                ::close(fd);
+            done.wait();
+            return std::string("hung");
+        }
+        return done.get();
+    };
+    EXPECT_NE(refused([&] { SafetensorsFile f(fifo); }).find("not a regular file"), std::string::npos);
+    EXPECT_NE(refused([&] { read_file(fifo); }).find("not a regular file"), std::string::npos);
+    EXPECT_NE(refused([] { SafetensorsFile f("/dev/zero"); }).find("not a regular file"), std::string::npos);
 }
