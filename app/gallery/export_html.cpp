@@ -42,9 +42,7 @@ const char* kStyle = "body{font-family:sans-serif;margin:2em;background:#fafafa;
 
 ExportResult exportHtml(const QList<ExportItem>& items, const ExportOptions& options, const ExportProgress& progress) {
     ExportResult result;
-    const QString target = QFileInfo(options.destination).absoluteFilePath();
-    if (!QDir().mkpath(QFileInfo(target).absolutePath()))
-        throw std::runtime_error("export: cannot create the folder of " + target.toStdString());
+    const QString target = singleFileTarget(options);
     QString html = QStringLiteral("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n"
                                   "<meta charset=\"utf-8\"/>\n<title>%1</title>\n<style>%2</style>\n</head>\n<body>\n"
                                   "<h1>%1</h1>\n")

@@ -25,9 +25,7 @@ constexpr int kDpi = 150;
 
 ExportResult exportPdf(const QList<ExportItem>& items, const ExportOptions& options, const ExportProgress& progress) {
     ExportResult result;
-    const QString target = QFileInfo(options.destination).absoluteFilePath();
-    if (!QDir().mkpath(QFileInfo(target).absolutePath()))
-        throw std::runtime_error("export: cannot create the folder of " + target.toStdString());
+    const QString target = singleFileTarget(options);
     const QString temp = target + QStringLiteral(".part");
     bool cancelled = false;
     {
@@ -108,9 +106,7 @@ ExportResult exportPdf(const QList<ExportItem>& items, const ExportOptions& opti
         result.written = 0;
         return result;
     }
-    QFile::remove(target);
-    if (!QFile::rename(temp, target))
-        throw std::runtime_error("export: cannot rename " + temp.toStdString() + " to " + target.toStdString());
+    replaceWithFinished(temp, target);
     result.files << target;
     return result;
 }

@@ -31,9 +31,7 @@ std::runtime_error zipError(const QString& path, const char* what, zip_t* archiv
 
 ExportResult exportZip(const QList<ExportItem>& items, const ExportOptions& options, const ExportProgress& progress) {
     ExportResult result;
-    const QString target = QFileInfo(options.destination).absoluteFilePath();
-    if (!QDir().mkpath(QFileInfo(target).absolutePath()))
-        throw std::runtime_error("export: cannot create the folder of " + target.toStdString());
+    const QString target = singleFileTarget(options);
     const QString temp = target + QStringLiteral(".part");
     QFile::remove(temp);
     int err = 0;
@@ -108,9 +106,7 @@ ExportResult exportZip(const QList<ExportItem>& items, const ExportOptions& opti
     }
     if (progress && state.reported < state.total)
         progress(state.total, state.total);
-    QFile::remove(target);
-    if (!QFile::rename(temp, target))
-        throw std::runtime_error("export: cannot rename " + temp.toStdString() + " to " + target.toStdString());
+    replaceWithFinished(temp, target);
     result.files << target;
     return result;
 }

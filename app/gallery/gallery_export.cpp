@@ -1,7 +1,11 @@
 #include "gallery/gallery_export.h"
 
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QRegularExpression>
+
+#include <stdexcept>
 
 namespace charaforge::gallery {
 
@@ -68,6 +72,19 @@ ExportResult exportImages(const QList<ExportItem>& items, const ExportOptions& o
         return exportPdf(items, options, progress);
     }
     return {};
+}
+
+QString singleFileTarget(const ExportOptions& options) {
+    const QString target = QFileInfo(options.destination).absoluteFilePath();
+    if (!QDir().mkpath(QFileInfo(target).absolutePath()))
+        throw std::runtime_error("export: cannot create the folder of " + target.toStdString());
+    return target;
+}
+
+void replaceWithFinished(const QString& temp, const QString& target) {
+    QFile::remove(target);
+    if (!QFile::rename(temp, target))
+        throw std::runtime_error("export: cannot rename " + temp.toStdString() + " to " + target.toStdString());
 }
 
 } // namespace charaforge::gallery

@@ -62,4 +62,9 @@ ExportResult exportPdf(const QList<ExportItem>& items, const ExportOptions& opti
 // when `withSeed` is false).
 QString settingsLine(const queue::GalleryImage& image, bool withSeed = true);
 
+// The absolute path of a single-file export (zip, HTML, PDF), its folder created; throws when it cannot be.
+QString singleFileTarget(const ExportOptions& options);
+// Moves a finished `temp` file over `target` (replacing an older export); throws when the rename fails.
+void replaceWithFinished(const QString& temp, const QString& target);
+
 } // namespace charaforge::gallery
