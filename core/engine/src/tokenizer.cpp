@@ -30,6 +30,9 @@ const Bridge& bridge() {
         std::vector<std::string> candidates;
         if (const char* env = std::getenv("CHARAFORGE_SPM_LIBRARY"); env && *env)
             candidates.push_back(env);
+#if __has_include("spm_library_path.h")
+#include "spm_library_path.h"
+#endif
 #ifdef CHARAFORGE_SPM_LIBRARY_PATH
         candidates.push_back(CHARAFORGE_SPM_LIBRARY_PATH);
 #endif
