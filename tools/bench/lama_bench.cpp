@@ -2,6 +2,7 @@
 // shapes, one forward per size for tools/parity/lama_parity.py to compare against advimman/lama's generator,
 // then images per second at each batch size. Usage:
 //   lama_bench WORK_DIR [--size 512x512] [--parity 512x512,376x632] [--batches 1,4,8,16] [--iters 10] [--seed 1]
+//   [--formats nchw,nhwc]
 // Writes WORK_DIR/weights.safetensors, WORK_DIR/parity_<W>x<H>.safetensors (input x, our output y in strict fp32
 // and y_tf32 with TF32 convolutions) and prints one JSON line per timing.
 #include "lama_ffc.h"
@@ -57,11 +58,12 @@ torch::Tensor make_input(int64_t B, int64_t w, int64_t h, uint64_t seed) {
 int main(int argc, char** argv) try {
     if (argc < 2) {
         std::cerr << "usage: lama_bench WORK_DIR [--size 512x512] [--parity 512x512,376x632] [--batches 1,4,8,16] "
-                     "[--iters 10] [--seed 1] [--device cuda]\n";
+                     "[--iters 10] [--seed 1] [--formats nchw,nhwc] [--device cuda]\n";
         return 2;
     }
     const std::string dir = argv[1];
-    std::string size = "512x512", parity = "512x512,376x632", batches = "1,4,8,16", device_name = "cuda";
+    std::string size = "512x512", parity = "512x512,376x632", batches = "1,4,8,16", device_name = "cuda",
+                formats = "nchw";
     int iters = 10;
     uint64_t seed = 1;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -76,6 +78,8 @@ int main(int argc, char** argv) try {
             iters = std::stoi(v);
         else if (k == "--seed")
             seed = std::stoull(v);
+        else if (k == "--formats")
+            formats = v;
         else if (k == "--device")
             device_name = v;
         else
@@ -113,22 +117,31 @@ int main(int argc, char** argv) try {
     at::globalContext().setAllowTF32CuDNN(true);
     at::globalContext().setBenchmarkCuDNN(true);
     const auto [w, h] = parse_size(size);
-    for (const auto& bs : split(batches, ',')) {
-        const int64_t B = std::stoll(bs);
-        const auto x = make_input(B, w, h, seed).to(device);
-        for (int i = 0; i < 3; ++i)
-            gen->forward(x);
-        sync(device);
-        const auto t0 = std::chrono::steady_clock::now();
-        for (int i = 0; i < iters; ++i)
-            gen->forward(x);
-        sync(device);
-        const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
-        std::printf("{\"impl\": \"ours\", \"size\": \"%s\", \"B\": %lld, \"ms_per_batch\": %.3f, \"images_per_s\": "
-                    "%.2f}\n",
-                    size.c_str(), static_cast<long long>(B), ms, 1000.0 * static_cast<double>(B) / ms);
-        std::fflush(stdout);
+    const auto probe = make_input(1, w, h, seed + 100).to(device);
+    const auto y_nchw = gen->forward(probe).cpu();
+    for (const auto& fmt : split(formats, ',')) {
+        if (fmt != "nchw" && fmt != "nhwc")
+            throw std::invalid_argument("lama_bench: --formats takes nchw and/or nhwc, got " + fmt);
+        gen->set_channels_last(fmt == "nhwc");
+        const double diff = (gen->forward(probe).cpu() - y_nchw).abs().max().item<double>();
+        std::printf("{\"impl\": \"ours\", \"format\": \"%s\", \"max_abs_vs_nchw_tf32\": %.3g}\n", fmt.c_str(), diff);
+        for (const auto& bs : split(batches, ',')) {
+            const int64_t B = std::stoll(bs);
+            const auto x = make_input(B, w, h, seed).to(device);
+            for (int i = 0; i < 3; ++i)
+                gen->forward(x);
+            sync(device);
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < iters; ++i)
+                gen->forward(x);
+            sync(device);
+            const double ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
+            std::printf("{\"impl\": \"ours\", \"format\": \"%s\", \"size\": \"%s\", \"B\": %lld, "
+                        "\"ms_per_batch\": %.3f, \"images_per_s\": %.2f}\n",
+                        fmt.c_str(), size.c_str(), static_cast<long long>(B), ms, 1000.0 * static_cast<double>(B) / ms);
+            std::fflush(stdout);
+        }
     }
     return 0;
 } catch (const std::exception& e) {

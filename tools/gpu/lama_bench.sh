@@ -20,7 +20,7 @@ cmake -S . -B "$B" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCHARAFORGE_ENGINE_ON
 cmake --build "$B" --target lama_bench -j "$(nproc)" > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 echo "=== build: $((SECONDS - t0)) s"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-"$B/tools/bench/lama_bench" "$W" --batches 1,4,8,16 --iters 10 2>&1 | tee "$OUT/ours.jsonl"
+"$B/tools/bench/lama_bench" "$W" --batches 1,4,8,16 --iters 10 --formats nchw,nhwc 2>&1 | tee "$OUT/ours.jsonl"
 python3 tools/parity/lama_parity.py "$REF" "$W" --batches 1,4,8,16 --iters 10 --json "$OUT/lama_parity.json" 2>&1 |
   grep -v -i warn | tee "$OUT/reference.log"
 echo "=== total: $((SECONDS - t0)) s"

@@ -269,6 +269,20 @@ void LamaGeneratorImpl::fold_batchnorm() {
         folded_.push_back({(up_[i]->weight * s.view({1, -1, 1, 1})).contiguous(),
                            (up_[i]->bias * s + up_bn_[i]->shift()).contiguous()});
     }
+    final_w_ = final_->weight.contiguous();
+    format_ = at::MemoryFormat::Contiguous;
+}
+
+void LamaGeneratorImpl::set_channels_last(bool on) {
+    TORCH_CHECK(folded(), "lama: set_channels_last needs fold_batchnorm() first");
+    format_ = on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    const auto to = [this](torch::Tensor& w) { w = w.contiguous(format_); };
+    for (auto& c : folded_)
+        to(c.w);
+    for (auto& f : folded_ffc_)
+        for (auto* w : {&f.w_to_l, &f.w_l2g, &f.w_st1, &f.w_fu, &f.w_st2})
+            to(*w);
+    to(final_w_);
 }
 
 torch::Tensor LamaGeneratorImpl::spectral_folded(const FoldedFfc& f, const torch::Tensor& g) const {
@@ -286,7 +300,8 @@ torch::Tensor LamaGeneratorImpl::forward(const torch::Tensor& x) const {
                     x.size(2) >= 2 * cfg_.size_multiple() && x.size(3) >= 2 * cfg_.size_multiple(),
                 "lama: input sides must be multiples of ", cfg_.size_multiple(), " and at least ",
                 2 * cfg_.size_multiple(), ", got ", x.sizes());
-    auto h = torch::relu(torch::conv2d(reflect(x, 3), folded_[0].w, folded_[0].b)); // [B, ngf, H, W]
+    auto h =
+        torch::relu(torch::conv2d(reflect(x.contiguous(format_), 3), folded_[0].w, folded_[0].b)); // [B, ngf, H, W]
     for (int64_t i = 1; i <= cfg_.n_downsampling; ++i)
         h = torch::relu(torch::conv2d(reflect(h, 1), folded_[i].w, folded_[i].b, 2)); // [B, 2^i ngf, H/2^i, W/2^i]
     const int64_t cl = cfg_.local_channels();
@@ -308,7 +323,7 @@ torch::Tensor LamaGeneratorImpl::forward(const torch::Tensor& x) const {
     const auto first_up = static_cast<std::size_t>(1 + cfg_.n_downsampling);
     for (std::size_t i = 0; i < up_.size(); ++i)
         h = torch::relu(torch::conv_transpose2d(h, folded_[first_up + i].w, folded_[first_up + i].b, 2, 1, 1));
-    return torch::sigmoid(torch::conv2d(reflect(h, 3), final_->weight, final_->bias)); // [B, 3, H, W]
+    return torch::sigmoid(torch::conv2d(reflect(h, 3), final_w_, final_->bias)).contiguous(); // [B, 3, H, W]
 }
 
 torch::Tensor LamaGeneratorImpl::forward_unfolded(const torch::Tensor& x) const {

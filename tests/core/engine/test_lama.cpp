@@ -96,6 +96,21 @@ TEST(LamaGenerator, FoldedBatchNormEqualsUnfolded) {
     EXPECT_LT((out - ref).abs().max().item<float>(), 2e-5);
 }
 
+TEST(LamaGenerator, ChannelsLastEqualsContiguous) {
+    torch::NoGradGuard no_grad;
+    auto g = tiny_generator();
+    g->fold_batchnorm();
+    auto x = torch::rand({2, 4, 32, 48});
+    const auto ref = g->forward(x);
+    g->set_channels_last(true);
+    const auto out = g->forward(x);
+    EXPECT_TRUE(out.is_contiguous()); // callers get the default layout back
+    // fp32, outputs in (0, 1): only the summation order of the convolutions differs.
+    EXPECT_LT((out - ref).abs().max().item<float>(), 1e-5);
+    g->set_channels_last(false);
+    EXPECT_TRUE(torch::equal(g->forward(x), ref));
+}
+
 TEST(LamaGenerator, BatchEqualsSingles) {
     torch::NoGradGuard no_grad;
     auto g = tiny_generator();
