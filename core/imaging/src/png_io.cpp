@@ -5,16 +5,26 @@
 #include <opencv2/imgproc.hpp>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace charaforge::imaging {
 namespace {
+
+// `<path>.tmp-<pid>-<counter><random>`: unique per write, also for two writes of one process at once.
+std::string unique_temp_name(const std::string& path) {
+    static std::atomic<unsigned> counter{0};
+    static const unsigned salt = std::random_device{}();
+    return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "x" + std::to_string(salt);
+}
 
 uint32_t crc32(const uint8_t* data, std::size_t n, uint32_t crc = 0) {
     static const auto table = [] {
@@ -84,7 +94,12 @@ std::vector<uint8_t> encode_png(const RgbImage& image, const TextChunks& text) {
 
 void write_png_atomic(const std::string& path, const RgbImage& image, const TextChunks& text) {
     const auto png = encode_png(image, text);
-    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    // Only a regular file may be replaced: renaming over a device node, FIFO or socket would destroy it,
+    // and a directory cannot hold an image.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw std::runtime_error("png: " + path + ": exists and is not a regular file; refusing to replace it");
+    const std::string tmp = unique_temp_name(path);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         throw std::runtime_error("png: " + path + ": cannot create: " + std::strerror(errno));

@@ -4,6 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
 
 using namespace charaforge::imaging;
 
@@ -50,4 +55,57 @@ TEST(PngIo, BadInputIsAnErrorNotACrash) {
     EXPECT_THROW(read_png_text(png), std::runtime_error);
     EXPECT_THROW(read_png("/nonexistent/x.png"), std::runtime_error);
     EXPECT_THROW(write_png_atomic("/nonexistent/dir/x.png", gradient(2, 2)), std::runtime_error);
+}
+
+TEST(PngIo, RefusesToReplaceAFifoOrADirectory) {
+    auto dir = std::filesystem::temp_directory_path() / ("charaforge-png-nonreg-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "sub.png");
+    const auto fifo = (dir / "fifo.png").string();
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    for (const auto& target : {fifo, (dir / "sub.png").string()}) {
+        try {
+            write_png_atomic(target, gradient(2, 2));
+            ADD_FAILURE() << target << " was replaced";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+        }
+    }
+    struct stat st {};
+    ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+    EXPECT_TRUE(std::filesystem::is_directory(dir / "sub.png"));
+    std::filesystem::remove_all(dir);
+}
+
+TEST(PngIo, ConcurrentWritesOfOneProcessUseDistinctTempFiles) {
+    // With a pid-only temp name, two threads share one temp file and one rename finds it gone.
+    auto dir = std::filesystem::temp_directory_path() / ("charaforge-png-race-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const auto path = (dir / "same.png").string();
+    const auto img = gradient(64, 64);
+    std::vector<std::thread> threads;
+    std::vector<int> failures(4, 0);
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                try {
+                    write_png_atomic(path, img);
+                } catch (const std::exception&) {
+                    ++failures[t];
+                }
+            }
+        });
+    for (auto& th : threads)
+        th.join();
+    for (int f : failures)
+        EXPECT_EQ(f, 0);
+    EXPECT_EQ(read_png(path).rgb, img.rgb);
+    int files = 0;
+    for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir))
+        ++files;
+    EXPECT_EQ(files, 1);
+    std::filesystem::remove_all(dir);
 }
