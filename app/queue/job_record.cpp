@@ -188,12 +188,27 @@ std::optional<JobSpec> specFromPng(const QString& path, QString* error) {
 }
 
 QString sha256OfFile(const QString& path) {
+    return sha256OfFile(path, {}).hex;
+}
+
+FileHash sha256OfFile(const QString& path, const std::function<bool()>& stop) {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         return {};
     QCryptographicHash h(QCryptographicHash::Sha256);
-    h.addData(&f);
-    return QString::fromLatin1(h.result().toHex());
+    constexpr qint64 chunk = qint64(4) << 20;
+    QByteArray buffer(chunk, Qt::Uninitialized);
+    for (;;) {
+        if (stop && stop())
+            return {FileHash::Outcome::Cancelled, {}};
+        const qint64 n = f.read(buffer.data(), chunk);
+        if (n < 0)
+            return {};
+        if (n == 0)
+            break;
+        h.addData(QByteArrayView(buffer.constData(), n));
+    }
+    return {FileHash::Outcome::Done, QString::fromLatin1(h.result().toHex())};
 }
 
 } // namespace charaforge::queue

@@ -6,6 +6,7 @@
 #include <QList>
 #include <QPair>
 #include <QString>
+#include <functional>
 
 #include <map>
 #include <optional>
@@ -39,7 +40,17 @@ qint64 jobIdFromPngText(const std::map<std::string, std::string>& text);
 // same job id and seed is not.
 bool pngRecordIsJob(const std::map<std::string, std::string>& text, const Job& job, const QString& queueId);
 
-// SHA-256 of a file, hex.
+// SHA-256 of a file, hex (empty when it cannot be read).
 QString sha256OfFile(const QString& path);
+
+// The outcome of a hash that can be stopped: a 17 GB model file takes tens of seconds, and SIGINT or a
+// worker's stop request must not wait for it. A cancelled hash has no value and must not be remembered.
+struct FileHash {
+    enum class Outcome { Done, Cancelled, Unreadable };
+    Outcome outcome = Outcome::Unreadable;
+    QString hex;
+};
+// Reads `path` in chunks of 4 MiB and asks `stop` before each; returns Cancelled as soon as it says true.
+FileHash sha256OfFile(const QString& path, const std::function<bool()>& stop);
 
 } // namespace charaforge::queue

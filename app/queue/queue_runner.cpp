@@ -160,7 +160,11 @@ QList<ModelFileRecord> QueueRunner::modelRecord() {
         QString hash = m_store.metaValue(key).value_or(QString());
         if (hash.isEmpty()) {
             notice(QStringLiteral("hashing %1 for the image records (once)").arg(info.fileName()));
-            hash = sha256OfFile(path);
+            const FileHash hashed = sha256OfFile(path, [this] { return m_stop.load(); });
+            // A stop request ends the hash at once: nothing remembered, the jobs go back to the queue.
+            if (hashed.outcome == FileHash::Outcome::Cancelled)
+                throw engine::Cancelled();
+            hash = hashed.hex;
             try {
                 m_store.setMetaValue(key, hash);
             } catch (const StoreError&) {

@@ -28,6 +28,7 @@ public:
     std::vector<int> resumeSteps;
     std::function<void(int step)> onStep; // test hook, called after each step
     QString opened;
+    QList<QPair<QString, QString>> files; // what modelFiles() names (role, path), hashed for the records
 
     void checkReady() override {
         if (!notReady.empty())
@@ -45,7 +46,7 @@ public:
         opened = model;
     }
     int suggestBatch(const queue::JobSpec&) override { return 8; }
-    QList<QPair<QString, QString>> modelFiles() const override { return {}; }
+    QList<QPair<QString, QString>> modelFiles() const override { return files; }
 
     static double advance(double x) { return std::fmod(3.0 * x + 1.0, 999983.0); }
     static engine::Image imageOf(double x) {

@@ -9,14 +9,17 @@
 #include "queue/queue_runner.h"
 #include "test_util.h"
 
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QSysInfo>
+#include <QTemporaryDir>
 #include <QThread>
 
 #include <gtest/gtest.h>
@@ -216,6 +219,38 @@ TEST_F(QueueRunnerTest, AStopRequestPutsTheRunningJobsBackWithTheirState) {
         EXPECT_EQ(store.checkpoint(id)->step, 3);
     }
     EXPECT_FALSE(runner.runOnce()) << "a stopped runner claims nothing";
+}
+
+// SIGINT while the runner hashes a multi-gigabyte model file for the image records: the hash stops at
+// once, nothing is remembered as the file's hash, and the jobs go back to the queue.
+TEST_F(QueueRunnerTest, AStopRequestDuringModelHashingReturnsAtOnceAndRemembersNoHash) {
+    JobStore store(dbPath());
+    const auto ids = store.add({spec(23, 10)});
+    const QString big = QFileInfo(dbPath()).dir().filePath(QStringLiteral("big.safetensors"));
+    QFile f(big);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+    ASSERT_TRUE(f.resize(qint64(4) << 30)); // sparse 4 GiB: seconds to hash in full
+    f.close();
+    FakeExecutor exec;
+    exec.files = {{QStringLiteral("transformer"), big}};
+    exec.openDelayMs = 2;
+    QueueRunner* self = nullptr;
+    exec.onOpen = [&] { self->requestStop(); };
+    QueueRunner runner(store, exec, options(), {});
+    self = &runner;
+    QElapsedTimer t;
+    t.start();
+    runner.runOnce();
+    EXPECT_LT(t.elapsed(), 1000);
+    EXPECT_EQ(store.job(ids[0])->state, JobState::Queued);
+    EXPECT_TRUE(exec.batchSizes.empty()) << "nothing sampled after the stop";
+    const QFileInfo info(big);
+    const QString key = QStringLiteral("sha256:%1:%2:%3")
+                            .arg(info.absoluteFilePath())
+                            .arg(info.size())
+                            .arg(info.lastModified().toMSecsSinceEpoch());
+    EXPECT_FALSE(store.metaValue(key).has_value()) << "a cancelled hash is not remembered";
+    QFile::remove(big);
 }
 
 TEST_F(QueueRunnerTest, AnImageAlreadyOnDiskCompletesItsJobWithoutRunningIt) {
@@ -487,4 +522,42 @@ TEST(JobRecord, OurRecordCarriesEverySettingAndTheModelHashes) {
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->seed, 9007199254740993LL);
     EXPECT_EQ(back->prompt, job.spec.prompt);
+}
+
+// SIGINT during the hash of a 17 GB model file must not wait for the whole file: the stop flag is asked
+// before every chunk and a cancelled hash has no value.
+TEST(FileHash, StopAfterFirstChunkReturnsCancelledAtOnce) {
+    QTemporaryDir dir;
+    ASSERT_TRUE(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("big.safetensors"));
+    QFile f(path);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+    ASSERT_TRUE(f.resize(qint64(4) << 30)); // sparse: 4 GiB in no time, tens of seconds to hash
+    f.close();
+    int asked = 0;
+    QElapsedTimer t;
+    t.start();
+    const auto hashed = charaforge::queue::sha256OfFile(path, [&] { return ++asked > 1; });
+    EXPECT_LT(t.elapsed(), 500);
+    EXPECT_EQ(hashed.outcome, charaforge::queue::FileHash::Outcome::Cancelled);
+    EXPECT_TRUE(hashed.hex.isEmpty());
+    EXPECT_EQ(asked, 2);
+}
+
+TEST(FileHash, UnstoppedHashMatchesQtsAndUnreadableFileHasNone) {
+    QTemporaryDir dir;
+    ASSERT_TRUE(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("w.bin"));
+    QByteArray data(9 << 20, 'x'); // more than two chunks
+    data[12345] = 'y';
+    QFile f(path);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+    ASSERT_EQ(f.write(data), data.size());
+    f.close();
+    const auto hashed = charaforge::queue::sha256OfFile(path, [] { return false; });
+    EXPECT_EQ(hashed.outcome, charaforge::queue::FileHash::Outcome::Done);
+    EXPECT_EQ(hashed.hex, QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex()));
+    EXPECT_EQ(charaforge::queue::sha256OfFile(path), hashed.hex);
+    EXPECT_EQ(charaforge::queue::sha256OfFile(dir.filePath(QStringLiteral("missing")), {}).outcome,
+              charaforge::queue::FileHash::Outcome::Unreadable);
 }
