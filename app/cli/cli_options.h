@@ -44,8 +44,9 @@ CLI::Option* add_number(CLI::App* app, const std::string& name, double& target, 
 int64_t parse_int64(const std::string& text, const std::string& name, int64_t min, int64_t max);
 double parse_number(const std::string& text, const std::string& name, double min, double max);
 
-// Seeds are stored as signed 64-bit integers (SQLite, the PNG record): 0 .. 2^63-1.
-inline constexpr int64_t kMaxSeed = std::numeric_limits<int64_t>::max();
+// Seeds are 0 .. 2^32-1, the engine's range (charaforge::engine::kMaxSeed; engine_commands.cpp asserts they
+// agree): the sampler noise keeps only 32 bits of its seed, so a larger one would alias a smaller one.
+inline constexpr int64_t kMaxSeed = 0xFFFFFFFFll;
 inline constexpr int kMaxSide = 8192;
 inline constexpr int kMaxSteps = 1000;
 inline constexpr int kMaxCount = 10000;

@@ -4,6 +4,7 @@
 
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
+#include "charaforge/engine/request_validation.h"
 #include "charaforge/engine/tools.h"
 
 #ifndef CHARAFORGE_ENGINE_ONLY
@@ -21,6 +22,7 @@
 namespace charaforge::cli {
 
 namespace eng = charaforge::engine;
+static_assert(static_cast<uint64_t>(kMaxSeed) == eng::kMaxSeed, "the CLI seed range must be the engine's");
 
 namespace {
 

@@ -32,7 +32,7 @@ foreach(sub IN LISTS subcommands)
 endforeach()
 run("${CLI}" generate --help)
 foreach(expected "--width INT in \\[16, 8192\\]=1024" "--steps INT in \\[1, 1000\\]=28" "--sampler TEXT:{euler,midpoint}=euler"
-        "--device TEXT:auto\\|cpu\\|cuda\\|cuda:N=auto" "--seed INT in \\[0, 9223372036854775807\\]=0")
+        "--device TEXT:auto\\|cpu\\|cuda\\|cuda:N=auto" "--seed INT in \\[0, 4294967295\\]=0")
   if(NOT LAST_OUT MATCHES "${expected}")
     message(FATAL_ERROR "generate --help lacks ${expected}:\n${LAST_OUT}")
   endif()
@@ -48,7 +48,7 @@ usage_error("--width: 4294967360 is out of range" ${gen} --width 4294967360 --ou
 usage_error("--steps: 4294967298 is out of range" ${gen} --steps 4294967298 --out "${WORK}/x.png")
 usage_error("--width: At Most 1 required but received 2" ${gen} --width 64 --width 128 --out "${WORK}/x.png")
 usage_error("--cfg: nan is out of range" ${gen} --cfg nan --out "${WORK}/x.png")
-usage_error("--seed 9223372036854775807 with --count 3" ${gen} --seed 9223372036854775807 --count 3 --out "${WORK}/x.png")
+usage_error("--seed 4294967295 with --count 3" ${gen} --seed 4294967295 --count 3 --out "${WORK}/x.png")
 usage_error("--out: /dev/null: exists and is not a regular file" ${gen} --out /dev/null)
 usage_error("--out: ${WORK}/missing/x.png: the folder ${WORK}/missing does not exist" ${gen} --out "${WORK}/missing/x.png")
 usage_error("--model: ${WORK}/nothing: no such file or folder" generate --model "${WORK}/nothing" --prompt x --out "${WORK}/x.png")
@@ -56,7 +56,7 @@ usage_error("not expected: --frobnicate" ${gen} --out "${WORK}/x.png" --frobnica
 usage_error("A subcommand is required")
 if(NOT ENGINE_ONLY)
   file(WRITE "${WORK}/p.txt" "1girl, solo")
-  usage_error("--seed 9223372036854775807 with --count 3" queue add "${WORK}/p.txt" --seed 9223372036854775807 --count 3
+  usage_error("--seed 4294967295 with --count 3" queue add "${WORK}/p.txt" --seed 4294967295 --count 3
               --queue "${WORK}/q.db")
   usage_error("ID: 'abc' is not an integer" queue cancel abc --queue "${WORK}/q.db")
   if(EXISTS "${WORK}/q.db")

@@ -49,6 +49,7 @@ TEST(CliOptions, IntegersDoNotWrapOrSaturate) {
                                                 {"--seed", "-1"},
                                                 {"--seed", "18446744073709551615"},
                                                 {"--seed", "9223372036854775808"},
+                                                {"--seed", "4294967296"},
                                                 {"--width", "64.5"},
                                                 {"--width", "64px"},
                                                 {"--width", ""},
@@ -59,16 +60,16 @@ TEST(CliOptions, IntegersDoNotWrapOrSaturate) {
         EXPECT_EQ(r.out, "") << bad[0] << " " << bad[1];
         EXPECT_EQ(r.err.rfind("charaforge-cli gen: error: " + bad[0], 0), 0u) << r.err;
     }
-    const CliRun ok = run_sampling({"--width", "64", "--steps", "3", "--seed", "9223372036854775807"});
+    const CliRun ok = run_sampling({"--width", "64", "--steps", "3", "--seed", "4294967295"});
     EXPECT_EQ(ok.code, 0) << ok.err;
-    EXPECT_EQ(ok.out, "64 3 9223372036854775807 5");
+    EXPECT_EQ(ok.out, "64 3 4294967295 5");
 }
 
 TEST(CliOptions, TheLastSeedOfASeriesMustFit) {
-    const CliRun r = run_sampling({"--seed", "9223372036854775807", "--count", "3"});
+    const CliRun r = run_sampling({"--seed", "4294967295", "--count", "3"});
     EXPECT_EQ(r.code, cli::kExitUsage);
-    EXPECT_NE(r.err.find("--seed 9223372036854775807 with --count 3"), std::string::npos) << r.err;
-    EXPECT_EQ(run_sampling({"--seed", "9223372036854775805", "--count", "3"}).code, 0);
+    EXPECT_NE(r.err.find("--seed 4294967295 with --count 3"), std::string::npos) << r.err;
+    EXPECT_EQ(run_sampling({"--seed", "4294967293", "--count", "3"}).code, 0);
 }
 
 TEST(CliOptions, NumbersMustBeFiniteAndInRange) {
