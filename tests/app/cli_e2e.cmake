@@ -159,3 +159,15 @@ else()
   endif()
 endif()
 message(STATUS "cli e2e ok")
+
+# inspect of a FIFO exits promptly with an error naming the file (it used to block for a writer for ever).
+file(REMOVE "${WORK}/pipe.safetensors")
+execute_process(COMMAND mkfifo "${WORK}/pipe.safetensors" RESULT_VARIABLE mkfifo_rc)
+if(mkfifo_rc EQUAL 0)
+  execute_process(COMMAND "${CLI}" inspect "${WORK}/pipe.safetensors" TIMEOUT 20 RESULT_VARIABLE fifo_rc
+                  OUTPUT_VARIABLE fifo_out ERROR_VARIABLE fifo_err)
+  if(NOT fifo_rc MATCHES "^[1-9][0-9]*$" OR NOT fifo_err MATCHES "pipe.safetensors: not a regular file")
+    message(FATAL_ERROR "inspect FIFO: rc '${fifo_rc}', stderr:\n${fifo_err}")
+  endif()
+  file(REMOVE "${WORK}/pipe.safetensors")
+endif()
