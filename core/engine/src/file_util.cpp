@@ -2,16 +2,31 @@
 
 #include "charaforge/engine/error.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <random>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace charaforge::engine {
 
+namespace {
+// `<path>.tmp-<pid>-<counter>x<random>`: unique per write, also for two writes of one process at once.
+std::string unique_temp_name(const std::string& path) {
+    static std::atomic<unsigned> counter{0};
+    static const unsigned salt = std::random_device{}();
+    return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "x" + std::to_string(salt);
+}
+} // namespace
+
 void write_file_atomic(const std::string& path, std::string_view data) {
-    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    // Only a regular file may be replaced: renaming over a device node, FIFO or socket would destroy it.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw EngineError("file: " + path + ": exists and is not a regular file; refusing to replace it");
+    const std::string tmp = unique_temp_name(path);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         throw EngineError("file: " + path + ": cannot create: " + std::strerror(errno));
@@ -36,6 +51,14 @@ void write_file_atomic(const std::string& path, std::string_view data) {
         const int err = errno;
         ::unlink(tmp.c_str());
         throw EngineError("file: " + path + ": rename failed: " + std::strerror(err));
+    }
+    // The rename is durable only once the folder's entry is on disk too.
+    const auto slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
     }
 }
 

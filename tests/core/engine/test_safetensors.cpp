@@ -9,10 +9,13 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace charaforge::engine;
 using charaforge::test::TempDir;
@@ -188,4 +191,49 @@ TEST(Safetensors, AFifoOrDeviceIsRefusedWithoutWaiting) {
     EXPECT_NE(refused([&] { SafetensorsFile f(fifo); }).find("not a regular file"), std::string::npos);
     EXPECT_NE(refused([&] { read_file(fifo); }).find("not a regular file"), std::string::npos);
     EXPECT_NE(refused([] { SafetensorsFile f("/dev/zero"); }).find("not a regular file"), std::string::npos);
+}
+
+TEST(FileUtil, AtomicWriteRefusesToReplaceAFifoOrADirectory) {
+    TempDir dir;
+    const auto fifo = dir.file("out.fifo");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const auto sub = dir.file("sub");
+    std::filesystem::create_directories(sub);
+    for (const auto& target : {fifo, sub}) {
+        try {
+            write_file_atomic(target, "data");
+            ADD_FAILURE() << target << " was replaced";
+        } catch (const EngineError& e) {
+            EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+        }
+    }
+    struct stat st {};
+    ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+    EXPECT_TRUE(std::filesystem::is_directory(sub));
+}
+
+TEST(FileUtil, ConcurrentAtomicWritesOfOneProcessUseDistinctTempFiles) {
+    // With a pid-only temp name, two threads share one temp file and one rename finds it gone.
+    TempDir dir;
+    const auto path = dir.file("same.bin");
+    const std::string data(1 << 16, 'x');
+    std::vector<std::thread> threads;
+    std::vector<int> failures(4, 0);
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                try {
+                    write_file_atomic(path, data);
+                } catch (const EngineError&) {
+                    ++failures[t];
+                }
+            }
+        });
+    for (auto& th : threads)
+        th.join();
+    for (int f : failures)
+        EXPECT_EQ(f, 0);
+    EXPECT_EQ(read_file(path), data);
 }
