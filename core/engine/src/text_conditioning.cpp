@@ -15,7 +15,8 @@ GemmaTokenizer load_gemma_tokenizer(const ComponentFiles& c) {
         return GemmaTokenizer::from_file(c.tokenizer);
     auto embedded = embedded_spiece_model(c.weights);
     if (!embedded.empty())
-        return GemmaTokenizer::from_bytes(embedded);
+        return GemmaTokenizer::from_bytes(embedded, GemmaTokenizer::kDefaultMaxLength,
+                                          "the spiece_model tensor of " + c.weights.front());
     throw EngineError("gemma3: no tokenizer.model next to " + c.weights.front() +
                       " (put Gemma3's tokenizer.model in the text_encoder/ folder)");
 }
@@ -25,7 +26,8 @@ XlmrTokenizer load_jina_tokenizer(const ComponentFiles& c) {
         return XlmrTokenizer::from_file(c.tokenizer);
     auto embedded = embedded_spiece_model(c.weights);
     if (!embedded.empty())
-        return XlmrTokenizer::from_bytes(embedded);
+        return XlmrTokenizer::from_bytes(embedded, XlmrTokenizer::kDefaultMaxLength,
+                                         "the spiece_model tensor of " + c.weights.front());
     throw EngineError("jina: no sentencepiece.bpe.model next to " + c.weights.front() +
                       " (put XLM-RoBERTa's sentencepiece.bpe.model in the clip_model/ folder)");
 }

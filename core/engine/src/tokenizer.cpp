@@ -4,6 +4,8 @@
 #include "tokenizer.h"
 
 #include "charaforge/engine/error.h"
+#include "file_util.h"
+#include "spm_probe.h"
 #include "spm_shim.h"
 
 #include <dlfcn.h>
@@ -94,12 +96,12 @@ std::string sentencepiece_bridge_path() {
 
 class SpmModel {
 public:
-    SpmModel(const std::string& what, const std::string& data, bool is_path) : what_(what) {
+    // `bytes` is a serialized model that check_sentencepiece_model has passed; `source` names its origin.
+    SpmModel(const std::string& what, const std::string& source, const std::string& bytes) : what_(what) {
         char err[512] = {};
-        handle_ = api().load(data.data(), data.size(), is_path ? 1 : 0, err, sizeof err);
+        handle_ = api().load(bytes.data(), bytes.size(), 0, err, sizeof err);
         if (!handle_)
-            throw EngineError(what + ": cannot load the SentencePiece model" + (is_path ? " " + data : std::string{}) +
-                              ": " + err);
+            throw EngineError(what + ": " + source + ": cannot load the SentencePiece model: " + err);
     }
     ~SpmModel() { api().free_model(handle_); }
     SpmModel(const SpmModel&) = delete;
@@ -157,8 +159,29 @@ std::string train_sentencepiece(const std::vector<std::pair<std::string, std::st
 
 namespace {
 
-std::shared_ptr<SpmModel> load_spm(const std::string& what, const std::string* path, const std::string* bytes) {
-    return path ? std::make_shared<SpmModel>(what, *path, true) : std::make_shared<SpmModel>(what, *bytes, false);
+// A SentencePiece model is larger than 1 MiB for real vocabularies (Gemma's is 4.5 MiB) and never near this.
+constexpr std::uintmax_t kMaxSpmFileSize = std::uintmax_t{256} << 20;
+
+std::shared_ptr<SpmModel> load_spm(const std::string& what, const std::string* path, const std::string* bytes,
+                                   const std::string& source) {
+    // Always from bytes read once: the bytes that the check process passed are the bytes loaded here.
+    std::string data;
+    if (path) {
+        std::error_code ec;
+        const auto size = fs::file_size(*path, ec);
+        if (!ec && size > kMaxSpmFileSize)
+            throw EngineError(what + ": " + *path + ": " + std::to_string(size) +
+                              " bytes is too large for a SentencePiece model (at most 256 MiB)");
+        data = read_file(*path);
+        if (data.size() > kMaxSpmFileSize)
+            throw EngineError(what + ": " + *path + ": too large for a SentencePiece model (at most 256 MiB)");
+    }
+    const std::string& model = path ? data : *bytes;
+    const std::string& origin = path ? *path : source;
+    if (model.empty())
+        throw EngineError(what + ": " + origin + ": the SentencePiece model is empty");
+    check_sentencepiece_model(what, origin, model);
+    return std::make_shared<SpmModel>(what, origin, model);
 }
 
 void check_specials(const std::string& what, const SpmModel& sp, int unk, int bos, int eos, int pad) {
@@ -216,11 +239,12 @@ GemmaTokenizer::GemmaTokenizer(std::shared_ptr<SpmModel> sp, int64_t max_length)
 }
 
 GemmaTokenizer GemmaTokenizer::from_file(const std::string& path, int64_t max_length) {
-    return GemmaTokenizer(load_spm("gemma3", &path, nullptr), max_length);
+    return GemmaTokenizer(load_spm("gemma3", &path, nullptr, path), max_length);
 }
 
-GemmaTokenizer GemmaTokenizer::from_bytes(const std::string& serialized_model, int64_t max_length) {
-    return GemmaTokenizer(load_spm("gemma3", nullptr, &serialized_model), max_length);
+GemmaTokenizer GemmaTokenizer::from_bytes(const std::string& serialized_model, int64_t max_length,
+                                          const std::string& source) {
+    return GemmaTokenizer(load_spm("gemma3", nullptr, &serialized_model, source), max_length);
 }
 
 GemmaTokenizer GemmaTokenizer::from_folder(const std::string& dir, int64_t max_length) {
@@ -269,11 +293,12 @@ XlmrTokenizer::XlmrTokenizer(std::shared_ptr<SpmModel> sp, int64_t max_length)
 }
 
 XlmrTokenizer XlmrTokenizer::from_file(const std::string& path, int64_t max_length) {
-    return XlmrTokenizer(load_spm("jina", &path, nullptr), max_length);
+    return XlmrTokenizer(load_spm("jina", &path, nullptr, path), max_length);
 }
 
-XlmrTokenizer XlmrTokenizer::from_bytes(const std::string& serialized_model, int64_t max_length) {
-    return XlmrTokenizer(load_spm("jina", nullptr, &serialized_model), max_length);
+XlmrTokenizer XlmrTokenizer::from_bytes(const std::string& serialized_model, int64_t max_length,
+                                        const std::string& source) {
+    return XlmrTokenizer(load_spm("jina", nullptr, &serialized_model, source), max_length);
 }
 
 XlmrTokenizer XlmrTokenizer::from_folder(const std::string& dir, int64_t max_length) {

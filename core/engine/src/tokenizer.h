@@ -48,7 +48,8 @@ public:
 
     // From a tokenizer.model file, or from its bytes (ComfyUI files embed it as the tensor `spiece_model`).
     static GemmaTokenizer from_file(const std::string& path, int64_t max_length = kDefaultMaxLength);
-    static GemmaTokenizer from_bytes(const std::string& serialized_model, int64_t max_length = kDefaultMaxLength);
+    static GemmaTokenizer from_bytes(const std::string& serialized_model, int64_t max_length = kDefaultMaxLength,
+                                     const std::string& source = "the serialized SentencePiece model");
     // The tokenizer of a component folder (tokenizer.model). Throws naming the needed file when the
     // folder only has tokenizer.json (not supported) or nothing.
     static GemmaTokenizer from_folder(const std::string& dir, int64_t max_length = kDefaultMaxLength);
@@ -74,7 +75,8 @@ public:
     static constexpr int64_t kDefaultMaxLength = 2048;
 
     static XlmrTokenizer from_file(const std::string& path, int64_t max_length = kDefaultMaxLength);
-    static XlmrTokenizer from_bytes(const std::string& serialized_model, int64_t max_length = kDefaultMaxLength);
+    static XlmrTokenizer from_bytes(const std::string& serialized_model, int64_t max_length = kDefaultMaxLength,
+                                    const std::string& source = "the serialized SentencePiece model");
     // sentencepiece.bpe.model in `dir`; throws naming the needed file otherwise.
     static XlmrTokenizer from_folder(const std::string& dir, int64_t max_length = kDefaultMaxLength);
 
