@@ -354,7 +354,15 @@ void QueueRunner::runBatch(QList<Job> batch) {
     } catch (const engine::OutOfMemory& e) {
         const auto left = remaining();
         const QString key = memoryKey(batch.front());
-        if (m_oom.recordFailure(key, static_cast<int>(left.size()))) {
+        if (e.during_decoding()) {
+            // One image's decode, already retried by the engine: a smaller batch would not help, so the learnt
+            // batch limit stays and the batch is not sampled again for nothing.
+            failAll(QStringLiteral("%1. Decoding one %2x%3 image does not fit in memory even on its own: lower "
+                                   "the resolution or close other programs that use the memory.")
+                        .arg(QString::fromStdString(e.what()))
+                        .arg(batch.front().spec.width)
+                        .arg(batch.front().spec.height));
+        } else if (m_oom.recordFailure(key, static_cast<int>(left.size()))) {
             releaseRemaining();
             notice(QStringLiteral("out of memory with %1 images of %2x%3 in one batch: retrying %4 at a time")
                        .arg(left.size())

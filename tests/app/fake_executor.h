@@ -20,6 +20,7 @@ class FakeExecutor : public queue::Executor {
 public:
     int oomAbove = 1 << 30;       // batches larger than this run out of memory
     int oomAtStep = 0;            // ... at this step (0: before the first)
+    bool oomAtDecode = false;     // every batch runs out of memory decoding, after its last step
     int openDelayMs = 0;          // a slow model load
     int stepDelayMs = 0;          // a slow step
     std::function<void()> onOpen; // test hook, called in the middle of the load
@@ -95,6 +96,8 @@ public:
                 throw engine::Cancelled();
             }
         }
+        if (oomAtDecode)
+            throw engine::OutOfMemory("pipeline: out of memory on cuda:0 decoding 1 image", true);
         std::vector<engine::Image> out;
         for (std::size_t i = 0; i < x.size(); ++i) {
             out.push_back(imageOf(x[i]));

@@ -171,6 +171,25 @@ TEST_F(QueueRunnerTest, AJobThatCannotFitAloneFailsWithWhatToLower) {
     EXPECT_EQ(jobs[1].state, JobState::Failed) << "every job is tried and reported, none left running";
 }
 
+TEST_F(QueueRunnerTest, ADecodeOutOfMemoryFailsItsJobsWithoutSplittingTheBatch) {
+    JobStore store(dbPath());
+    QList<JobSpec> specs;
+    for (int i = 0; i < 4; ++i)
+        specs.push_back(spec(i));
+    store.add(specs);
+    FakeExecutor exec;
+    exec.oomAtDecode = true;
+    QueueRunner runner(store, exec, options(4), {});
+    drain(runner);
+    // Decoding is one image at a time: halving the batch would sample everything again for nothing.
+    EXPECT_EQ(exec.batchSizes, (std::vector<int>{4}));
+    for (const auto& j : store.jobs()) {
+        EXPECT_EQ(j.state, JobState::Failed);
+        EXPECT_TRUE(j.message.contains(QStringLiteral("Decoding one"))) << j.message.toStdString();
+        EXPECT_TRUE(j.message.contains(QStringLiteral("lower the resolution"))) << j.message.toStdString();
+    }
+}
+
 TEST_F(QueueRunnerTest, CancellingOneJobStopsTheBatchWithinAStepAndTheOthersResume) {
     JobStore store(dbPath());
     const auto ids = store.add({spec(11, 12), spec(12, 12), spec(13, 12)});

@@ -9,6 +9,7 @@
 #include "text_conditioning.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <tuple>
 
@@ -242,8 +243,12 @@ std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& inpu
                 release_cached_device_memory();
                 const auto& r = requests[idx.front()];
                 const bool offload_helps = s.rt.device.is_cuda() && s.text && !s.options.offload_text_encoders;
-                throw OutOfMemory(out_of_memory_message(device(), stage, idx.size(), r.width, r.height, r.steps,
-                                                        offload_helps, allocation_detail(e)));
+                // Decoding runs one image at a time, so its failure is not the batch's size: say so, and
+                // the caller does not split the batch for it.
+                const bool decoding = stage == BatchStage::Decoding;
+                throw OutOfMemory(out_of_memory_message(device(), stage, decoding ? 1 : idx.size(), r.width, r.height,
+                                                        r.steps, offload_helps, allocation_detail(e)),
+                                  decoding);
             }
         }
     }
@@ -303,6 +308,65 @@ std::vector<SamplerState> sampler_states(const torch::Tensor& x, int step) {
 }
 
 } // namespace
+
+namespace {
+
+std::atomic<int> g_decode_faults{0};
+
+// Throws what the allocator throws when the test hook asks for it.
+void maybe_injected_fault() {
+    for (int n = g_decode_faults.load(); n > 0;)
+        if (g_decode_faults.compare_exchange_weak(n, n - 1))
+            throw std::bad_alloc();
+}
+
+} // namespace
+
+void inject_decode_out_of_memory_for_tests(int count) {
+    g_decode_faults = count;
+}
+
+torch::Tensor decode_one(const BatchModels& m, const torch::Tensor& latent,
+                         const std::function<void(const std::string&)>& warn) {
+    const auto& rt = m.rt;
+    auto attempt = [&] {
+        maybe_injected_fault();
+        return m.vae->decode(latent.to(rt.vae_dtype));
+    };
+    auto out_of_memory = [](const std::exception& e) {
+        return !dynamic_cast<const EngineError*>(&e) && is_out_of_memory(e);
+    };
+    try {
+        return attempt();
+    } catch (const std::exception& e) {
+        if (!out_of_memory(e))
+            throw;
+    }
+    // The sampler's activations are gone by now, but their blocks may still sit in the caching allocator.
+    release_cached_device_memory();
+    try {
+        return attempt();
+    } catch (const std::exception& e) {
+        if (!out_of_memory(e) || !rt.device.is_cuda())
+            throw;
+    }
+    // Still no room on the GPU for one image's decoder activations (another process holds the memory, or the
+    // image is very large): decode this one on the CPU, in fp32, rather than lose a finished latent or
+    // retry the whole batch. The VAE goes back to the GPU afterwards.
+    release_cached_device_memory();
+    warn("decoding ran out of GPU memory even for one image: decoded on the CPU instead (slower)");
+    m.vae->to(torch::kCPU, torch::kFloat32);
+    torch::Tensor rgb;
+    try {
+        maybe_injected_fault();
+        rgb = m.vae->decode(latent.to(torch::kCPU, torch::kFloat32));
+    } catch (...) {
+        m.vae->to(rt.device, rt.vae_dtype);
+        throw;
+    }
+    m.vae->to(rt.device, rt.vae_dtype);
+    return rgb;
+}
 
 void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& requests,
                   const std::vector<std::size_t>& idx, const Callbacks& callbacks, std::vector<Image>& images,
@@ -450,7 +514,10 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
 
     stage = BatchStage::Decoding;
     for (int64_t b = 0; b < B; ++b) {
-        auto rgb = m.vae->decode(x.narrow(0, b, 1).to(rt.vae_dtype)); // [1, 3, H, W] in [0, 1]
+        auto rgb = decode_one(m, x.narrow(0, b, 1), [&](const std::string& w) {
+            if (callbacks.on_warning)
+                callbacks.on_warning(idx[b], w);
+        }); // [1, 3, H, W] in [0, 1]
         images[idx[b]] = to_image(rgb[0]);
         if (callbacks.on_image)
             callbacks.on_image(idx[b], images[idx[b]]);

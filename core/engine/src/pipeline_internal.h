@@ -7,7 +7,9 @@
 #include "runtime.h"
 #include "vae.h"
 
+#include <functional>
 #include <optional>
+#include <string>
 
 namespace charaforge::engine {
 
@@ -22,6 +24,15 @@ struct BatchModels {
     const Runtime& rt;
     std::optional<LatentRgbProjection>& preview;
 };
+
+// Decodes one latent [1, C, h, w] to RGB [1, 3, H, W] in [0, 1]. Out of memory, it frees the allocator's
+// cache and tries again; on a GPU that still has no room it decodes on the CPU (`warn` says so). The batch
+// size does not matter here (images are decoded one at a time), so a decode failure must never be answered
+// by splitting the batch: it throws OutOfMemory only when even this fails.
+torch::Tensor decode_one(const BatchModels& models, const torch::Tensor& latent,
+                         const std::function<void(const std::string&)>& warn);
+// Tests: the next `count` decode attempts fail as an allocation failure would.
+void inject_decode_out_of_memory_for_tests(int count);
 
 // Samples and decodes requests[idx...] (all of one size, steps, solver, shift and resume step) as one
 // batch. `stage` tells what it was doing when it throws.

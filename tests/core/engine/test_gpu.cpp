@@ -5,6 +5,7 @@
 #include "fused_ops.h"
 #include "memory.h"
 #include "nextdit.h"
+#include "pipeline_internal.h"
 #include "test_model.h"
 #include "torch_compat.h"
 #include "vae.h"
@@ -200,6 +201,29 @@ TEST(Gpu, APipelineOutOfDeviceMemoryThrowsOutOfMemoryAndRecovers) {
     p->release_cached_memory();
     const auto again = p->generate({r});
     EXPECT_EQ(again[0].rgb, ok[0].rgb);
+}
+
+// A decode that still has no room on the GPU after the cache is freed is done on the CPU (fp32), with a
+// warning, instead of failing a finished image.
+TEST(Gpu, ADecodeWithNoRoomOnTheGpuFallsBackToTheCpu) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    charaforge::test::TempDir dir;
+    auto p = open_test_model_on_cuda(dir, 5);
+    const auto r = tiny_request(64, 4, 3);
+    const auto reference = p->generate({r});
+    std::vector<std::string> warnings;
+    Callbacks cb;
+    cb.on_warning = [&](std::size_t, const std::string& w) { warnings.push_back(w); };
+    inject_decode_out_of_memory_for_tests(2);
+    const auto fallback = p->generate({r}, cb);
+    inject_decode_out_of_memory_for_tests(0);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("decoded on the CPU"), std::string::npos) << warnings[0];
+    // bf16 decode on the GPU against fp32 on the CPU, same bf16 weights: a few levels of 255.
+    EXPECT_LE(max_diff(fallback[0], reference[0]), 8);
+    // The VAE is back on the GPU: the next image decodes there and matches the first run exactly.
+    EXPECT_EQ(p->generate({r})[0].rgb, reference[0].rgb);
 }
 
 TEST(Gpu, ResumeAndPreviewsWorkOnCudaInBf16) {

@@ -649,6 +649,50 @@ TEST_F(PipelineTest, AHostAllocationFailureBecomesOutOfMemoryAndThePipelineRecov
     EXPECT_EQ(again[0].rgb, pipeline_->generate({request(72)})[0].rgb);
 }
 
+// A decode that runs out of memory is retried after the allocator's cache is freed; it is never a reason to
+// split the batch, and when it fails for good the error says it was the decode of one image.
+TEST_F(PipelineTest, ADecodeOutOfMemoryIsRetriedAndNeverBlamedOnTheBatch) {
+    const auto reference = pipeline_->generate({request(81), request(82)});
+    inject_decode_out_of_memory_for_tests(1);
+    const auto retried = pipeline_->generate({request(81), request(82)});
+    ASSERT_EQ(retried.size(), 2u);
+    EXPECT_EQ(retried[0].rgb, reference[0].rgb);
+    EXPECT_EQ(retried[1].rgb, reference[1].rgb);
+
+    // Twice in a row for one image, on the CPU (no GPU to fall back from): OutOfMemory marked as a decode
+    // failure of one image, after the first image of the batch was delivered.
+    std::vector<std::size_t> delivered;
+    Callbacks cb;
+    cb.on_image = [&](std::size_t i, const Image&) { delivered.push_back(i); };
+    bool threw = false;
+    try {
+        cb.on_image = [&](std::size_t i, const Image&) {
+            delivered.push_back(i);
+            inject_decode_out_of_memory_for_tests(2); // the next image's decode fails twice
+        };
+        pipeline_->generate({request(81), request(82)}, cb);
+    } catch (const OutOfMemory& e) {
+        threw = true;
+        EXPECT_TRUE(e.during_decoding());
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("out of memory on cpu decoding 1 image at 64x48"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("lower the resolution"), std::string::npos) << msg;
+        EXPECT_EQ(msg.find("batch size"), std::string::npos) << msg;
+    }
+    inject_decode_out_of_memory_for_tests(0);
+    EXPECT_TRUE(threw);
+    EXPECT_EQ(delivered, (std::vector<std::size_t>{0}));
+    // A sampling failure is still one of the batch.
+    try {
+        Callbacks huge;
+        huge.on_step = [](const StepProgress&) { (void)torch::empty({int64_t{1} << 46}, torch::kFloat32); };
+        pipeline_->generate({request(81)}, huge);
+        FAIL() << "no exception";
+    } catch (const OutOfMemory& e) {
+        EXPECT_FALSE(e.during_decoding());
+    }
+}
+
 // --- Memory reports and batch estimate --------------------------------------------------------------------
 
 TEST(PipelineMemory, TheCpuReportSeesThisProcessGrow) {

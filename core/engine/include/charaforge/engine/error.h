@@ -18,10 +18,17 @@ public:
 };
 
 // The device (or host) ran out of memory while sampling or decoding. The pipeline has released what it
-// held; the caller may retry with fewer requests per batch or a smaller size.
+// held; after a sampling failure the caller may retry with fewer requests per batch or a smaller size. A
+// decoding failure (during_decoding()) concerns one image alone, already retried by the pipeline (and on a
+// GPU, decoded on the CPU): a smaller batch cannot help it, only a smaller image or more free memory.
 class OutOfMemory : public EngineError {
 public:
-    using EngineError::EngineError;
+    explicit OutOfMemory(const std::string& what, bool during_decoding = false)
+        : EngineError(what), during_decoding_(during_decoding) {}
+    bool during_decoding() const { return during_decoding_; }
+
+private:
+    bool during_decoding_;
 };
 
 } // namespace charaforge::engine
