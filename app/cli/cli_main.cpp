@@ -2,20 +2,32 @@
 #include "cli_options.h"
 #include "engine_commands.h"
 #ifndef CHARAFORGE_ENGINE_ONLY
+#include "gallery_commands.h"
 #include "prompt_commands.h"
 #include "queue_commands.h"
 
-#include <QCoreApplication>
+#include <QGuiApplication>
 #endif
 
+#include <cstring>
 #include <iostream>
+#include <memory>
 
 int main(int argc, char** argv) {
 #ifndef CHARAFORGE_ENGINE_ONLY
     // The queue shares its database and default folders with the charaforge window.
     QCoreApplication::setOrganizationName(QStringLiteral("CharaForge"));
     QCoreApplication::setApplicationName(QStringLiteral("charaforge"));
-    QCoreApplication qt_app(argc, argv);
+    // Gallery sheets (PDF, HTML thumbnails) draw text and images, which needs Qt Gui: under the offscreen
+    // platform, since the command line never opens a window (and may run without a display).
+    std::unique_ptr<QCoreApplication> qt_app;
+    if (argc > 1 && std::strcmp(argv[1], "gallery") == 0) {
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        qt_app = std::make_unique<QGuiApplication>(argc, argv);
+    } else {
+        qt_app = std::make_unique<QCoreApplication>(argc, argv);
+    }
 #endif
     using namespace charaforge::cli;
     CLI::App app("CharaForge: NewBie-image text-to-image from the command line.\n"
@@ -31,6 +43,7 @@ int main(int argc, char** argv) {
     add_prompt_commands(app, chosen, std::cout, std::cerr);
     add_queue_commands(app, chosen);
     add_worker_command(app, chosen);
+    add_gallery_commands(app, chosen);
 #endif
     return parse_and_run(app, std::vector<std::string>(argv + 1, argv + argc), chosen, std::cout, std::cerr);
 }

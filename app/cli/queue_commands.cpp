@@ -5,6 +5,7 @@
 
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/prompt/prompt.h"
+#include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
 #include "queue/model_setup.h"
@@ -72,7 +73,34 @@ struct QueueAdd {
     std::string model;
     std::string out;
     std::string queue;
+    std::vector<std::string> vary; // --vary KIND=V1|V2|...: the jobs form one variant group
+    std::string label;
+    bool dryRun = false;
 };
+
+// The group's axes from the --vary options (with --count N as a seed axis when no seed axis is given).
+QList<queue::VariantAxis> varyAxes(const QueueAdd& o, qint64 seed) {
+    QList<queue::VariantAxis> axes;
+    bool seeds = false;
+    for (const auto& text : o.vary) {
+        try {
+            axes.push_back(queue::parseVaryOption(QString::fromStdString(text), seed));
+        } catch (const queue::VariantError& e) {
+            throw std::invalid_argument(e.what());
+        }
+        seeds = seeds || axes.back().kind == queue::AxisKind::Seed;
+    }
+    if (o.sampling.count > 1) {
+        if (seeds)
+            throw std::invalid_argument("--count: with a seed axis in --vary, give the seeds there only");
+        if (o.seedMode != "increment")
+            throw std::invalid_argument("--seed-mode " + o.seedMode +
+                                        ": with --vary, --count is a seed axis of consecutive seeds (or use "
+                                        "--vary seeds=N)");
+        axes.push_back(queue::seedAxis(seed, o.sampling.count));
+    }
+    return axes;
+}
 
 int queueAdd(const QueueAdd& o, bool seedGiven) {
     const SamplingOptions& s = o.sampling;
@@ -109,6 +137,39 @@ int queueAdd(const QueueAdd& o, bool seedGiven) {
     // A drawn seed leaves room for the whole series.
     auto* random = QRandomGenerator::global();
     const qint64 seed = seedGiven ? s.seed : random->bounded(qint64(0), qint64(kMaxSeed - s.count + 1));
+    if (!o.vary.empty()) {
+        base.seed = seed;
+        const auto axes = varyAxes(o, seed);
+        queue::Expansion expansion;
+        try {
+            expansion = queue::expandVariants(base, axes);
+        } catch (const queue::VariantError& e) {
+            throw std::invalid_argument(e.what());
+        }
+        // The product, shown before anything is queued.
+        std::string product;
+        for (const auto& a : axes)
+            product +=
+                (product.empty() ? "" : " x ") + a.name().toStdString() + " (" + std::to_string(a.values.size()) + ")";
+        progress::note(product + " = " + std::to_string(expansion.variants.size()) + " jobs");
+        if (o.dryRun) {
+            for (const auto& v : expansion.variants)
+                std::cout << v.axisValues.join(QStringLiteral("\t")).toStdString() << "\n";
+            return 0;
+        }
+        queue::JobStore store(queuePath(o.queue));
+        queue::GroupStore groups(store);
+        const QString label = o.label.empty() ? QString::fromStdString(product) : QString::fromStdString(o.label);
+        const QString id = groups.create(expansion, axes, label);
+        const auto members = groups.members(id);
+        std::cout << "queued group " << id.toStdString() << " (" << members.size() << " jobs: " << members.front().jobId
+                  << "-" << members.back().jobId << ") in " << store.path().toStdString() << "\n";
+        return 0;
+    }
+    if (o.dryRun) {
+        progress::note(std::to_string(s.count) + (s.count == 1 ? " job" : " jobs") + " (--dry-run: nothing queued)");
+        return 0;
+    }
     QList<queue::JobSpec> specs;
     for (int i = 0; i < s.count; ++i) {
         auto spec = base;
@@ -206,6 +267,13 @@ void addQueueAdd(CLI::App* queueApp, Action& chosen) {
         ->capture_default_str();
     sub->add_option("--model", o->model, "model folder (default: CHARAFORGE_MODEL, the window's, or the built-in)");
     sub->add_option("--out", o->out, "output folder (default: Pictures/CharaForge)");
+    sub->add_option("--vary", o->vary,
+                    "queue a variant group along an axis, KIND=V1|V2|... (repeatable; the jobs are the product): "
+                    "style, style+ (extend), seed, seeds=N, cfg, steps, sampler, resolution (WxH), "
+                    "character_N.FIELD, character_N.FIELD+; --count N adds N consecutive seeds")
+        ->type_name("AXIS");
+    sub->add_option("--label", o->label, "the group's label (default: its axes)");
+    sub->add_flag("--dry-run", o->dryRun, "show the jobs (with --vary: each job's axis values) and queue nothing");
     addQueueOption(sub, o->queue);
     set_action(sub, chosen, [o, seed] { return queueAdd(*o, seed->count() > 0); });
 }
