@@ -136,9 +136,10 @@ CLI::Option* add_number(CLI::App* app, const std::string& name, double& target, 
 }
 
 CLI::Option* add_sampling_options(CLI::App* app, SamplingOptions& o) {
-    add_int(app, "--width", o.width, 16, kMaxSide, "image width in pixels, a multiple of 16");
-    add_int(app, "--height", o.height, 16, kMaxSide, "image height in pixels, a multiple of 16");
-    add_int(app, "--steps", o.steps, 1, kMaxSteps, "sampling steps");
+    const std::string multiple = ", a multiple of " + std::to_string(kSideMultiple);
+    add_int(app, "--width", o.width, kMinSide, kMaxSide, "image width in pixels" + multiple);
+    add_int(app, "--height", o.height, kMinSide, kMaxSide, "image height in pixels" + multiple);
+    add_int(app, "--steps", o.steps, kMinSteps, kMaxSteps, "sampling steps");
     app->add_option("--sampler", o.sampler, "ODE solver")
         ->check(CLI::IsMember({"euler", "midpoint"}))
         ->capture_default_str();
@@ -170,10 +171,12 @@ void add_device_options(CLI::App* app, std::string& device, std::string& dtype) 
 }
 
 void check_sampling_options(const SamplingOptions& o, bool incrementing_seeds) {
-    if (o.width % 16 != 0)
-        throw std::invalid_argument("--width: " + std::to_string(o.width) + " is not a multiple of 16");
-    if (o.height % 16 != 0)
-        throw std::invalid_argument("--height: " + std::to_string(o.height) + " is not a multiple of 16");
+    if (o.width % kSideMultiple != 0)
+        throw std::invalid_argument("--width: " + std::to_string(o.width) + " is not a multiple of " +
+                                    std::to_string(kSideMultiple));
+    if (o.height % kSideMultiple != 0)
+        throw std::invalid_argument("--height: " + std::to_string(o.height) + " is not a multiple of " +
+                                    std::to_string(kSideMultiple));
     if (incrementing_seeds && o.seed > kMaxSeed - (o.count - 1))
         throw std::invalid_argument("--seed " + std::to_string(o.seed) + " with --count " + std::to_string(o.count) +
                                     ": the last seed would exceed " + std::to_string(kMaxSeed));

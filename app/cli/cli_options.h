@@ -2,6 +2,8 @@
 // Shared pieces of charaforge-cli's command line (CLI11): strictly parsed, range-checked numbers, the
 // sampling options common to `generate` and `queue add`, and output-path checks made before any work.
 // No Qt, no torch: this builds in the engine-only configuration.
+#include "charaforge/engine/request_validation.h"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
@@ -44,11 +46,15 @@ CLI::Option* add_number(CLI::App* app, const std::string& name, double& target, 
 int64_t parse_int64(const std::string& text, const std::string& name, int64_t min, int64_t max);
 double parse_number(const std::string& text, const std::string& name, double min, double max);
 
-// Seeds are 0 .. 2^32-1, the engine's range (charaforge::engine::kMaxSeed; engine_commands.cpp asserts they
-// agree): the sampler noise keeps only 32 bits of its seed, so a larger one would alias a smaller one.
-inline constexpr int64_t kMaxSeed = 0xFFFFFFFFll;
-inline constexpr int kMaxSide = 8192;
-inline constexpr int kMaxSteps = 1000;
+// The engine's ranges (request_validation.h), so that the command line refuses exactly what the engine would.
+// Seeds are 0 .. 2^32-1: the sampler noise keeps only 32 bits of its seed, so a larger one would alias a
+// smaller one.
+inline constexpr int64_t kMaxSeed = static_cast<int64_t>(engine::kMaxSeed);
+inline constexpr int kMinSide = engine::kMinImageSize;
+inline constexpr int kMaxSide = engine::kMaxImageSize;
+inline constexpr int kSideMultiple = engine::kImageSizeMultiple;
+inline constexpr int kMinSteps = engine::kMinSteps;
+inline constexpr int kMaxSteps = engine::kMaxSteps;
 inline constexpr int kMaxCount = 10000;
 
 // The sampling settings of one image, as `generate` and `queue add` take them.

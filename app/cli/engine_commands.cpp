@@ -22,7 +22,6 @@
 namespace charaforge::cli {
 
 namespace eng = charaforge::engine;
-static_assert(static_cast<uint64_t>(kMaxSeed) == eng::kMaxSeed, "the CLI seed range must be the engine's");
 
 namespace {
 

@@ -87,6 +87,29 @@ TEST(CliOptions, SizesAreMultiplesOf16) {
     EXPECT_NE(r.err.find("--width: 250 is not a multiple of 16"), std::string::npos) << r.err;
 }
 
+// The command line accepts a size, step count and seed exactly when the engine's request check does: the CLI
+// takes its ranges from the engine (a CLI copy of a limit could drift from it).
+TEST(CliOptions, RangesAreTheEngines) {
+    namespace eng = charaforge::engine;
+    const auto engine_accepts = [](int side, int steps, uint64_t seed) {
+        eng::GenerationRequest r;
+        r.width = r.height = side;
+        r.steps = steps;
+        r.seed = seed;
+        return eng::request_problems(r).empty();
+    };
+    for (int side : {0, 15, 16, 32, 8176, 8192, 8208, 16384}) {
+        const auto s = std::to_string(side);
+        EXPECT_EQ(run_sampling({"--width", s, "--height", s}).code == 0, engine_accepts(side, 28, 0)) << side;
+    }
+    for (int steps : {0, 1, 999, 1000, 1001})
+        EXPECT_EQ(run_sampling({"--steps", std::to_string(steps)}).code == 0, engine_accepts(1024, steps, 0)) << steps;
+    for (uint64_t seed : {uint64_t{0}, uint64_t{0xFFFFFFFF}, uint64_t{0x100000000}})
+        EXPECT_EQ(run_sampling({"--seed", std::to_string(seed)}).code == 0, engine_accepts(1024, 28, seed)) << seed;
+    static_assert(cli::kMaxSide == eng::kMaxImageSize && cli::kMaxSteps == eng::kMaxSteps &&
+                  static_cast<uint64_t>(cli::kMaxSeed) == eng::kMaxSeed);
+}
+
 TEST(CliOptions, HelpShowsDefaultsAndRanges) {
     const CliRun r = run_sampling({"--help"});
     EXPECT_EQ(r.code, 0);
