@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <memory>
 
 namespace charaforge::cli {
 
@@ -30,6 +31,41 @@ namespace {
 
 QString queuePath(const std::string& option) {
     return option.empty() ? queue::JobStore::defaultPath() : QString::fromStdString(option);
+}
+
+// Opens the queue of a command that adds work to it (`queue add`, `worker`): a missing queue file is
+// created, and said so on standard error (standard output is for scripts), since a mistyped --queue
+// would otherwise make a new, empty queue without a word.
+std::unique_ptr<queue::JobStore> openOrCreateQueue(const std::string& option) {
+    auto store = std::make_unique<queue::JobStore>(queuePath(option));
+    if (store->created())
+        progress::note("charaforge-cli: created new queue at " +
+                       QFileInfo(store->path()).absoluteFilePath().toStdString());
+    return store;
+}
+
+// Where the queue of a command that reads or changes existing jobs must be; a missing one is an error
+// naming where the path came from (--queue, CHARAFORGE_QUEUE), never a new empty queue. Returns an empty
+// string for the default queue when it does not exist yet (nothing was ever queued: it has no jobs).
+QString existingQueuePath(const std::string& option) {
+    const QString path = queuePath(option);
+    if (QFileInfo::exists(path))
+        return path;
+    const std::string shown = QFileInfo(path).absoluteFilePath().toStdString();
+    if (!option.empty())
+        throw std::invalid_argument("--queue: " + shown + ": no such queue (queue add or worker creates one)");
+    if (!qEnvironmentVariableIsEmpty("CHARAFORGE_QUEUE"))
+        throw std::invalid_argument("CHARAFORGE_QUEUE: " + shown + ": no such queue (queue add or worker creates one)");
+    return {};
+}
+
+// Opens the existing queue of a command that changes jobs or settings (see existingQueuePath).
+std::unique_ptr<queue::JobStore> openExistingQueue(const std::string& option) {
+    const QString path = existingQueuePath(option);
+    if (path.isEmpty())
+        throw std::invalid_argument("the queue " + QFileInfo(queuePath(option)).absoluteFilePath().toStdString() +
+                                    " does not exist yet (queue add or worker creates it)");
+    return std::make_unique<queue::JobStore>(path);
 }
 
 void addQueueOption(CLI::App* sub, std::string& target) {
@@ -178,10 +214,10 @@ int queueAdd(const QueueAdd& o, bool seedGiven) {
                                              : seed + i;
         specs.push_back(spec);
     }
-    queue::JobStore store(queuePath(o.queue));
-    const auto ids = store.add(specs, QStringLiteral("cli-%1").arg(QDateTime::currentMSecsSinceEpoch()));
+    const auto store = openOrCreateQueue(o.queue);
+    const auto ids = store->add(specs, QStringLiteral("cli-%1").arg(QDateTime::currentMSecsSinceEpoch()));
     std::cout << "queued " << ids.size() << " job(s): " << ids.front() << (ids.size() > 1 ? "-" : "")
-              << (ids.size() > 1 ? std::to_string(ids.back()) : "") << " in " << store.path().toStdString() << "\n";
+              << (ids.size() > 1 ? std::to_string(ids.back()) : "") << " in " << store->path().toStdString() << "\n";
     return 0;
 }
 
@@ -191,9 +227,12 @@ QString titleOf(const QString& prompt) {
 }
 
 int queueList(const std::string& queuePathOption) {
-    queue::JobStore store(queuePath(queuePathOption));
-    const auto jobs = store.jobs();
-    std::printf("%s%s\n", store.paused() ? "queue PAUSED · " : "", store.path().toUtf8().constData());
+    // The default queue before anything was queued has no jobs; a listing does not create it.
+    const QString path = existingQueuePath(queuePathOption);
+    const auto store = path.isEmpty() ? nullptr : std::make_unique<queue::JobStore>(path);
+    const auto jobs = store ? store->jobs() : QList<queue::Job>();
+    std::printf("%s%s\n", store && store->paused() ? "queue PAUSED · " : "",
+                (store ? store->path() : queuePath(queuePathOption)).toUtf8().constData());
     std::printf("%6s  %-9s  %7s  %-9s  %11s  %s\n", "id", "state", "step", "size", "seed", "prompt / result");
     for (const auto& j : jobs) {
         const QString detail = j.state == queue::JobState::Done     ? j.outputPath
@@ -219,13 +258,13 @@ void addIdCommand(CLI::App* queueApp, Action& chosen, const std::string& name, c
     addIds(sub, o->ids, "job ids");
     addQueueOption(sub, o->queue);
     set_action(sub, chosen, [o, name] {
-        queue::JobStore store(queuePath(o->queue));
+        const auto store = openExistingQueue(o->queue);
         if (name == "cancel")
-            store.cancel(o->ids);
+            store->cancel(o->ids);
         else if (name == "retry")
-            store.retry(o->ids);
+            store->retry(o->ids);
         else
-            std::cout << "queued " << store.duplicate(o->ids).size() << " copies\n";
+            std::cout << "queued " << store->duplicate(o->ids).size() << " copies\n";
         return 0;
     });
 }
@@ -241,16 +280,16 @@ void addMove(CLI::App* queueApp, Action& chosen) {
     sub->add_flag("--to-top", o->toTop, "put them first among the queued jobs")->excludes(before);
     addQueueOption(sub, o->queue);
     set_action(sub, chosen, [o] {
-        queue::JobStore store(queuePath(o->queue));
+        const auto store = openExistingQueue(o->queue);
         qint64 before = o->before;
         if (o->toTop)
-            for (const auto& j : store.jobs())
+            for (const auto& j : store->jobs())
                 if (j.state == queue::JobState::Queued && j.id != o->ids.front()) {
                     before = j.id;
                     break;
                 }
         for (auto id : o->ids)
-            store.move(id, before);
+            store->move(id, before);
         return 0;
     });
 }
@@ -296,8 +335,7 @@ void add_queue_commands(CLI::App& app, Action& chosen) {
         sub = q->add_subcommand(name, pause ? "Pause the queue (running jobs finish)" : "Resume the queue");
         addQueueOption(sub, *path);
         set_action(sub, chosen, [path, pause] {
-            queue::JobStore store(queuePath(*path));
-            store.setPaused(pause);
+            openExistingQueue(*path)->setPaused(pause);
             std::cout << "queue " << (pause ? "paused" : "resumed") << "\n";
             return 0;
         });
@@ -325,8 +363,17 @@ struct Worker {
 
 int runWorker(const Worker& o) {
     const engine::RuntimeOptions& rt = o.runtime;
-    queue::JobStore store(queuePath(o.queue));
     queue::PipelineExecutor executor(rt);
+    // A device this machine lacks (or a --dtype the engine does not know) is a wrong command line, found
+    // before the queue is opened or a job claimed: such a worker would take no job and wait for ever. The
+    // executor's messages name the setting and its value ("device 'cuda:3': ..."), i.e. the option.
+    try {
+        executor.checkReady();
+    } catch (const std::exception& e) {
+        throw std::invalid_argument(std::string("--") + e.what());
+    }
+    const auto opened = openOrCreateQueue(o.queue);
+    queue::JobStore& store = *opened;
     queue::RunnerOptions options;
     options.maxBatch = rt.max_batch;
     options.checkpointEvery = o.checkpointEvery;

@@ -95,6 +95,58 @@ if(NOT ENGINE_ONLY)
   if(EXISTS "${WORK}/q.db")
     message(FATAL_ERROR "a rejected queue command created the queue")
   endif()
+
+  # A queue is created only by commands that add work (queue add, worker), which say so on stderr; the
+  # others refuse a missing queue, naming it, instead of making a new empty one.
+  foreach(cmd "queue list" "queue pause" "queue resume" "queue cancel 1" "queue retry 1" "queue duplicate 1"
+          "queue move 1")
+    separate_arguments(words UNIX_COMMAND "${cmd}")
+    fails("^2$" "--queue: ${WORK}/typo.db: no such queue" ${words} --queue "${WORK}/typo.db")
+  endforeach()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env CHARAFORGE_QUEUE=${WORK}/typo.db "${CLI}" queue list
+                  RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "CHARAFORGE_QUEUE: ${WORK}/typo.db: no such queue")
+    message(FATAL_ERROR "queue list of a missing CHARAFORGE_QUEUE (${rc}): ${err}")
+  endif()
+  if(EXISTS "${WORK}/typo.db")
+    message(FATAL_ERROR "a command that only reads or changes jobs created the queue ${WORK}/typo.db")
+  endif()
+  # The default queue before anything was queued lists as empty, and is not created by the listing.
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=CHARAFORGE_QUEUE XDG_DATA_HOME=${WORK}/xdg
+                          HOME=${WORK}/home "${CLI}" queue list RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  file(GLOB_RECURSE made "${WORK}/xdg/*" "${WORK}/home/*")
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "queue.sqlite" OR made)
+    message(FATAL_ERROR "queue list of the missing default queue (${rc}, made: ${made}):\n${out}\n${err}")
+  endif()
+  set(add queue add "${WORK}/p.txt" --model "${WORK}/model" --width 64 --height 64 --steps 2 --seed 5)
+  run("${CLI}" ${add} --queue "${WORK}/new.db")
+  execute_process(COMMAND "${CLI}" ${add} --queue "${WORK}/new2.db" RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT err MATCHES "charaforge-cli: created new queue at ${WORK}/new2.db\n" OR out MATCHES "created")
+    message(FATAL_ERROR "queue add did not say on stderr (only) that it created the queue (${rc}):\n${out}\n${err}")
+  endif()
+  execute_process(COMMAND "${CLI}" ${add} --queue "${WORK}/new2.db" RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  if(NOT rc EQUAL 0 OR err MATCHES "created")
+    message(FATAL_ERROR "queue add on an existing queue said it created it (${rc}):\n${err}")
+  endif()
+  run("${CLI}" queue list --queue "${WORK}/new2.db")
+
+  # worker: a device this machine lacks (or a malformed one) fails at once, naming the option and value,
+  # and claims no job (it used to wait for ever, taking none).
+  foreach(bad bogus "cuda:x" "cuda:-1" "cuda:" "cuda:1234")
+    fails("^2$" "--device: '${bad}' is not a device" worker --device "${bad}" --until-empty --queue "${WORK}/new2.db")
+  endforeach()
+  fails("^2$" "--device 'cuda:999': " worker --device "cuda:999" --until-empty --queue "${WORK}/new2.db")
+  fails("^2$" "--device 'cuda:999': " worker --device "cuda:999" --until-empty --queue "${WORK}/fresh.db")
+  if(EXISTS "${WORK}/fresh.db")
+    message(FATAL_ERROR "a worker with a wrong --device created its queue")
+  endif()
+  run("${CLI}" queue list --queue "${WORK}/new2.db")
+  string(REGEX MATCHALL "  queued  " queued "${LAST_OUT}")
+  list(LENGTH queued nqueued)
+  if(NOT nqueued EQUAL 2)
+    message(FATAL_ERROR "a worker with a wrong --device touched the jobs:\n${LAST_OUT}")
+  endif()
 endif()
 run("${CLI}" inspect "${WORK}/model/transformer/diffusion_pytorch_model.safetensors")
 string(FIND "${LAST_OUT}" "kind: NewBie NextDiT transformer" found)
