@@ -193,7 +193,8 @@ int queueAdd(const QueueAdd& o, bool seedGiven) {
                 std::cout << v.axisValues.join(QStringLiteral("\t")).toStdString() << "\n";
             return 0;
         }
-        queue::JobStore store(queuePath(o.queue));
+        const auto opened = openOrCreateQueue(o.queue);
+        queue::JobStore& store = *opened;
         queue::GroupStore groups(store);
         const QString label = o.label.empty() ? QString::fromStdString(product) : QString::fromStdString(o.label);
         const QString id = groups.create(expansion, axes, label);

@@ -130,6 +130,11 @@ if(NOT ENGINE_ONLY)
     message(FATAL_ERROR "queue add on an existing queue said it created it (${rc}):\n${err}")
   endif()
   run("${CLI}" queue list --queue "${WORK}/new2.db")
+  execute_process(COMMAND "${CLI}" ${add} --vary "cfg=4|5" --queue "${WORK}/new3.db" RESULT_VARIABLE rc
+                  OUTPUT_QUIET ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT err MATCHES "charaforge-cli: created new queue at ${WORK}/new3.db\n")
+    message(FATAL_ERROR "queue add --vary did not say that it created the queue (${rc}):\n${err}")
+  endif()
 
   # worker: a device this machine lacks (or a malformed one) fails at once, naming the option and value,
   # and claims no job (it used to wait for ever, taking none).
