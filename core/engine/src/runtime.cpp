@@ -1,6 +1,9 @@
 #include "runtime.h"
 
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/tools.h"
+
+#include <torch/version.h>
 
 namespace charaforge::engine {
 
@@ -40,6 +43,11 @@ std::string Runtime::describe() const {
     std::string d = device.str();
     std::string t = dtype == torch::kBFloat16 ? "bf16" : dtype == torch::kFloat16 ? "fp16" : "fp32";
     return d + " " + t;
+}
+
+std::string torch_version() {
+    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+           std::to_string(TORCH_VERSION_PATCH);
 }
 
 } // namespace charaforge::engine

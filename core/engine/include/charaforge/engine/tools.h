@@ -6,6 +6,9 @@
 
 namespace charaforge::engine {
 
+// The LibTorch version the engine was built with, e.g. "1.13.1" (for About boxes and --version; torch-free).
+std::string torch_version();
+
 // Lists a safetensors file's tensors (name, dtype, shape) and the detected model kind; for a folder,
 // the located model files. Throws EngineError on unreadable input.
 std::string inspect_checkpoint(const std::string& path);
