@@ -143,6 +143,16 @@ bool GalleryView::selectPath(const QString& path) {
     return false;
 }
 
+bool GalleryView::selectRelative(int delta) {
+    const int current = m_list->currentRow();
+    const int row = current < 0 ? 0 : current + delta;
+    if (row < 0 || row >= m_list->count() || row == current)
+        return false;
+    m_list->setCurrentRow(row);
+    m_list->scrollToItem(m_list->item(row));
+    return true;
+}
+
 void GalleryView::updateActions() {
     const bool hasCurrent = !currentPath().isEmpty();
     m_restoreAction->setEnabled(hasCurrent);

@@ -32,6 +32,9 @@ public:
     QString currentPath() const;
     // Makes the image at `path` current (emits imageSelected); false when it is not shown.
     bool selectPath(const QString& path);
+    // Makes the image `delta` rows after the current one current (emits imageSelected); with none current,
+    // the newest. False at either end or when the gallery is empty.
+    bool selectRelative(int delta);
 
     QListWidget* list() const { return m_list; }
 

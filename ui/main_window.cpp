@@ -2,13 +2,17 @@
 
 #include "ui/gallery_view.h"
 #include "ui/image_viewer.h"
+#include "ui/job_states.h"
 #include "ui/prompt_editor.h"
 #include "ui/queue_model.h"
 #include "ui/queue_panel.h"
 #include "ui/vram_monitor.h"
 
+#include <QAbstractButton>
 #include <QApplication>
+#include <QCloseEvent>
 #include <QComboBox>
+#include <QDir>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
@@ -34,6 +38,7 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <numeric>
 
 namespace charaforge::ui {
@@ -266,23 +271,30 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         if (!img.isNull())
             m_viewer->setImage(img, QFileInfo(path).fileName());
     });
+    // Double-click (or Enter) on a thumbnail: the image at full size, its pixels 1:1, keys to the viewer.
+    connect(m_gallery, &GalleryView::imageActivated, this, [this](const QString& path) {
+        const QImage img(path);
+        if (img.isNull()) {
+            showError(tr("%1: cannot be read (moved or deleted?)").arg(QDir::toNativeSeparators(path)));
+            return;
+        }
+        m_viewer->setImage(img, QFileInfo(path).fileName());
+        m_viewer->actualSize();
+        m_viewer->setFocus(Qt::OtherFocusReason);
+    });
+    connect(m_viewer, &ImageViewer::stepRequested, this, [this](int delta) {
+        if (!m_gallery->selectRelative(delta))
+            statusBar()->showMessage(delta > 0 ? tr("That was the oldest image in the gallery.")
+                                               : tr("That was the newest image in the gallery."));
+    });
+    // The viewer's keys also work while the gallery has the focus.
+    m_gallery->addActions(m_viewer->viewerActions());
 
     connect(m_queue->model(), &QAbstractItemModel::modelReset, this, &MainWindow::updateProgressFromQueue);
     connect(m_queue->model(), &QAbstractItemModel::dataChanged, this, &MainWindow::updateProgressFromQueue);
 
     auto* file = menuBar()->addMenu(tr("&File"));
-    QAction* openAction = file->addAction(tr("&Open image…"), this, [this] {
-        const QString path = QFileDialog::getOpenFileName(
-            this, tr("Open image"), QStandardPaths::writableLocation(QStandardPaths::PicturesLocation),
-            tr("Images (*.png *.jpg *.jpeg *.webp)"));
-        if (path.isEmpty())
-            return;
-        const QImage img(path);
-        if (img.isNull())
-            showError(tr("%1: not an image this build can read").arg(path));
-        else
-            m_viewer->setImage(img, QFileInfo(path).fileName());
-    });
+    QAction* openAction = file->addAction(tr("&Open image…"), this, &MainWindow::openImage);
     openAction->setObjectName(QStringLiteral("openImageAction"));
     openAction->setShortcut(QKeySequence::Open);
     file->addAction(tr("Choose model folder…"), this, &MainWindow::chooseModelRequested);
@@ -292,6 +304,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     quit->setShortcutContext(Qt::ApplicationShortcut);
     auto* view = menuBar()->addMenu(tr("&View"));
+    view->setObjectName(QStringLiteral("viewMenu"));
+    for (QAction* a : m_viewer->viewerActions()) {
+        view->addAction(a);
+        if (a == m_viewer->fitAction() || a == m_viewer->leaveFullScreenAction() || a == m_viewer->copyAction())
+            view->addSeparator();
+    }
+    view->addSeparator();
     view->addAction(queueDock->toggleViewAction());
     view->addAction(memoryDock->toggleViewAction());
     auto* help = menuBar()->addMenu(tr("&Help"));
@@ -313,6 +332,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 MainWindow::~MainWindow() {
     qApp->removeEventFilter(this);
+    if (m_viewer->isWindow()) // full screen: not our child any more
+        delete m_viewer;
 }
 
 GenerationSettings MainWindow::settings() const {
@@ -384,19 +405,28 @@ void MainWindow::setEditingJob(qint64 id) {
         statusBar()->showMessage(tr("Editing queued job %1: change the prompt or settings, then Update.").arg(id));
 }
 
-void MainWindow::showProgress(int step, int total, const QString& detail) {
+void MainWindow::showProgress(int step, int total, const QString& detail, const QList<qint64>& jobs) {
+    m_progressJobs = jobs;
+    m_samplerProgress = true;
     m_progress->setRange(0, std::max(1, total));
     m_progress->setValue(step);
     m_progress->setFormat(detail.isEmpty() ? tr("step %1 of %2").arg(step).arg(total)
                                            : tr("step %1 of %2 · %3").arg(step).arg(total).arg(detail));
-    statusBar()->showMessage(tr("Sampling: step %1 of %2").arg(step).arg(total) +
-                             (detail.isEmpty() ? QString() : QStringLiteral(" · ") + detail));
+    m_samplingMessage = tr("Sampling: step %1 of %2").arg(step).arg(total) +
+                        (detail.isEmpty() ? QString() : QStringLiteral(" · ") + detail);
+    statusBar()->showMessage(m_samplingMessage);
 }
 
 void MainWindow::clearProgress() {
+    m_progressJobs.clear();
+    m_samplerProgress = false;
     m_progress->setRange(0, 1);
     m_progress->setValue(0);
     m_progress->setFormat(tr("idle"));
+    // The last step's message must not outlive its job either (nothing else wrote there since).
+    if (!m_samplingMessage.isEmpty() && statusBar()->currentMessage() == m_samplingMessage)
+        statusBar()->showMessage(tr("Idle: no job is running."));
+    m_samplingMessage.clear();
 }
 
 QString MainWindow::progressText() const {
@@ -404,10 +434,35 @@ QString MainWindow::progressText() const {
 }
 
 void MainWindow::updateProgressFromQueue() {
+    // The queue's state decides: the sampler's last report ("step 60 of 60 · ETA 0:00") stays only while
+    // its batch runs, and a job that runs before its first step (loading, encoding, another process's
+    // worker) is not "idle".
+    QList<JobView> running;
     for (const JobView& j : m_queue->jobs())
-        if (j.state == QStringLiteral("running"))
-            return;
-    clearProgress();
+        if (j.state == job_state::kRunning)
+            running.push_back(j);
+    if (running.isEmpty()) {
+        clearProgress();
+        return;
+    }
+    const bool shown = m_samplerProgress &&
+                       (m_progressJobs.isEmpty() || std::any_of(running.begin(), running.end(), [&](const JobView& j) {
+                            return m_progressJobs.contains(j.id);
+                        }));
+    if (shown)
+        return;
+    const JobView& j = running.front();
+    m_progressJobs = {j.id};
+    m_samplerProgress = false;
+    m_progress->setRange(0, std::max(1, j.steps));
+    m_progress->setValue(std::clamp(j.stepsDone, 0, std::max(1, j.steps)));
+    m_progress->setFormat(running.size() == 1
+                              ? tr("job %1 running · step %2 of %3").arg(j.id).arg(j.stepsDone).arg(j.steps)
+                              : tr("%1 jobs running · job %2 at step %3 of %4")
+                                    .arg(running.size())
+                                    .arg(j.id)
+                                    .arg(j.stepsDone)
+                                    .arg(j.steps));
 }
 
 void MainWindow::snapSize(QSpinBox* box, const QString& what) {
@@ -472,34 +527,55 @@ void MainWindow::setAboutDetails(const QString& html) {
     m_aboutDetails = html;
 }
 
-QString MainWindow::aboutText() const {
-    QString text =
-        tr("<h3>CharaForge %1</h3>"
-           "<p>A desktop studio for the NewBie-image anime text-to-image model.</p>"
-           "<p>The NewBie-image weights are published by their authors under their own licence; "
-           "read it in the model folder before using the images. CharaForge uses Qt (LGPL v3) and "
-           "LibTorch (BSD-3-Clause).</p>"
-           "<p>Qt %2 (built with %3)</p>")
-            .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion()), QStringLiteral(QT_VERSION_STR));
-    if (!m_aboutDetails.isEmpty())
-        text += QStringLiteral("<p>") + m_aboutDetails + QStringLiteral("</p>");
-    return text;
+void MainWindow::setLibTorchVersion(const QString& version) {
+    m_torchVersion = version;
 }
 
-QString MainWindow::shortcutsText() {
-    const std::pair<QString, QString> rows[] = {
-        {QKeySequence(Qt::CTRL | Qt::Key_Return).toString(QKeySequence::NativeText), tr("Add to queue")},
-        {QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText), tr("Open an image")},
-        {QKeySequence(Qt::CTRL | Qt::Key_Q).toString(QKeySequence::NativeText), tr("Quit")},
-        {QKeySequence(QKeySequence::HelpContents).toString(QKeySequence::NativeText), tr("This list")},
-        {QKeySequence(QKeySequence::Undo).toString(QKeySequence::NativeText), tr("Undo a prompt form edit")},
-        {QKeySequence(QKeySequence::Redo).toString(QKeySequence::NativeText), tr("Redo")},
-        {tr("Enter / comma"), tr("Turn the typed tag into a chip")},
-        {tr("Backspace"), tr("In an empty tag input: remove the last chip")},
-        {tr("Delete"), tr("Queue: cancel or remove the selected jobs")},
+QString MainWindow::aboutText() const {
+    return tr("<h3>CharaForge %1</h3>"
+              "<p>A desktop studio for the NewBie-image anime text-to-image model.</p>"
+              "<p><b>Model licence:</b> NewBie-image-Exp0.1 carries a <b>non-commercial licence</b>. CharaForge "
+              "does not ship its weights: you download them yourself and their licence applies to them and to "
+              "the images made with them.</p>"
+              "<p>%2</p>"
+              "<p>Qt %3 (built with %4) · LibTorch %5</p>"
+              "<p>CharaForge uses Qt (LGPL v3) and LibTorch (BSD-3-Clause).</p>")
+        .arg(QApplication::applicationVersion().toHtmlEscaped(),
+             m_aboutDetails.isEmpty() ? tr("Model: none open yet") : m_aboutDetails, QString::fromLatin1(qVersion()),
+             QStringLiteral(QT_VERSION_STR),
+             m_torchVersion.isEmpty() ? tr("(not reported)") : m_torchVersion.toHtmlEscaped());
+}
+
+QList<QPair<QString, QString>> MainWindow::shortcutRows() const {
+    QList<QPair<QString, QString>> rows;
+    auto keysOf = [](const QList<QKeySequence>& keys) {
+        QStringList names;
+        for (const QKeySequence& k : keys)
+            if (!k.isEmpty())
+                names << k.toString(QKeySequence::NativeText);
+        return names.join(tr(" or "));
     };
+    auto label = [](QString text) { return text.remove(QLatin1Char('&')).remove(QChar(0x2026)).trimmed(); };
+    // The viewer's first: it is not a child of the window while it is full screen.
+    QList<QAction*> actions = m_viewer->viewerActions();
+    for (QAction* a : findChildren<QAction*>())
+        if (!actions.contains(a))
+            actions << a;
+    for (QAction* a : actions)
+        if (!a->shortcuts().isEmpty() && !a->text().isEmpty())
+            rows.push_back({keysOf(a->shortcuts()), label(a->text())});
+    for (QAbstractButton* b : findChildren<QAbstractButton*>())
+        if (!b->shortcut().isEmpty() && !b->text().isEmpty())
+            rows.push_back({keysOf({b->shortcut()}), label(b->text())});
+    rows.push_back({tr("Enter / comma"), tr("Turn the typed tag into a chip")});
+    rows.push_back({tr("Backspace"), tr("In an empty tag input: remove the last chip")});
+    rows.push_back({tr("Mouse wheel / drag"), tr("Viewer: zoom around the cursor / pan a zoomed image")});
+    return rows;
+}
+
+QString MainWindow::shortcutsText() const {
     QString html = QStringLiteral("<table cellpadding='3'>");
-    for (const auto& [keys, what] : rows)
+    for (const auto& [keys, what] : shortcutRows())
         html +=
             QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(keys.toHtmlEscaped(), what.toHtmlEscaped());
     return html + QStringLiteral("</table>");
@@ -513,6 +589,30 @@ void MainWindow::showShortcuts() {
     QMessageBox box(QMessageBox::NoIcon, tr("Keyboard shortcuts"), shortcutsText(), QMessageBox::Close, this);
     box.setTextFormat(Qt::RichText);
     box.exec();
+}
+
+void MainWindow::openImage() {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open image"), QStandardPaths::writableLocation(QStandardPaths::PicturesLocation),
+        tr("Images (*.png *.jpg *.jpeg *.webp)"));
+    if (path.isEmpty())
+        return;
+    const QImage img(path);
+    if (img.isNull()) {
+        showError(tr("%1: not an image this build can read").arg(QDir::toNativeSeparators(path)));
+        return;
+    }
+    m_viewer->setImage(img, QFileInfo(path).fileName());
+    // One of our PNGs offers its settings the way a dropped one does.
+    if (path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive) &&
+        img.textKeys().contains(QStringLiteral("charaforge")))
+        Q_EMIT imageDropped(path);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    // A full-screen viewer is a window of its own: back into this one before it closes.
+    m_viewer->setFullScreenView(false);
+    QMainWindow::closeEvent(event);
 }
 
 void MainWindow::showImage(const QImage& image, const QString& caption) {

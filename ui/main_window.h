@@ -5,6 +5,7 @@
 #include <QImage>
 #include <QList>
 #include <QMainWindow>
+#include <QPair>
 #include <QSize>
 #include <QString>
 
@@ -68,12 +69,17 @@ public:
     void saveSession(QSettings& settings) const;
     void restoreSession(const QSettings& settings);
 
-    // Extra lines for Help → About (model, device, LibTorch version), from the app layer.
+    // Extra lines for Help → About (the model in use and its device), from the app layer.
     void setAboutDetails(const QString& html);
-    // Help → About's text: the app, its licence notice, the Qt version and the details above.
+    // The LibTorch version the engine was built with (engine::torch_version(), from the app layer).
+    void setLibTorchVersion(const QString& version);
+    // Help → About's text: the app, the model licence notice, the Qt and LibTorch versions, the details.
     QString aboutText() const;
-    // Help → Keyboard shortcuts' text (an HTML table).
-    static QString shortcutsText();
+    // Help → Keyboard shortcuts' rows (keys, what), made from the window's actions and buttons that carry
+    // a shortcut (so the list cannot drift from them) and the few typing keys that are no action.
+    QList<QPair<QString, QString>> shortcutRows() const;
+    // The same as an HTML table.
+    QString shortcutsText() const;
     // The progress line's text ("idle" when no job runs).
     QString progressText() const;
 
@@ -83,8 +89,9 @@ public:
     VramMonitor* memoryMonitor() const { return m_monitor; }
 
 public Q_SLOTS:
-    // Progress of the running batch; `detail` e.g. "job 12 · ETA 0:42".
-    void showProgress(int step, int total, const QString& detail = QString());
+    // Progress of the running batch `jobs`; `detail` e.g. "job 12 · ETA 0:42". The line is the batch's while
+    // one of `jobs` runs (an empty list: while any job runs); the queue's state decides otherwise.
+    void showProgress(int step, int total, const QString& detail = QString(), const QList<qint64>& jobs = {});
     // Back to "idle": called when the queue has no running job any more.
     void clearProgress();
     void showImage(const QImage& image, const QString& caption = QString());
@@ -109,6 +116,8 @@ private:
     void updateProgressFromQueue();
     void showAbout();
     void showShortcuts();
+    void openImage();
+    void closeEvent(QCloseEvent* event) override;
     void syncPreset();
 
     QLabel* m_notice = nullptr;
@@ -135,6 +144,10 @@ private:
     VramMonitor* m_monitor = nullptr;
     qint64 m_editing = 0;
     QString m_aboutDetails;
+    QString m_torchVersion;
+    QList<qint64> m_progressJobs;   // the batch the progress line shows
+    bool m_samplerProgress = false; // the line is the sampler's report (showProgress), not the queue's state
+    QString m_samplingMessage;      // the status bar's last "Sampling: …" message
 };
 
 } // namespace charaforge::ui

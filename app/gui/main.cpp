@@ -1,5 +1,6 @@
 // charaforge: the studio GUI. Composition root: wires the window (a view), the job store and the queue
 // worker thread.
+#include "charaforge/engine/tools.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
 #include "queue/job_store.h"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
 
     charaforge::ui::MainWindow window;
     window.restoreSession(QSettings());
+    window.setLibTorchVersion(QString::fromStdString(charaforge::engine::torch_version()));
     QThread thread;
     thread.setObjectName(QStringLiteral("queue worker"));
     auto* worker = new QueueWorker(queuePath, runtime);

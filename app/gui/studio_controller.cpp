@@ -315,7 +315,7 @@ void StudioController::onProgress(const QList<qint64>& ids, int step, int total,
     QString detail = tr("%1 · ETA %2").arg(who, clock(batch));
     if (queued > 0)
         detail += tr(" · queue ≈ %1").arg(clock(batch + queued));
-    m_window.showProgress(step, total, detail);
+    m_window.showProgress(step, total, detail, ids);
 }
 
 void StudioController::loadHistory() {

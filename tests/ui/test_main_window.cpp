@@ -168,13 +168,16 @@ TEST(MainWindow, MenusCarryQuitOpenShortcutsAndAbout) {
     EXPECT_EQ(open->shortcut(), QKeySequence(QKeySequence::Open));
     ASSERT_NE(w.findChild<QAction*>(QStringLiteral("shortcutsAction")), nullptr);
     ASSERT_NE(w.findChild<QAction*>(QStringLiteral("aboutAction")), nullptr);
-    EXPECT_TRUE(
-        MainWindow::shortcutsText().contains(QKeySequence(Qt::CTRL | Qt::Key_Q).toString(QKeySequence::NativeText)));
-    w.setAboutDetails(QStringLiteral("LibTorch 2.11 · cuda:0"));
+    EXPECT_TRUE(w.shortcutsText().contains(QKeySequence(Qt::CTRL | Qt::Key_Q).toString(QKeySequence::NativeText)));
+    EXPECT_TRUE(w.aboutText().contains(QStringLiteral("none open"))) << "no model yet, said so";
+    w.setAboutDetails(QStringLiteral("Model: NewBie-image-Exp0.1 · cuda:0"));
+    w.setLibTorchVersion(QStringLiteral("1.13.1"));
     const QString about = w.aboutText();
-    EXPECT_TRUE(about.contains(QString::fromLatin1(qVersion())));
-    EXPECT_TRUE(about.contains(QStringLiteral("LibTorch 2.11 · cuda:0")));
-    EXPECT_TRUE(about.contains(QStringLiteral("licence")));
+    EXPECT_TRUE(about.contains(QStringLiteral("Qt ") + QString::fromLatin1(qVersion())));
+    EXPECT_TRUE(about.contains(QStringLiteral("LibTorch 1.13.1")));
+    EXPECT_TRUE(about.contains(QStringLiteral("NewBie-image-Exp0.1 · cuda:0")));
+    EXPECT_TRUE(about.contains(QStringLiteral("non-commercial licence")));
+    EXPECT_TRUE(about.contains(QStringLiteral("does not ship its weights")));
 }
 
 TEST(MainWindow, SizesSnapToTheModelsStepWithAReason) {
@@ -205,6 +208,40 @@ TEST(MainWindow, ProgressLineIsClearedWhenNoJobRuns) {
     done.state = QStringLiteral("done");
     w.queuePanel()->setJobs({done});
     EXPECT_EQ(w.progressText(), QStringLiteral("idle"));
+}
+
+// The line followed the sampler's reports only: after the last step it kept "step 60 of 60 · ETA 0:00"
+// while the next job loaded, and it said "idle" while a job ran before its first step.
+TEST(MainWindow, ProgressLineFollowsTheQueueBeforeAndAfterTheSampler) {
+    MainWindow w;
+    charaforge::ui::JobView first;
+    first.id = 7;
+    first.state = QStringLiteral("running");
+    first.steps = 60;
+    charaforge::ui::JobView second = first;
+    second.id = 8;
+    second.state = QStringLiteral("queued");
+    w.queuePanel()->setJobs({first, second});
+    EXPECT_NE(w.progressText(), QStringLiteral("idle")) << "a job runs before its first step";
+    EXPECT_TRUE(w.progressText().contains(QStringLiteral("job 7"))) << w.progressText().toStdString();
+
+    w.showProgress(60, 60, QStringLiteral("job 7 · ETA 0:00"), {7});
+    EXPECT_TRUE(w.progressText().contains(QStringLiteral("60 of 60")));
+    w.queuePanel()->setJobs({first, second}); // a reload while job 7 runs keeps the sampler's line
+    EXPECT_TRUE(w.progressText().contains(QStringLiteral("60 of 60")));
+
+    first.state = QStringLiteral("done");
+    second.state = QStringLiteral("running");
+    w.queuePanel()->setJobs({first, second});
+    EXPECT_FALSE(w.progressText().contains(QStringLiteral("60 of 60"))) << w.progressText().toStdString();
+    EXPECT_TRUE(w.progressText().contains(QStringLiteral("job 8"))) << w.progressText().toStdString();
+    EXPECT_NE(w.progressText(), QStringLiteral("idle"));
+
+    w.showProgress(60, 60, QStringLiteral("job 8 · ETA 0:00"), {8});
+    second.state = QStringLiteral("done");
+    w.queuePanel()->setJobs({first, second});
+    EXPECT_EQ(w.progressText(), QStringLiteral("idle"));
+    EXPECT_FALSE(w.statusText().contains(QStringLiteral("Sampling"))) << w.statusText().toStdString();
 }
 
 TEST(MainWindow, SessionRemembersLayoutPromptAndSettings) {
