@@ -11,6 +11,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <unistd.h>
+#include <utility>
 
 namespace charaforge::cli {
 
@@ -180,6 +181,34 @@ void check_sampling_options(const SamplingOptions& o, bool incrementing_seeds) {
     if (incrementing_seeds && o.seed > kMaxSeed - (o.count - 1))
         throw std::invalid_argument("--seed " + std::to_string(o.seed) + " with --count " + std::to_string(o.count) +
                                     ": the last seed would exceed " + std::to_string(kMaxSeed));
+}
+
+void check_request(const engine::GenerationRequest& request, const std::string& prompt_source) {
+    // The engine names the request's fields; the command line's options set them.
+    static const std::pair<const char*, const char*> kOptionOf[] = {{"negative prompt", "--negative"},
+                                                                    {"system prompt", "--system-prompt"},
+                                                                    {"width", "--width"},
+                                                                    {"height", "--height"},
+                                                                    {"steps", "--steps"},
+                                                                    {"seed", "--seed"},
+                                                                    {"guidance", "--cfg"},
+                                                                    {"shift", "--shift"},
+                                                                    {"cfg_trunc", "--cfg-trunc"},
+                                                                    {"renorm_cfg", "--renorm"},
+                                                                    {"cond", "--embeddings: cond"},
+                                                                    {"uncond", "--embeddings: uncond"}};
+    std::string message;
+    for (const std::string& problem : engine::request_problems(request)) {
+        const std::size_t colon = problem.find(": ");
+        const std::string field = problem.substr(0, colon);
+        std::string source = field == "prompt" ? prompt_source : field;
+        for (const auto& [name, option] : kOptionOf)
+            if (field == name)
+                source = option;
+        message += (message.empty() ? "" : "; ") + source + problem.substr(colon);
+    }
+    if (!message.empty())
+        throw std::invalid_argument(message);
 }
 
 std::string numbered_output_path(const std::string& out, int index, int count) {

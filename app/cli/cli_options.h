@@ -83,6 +83,11 @@ void add_device_options(CLI::App* app, std::string& device, std::string& dtype);
 // Throws std::invalid_argument naming the option.
 void check_sampling_options(const SamplingOptions& options, bool incrementing_seeds);
 
+// Throws std::invalid_argument listing what charaforge::engine::request_problems finds in `request`, each
+// problem under the option that set its field ("--negative: invalid UTF-8 at byte 3", "--cfg: ..."); the
+// prompt's problems under `prompt_source` (--prompt, or the prompt file). Call it before any model loads.
+void check_request(const engine::GenerationRequest& request, const std::string& prompt_source = "--prompt");
+
 // The file `generate` writes for image `index` of `count` ("out.png", or "out-003.png" in a series).
 std::string numbered_output_path(const std::string& out, int index, int count);
 

@@ -187,6 +187,10 @@ int run_generate(const Generate& o, const CLI::App& sub) {
     base.shift = static_cast<float>(s.shift);
     if (has_embeddings)
         read_embeddings(o.embeddings, base);
+    // The engine's own check, before the model loads (invalid UTF-8 in a prompt used to be found only once
+    // the pipeline ran). Only the seed differs between the images: the last one is the largest.
+    base.seed = static_cast<uint64_t>(s.seed) + static_cast<uint64_t>(s.count - 1);
+    check_request(base);
 
     auto pipeline = eng::Pipeline::open(o.model, o.runtime);
     std::cerr << "model: " << o.model

@@ -7,6 +7,7 @@
 #include "charaforge/prompt/prompt.h"
 #include "queue/group_store.h"
 #include "queue/job_record.h"
+#include "queue/job_request.h"
 #include "queue/job_store.h"
 #include "queue/model_setup.h"
 #include "queue/pipeline_executor.h"
@@ -159,6 +160,11 @@ int queueAdd(const QueueAdd& o, bool seedGiven) {
     base.cfgTrunc = s.cfg_trunc;
     base.renorm = s.renorm;
     base.shift = s.shift;
+    // The engine's request check on the text as given (QString::fromStdString turns invalid UTF-8 in --negative
+    // into U+FFFD unnoticed); the store checks every job again.
+    engine::GenerationRequest request = queue::requestFor(base);
+    request.negative_prompt = s.negative;
+    check_request(request, o.file);
     if (!o.model.empty()) {
         base.model = QDir(QString::fromStdString(o.model)).absolutePath();
     } else {

@@ -2,6 +2,7 @@
 
 #include "queue/batcher.h"
 #include "queue/group_store.h"
+#include "queue/job_request.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -294,7 +295,21 @@ JobStore::~JobStore() {
     QSqlDatabase::removeDatabase(m_connection);
 }
 
+// A job the engine could not sample (invalid UTF-8 text, a non-finite number, a size, step count or seed out of
+// range) never enters the queue: StoreError naming the field, and nothing is written.
+static void checkSpec(const QString& path, const JobSpec& spec, const std::string& what) {
+    const QStringList problems = specProblems(spec);
+    if (!problems.isEmpty())
+        throw StoreError("queue: " + path.toStdString() + ": " + what + ": " +
+                         problems.join(QStringLiteral("; ")).toStdString());
+}
+
 QList<qint64> JobStore::add(const QList<JobSpec>& specs, const QString& group) {
+    for (qsizetype i = 0; i < specs.size(); ++i)
+        checkSpec(m_path, specs[i],
+                  specs.size() == 1 ? std::string("job not queued")
+                                    : "job " + std::to_string(i + 1) + " of " + std::to_string(specs.size()) +
+                                          " not queued (nor the others)");
     auto db = QSqlDatabase::database(m_connection);
     Transaction tx(db, m_path, "add jobs");
     QSqlQuery last(db);
@@ -698,6 +713,7 @@ QList<qint64> JobStore::duplicate(const QList<qint64>& ids) {
 }
 
 void JobStore::edit(qint64 id, const JobSpec& spec) {
+    checkSpec(m_path, spec, "job " + std::to_string(id) + " not changed");
     auto db = QSqlDatabase::database(m_connection);
     Transaction tx(db, m_path, "edit a job");
     auto current = prepare(db, m_path, "edit a job",

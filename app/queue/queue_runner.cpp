@@ -3,6 +3,7 @@
 #include "charaforge/engine/error.h"
 #include "charaforge/imaging/png_io.h"
 #include "queue/heartbeat.h"
+#include "queue/job_request.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -16,22 +17,6 @@
 namespace charaforge::queue {
 
 namespace {
-
-engine::GenerationRequest requestFor(const JobSpec& s) {
-    engine::GenerationRequest r;
-    r.prompt = s.prompt.toStdString();
-    r.negative_prompt = s.negative.toStdString();
-    r.width = s.width;
-    r.height = s.height;
-    r.steps = s.steps;
-    r.solver = s.sampler == QStringLiteral("midpoint") ? engine::SolverKind::Midpoint : engine::SolverKind::Euler;
-    r.guidance = static_cast<float>(s.cfg);
-    r.cfg_trunc = static_cast<float>(s.cfgTrunc);
-    r.renorm_cfg = static_cast<float>(s.renorm);
-    r.shift = static_cast<float>(s.shift);
-    r.seed = static_cast<uint64_t>(s.seed);
-    return r;
-}
 
 engine::SamplerState stateFrom(const Checkpoint& c) {
     engine::SamplerState st;

@@ -87,11 +87,18 @@ usage_error("--out: ${WORK}/missing/x.png: the folder ${WORK}/missing does not e
 usage_error("--model: ${WORK}/nothing: no such file or folder" generate --model "${WORK}/nothing" --prompt x --out "${WORK}/x.png")
 usage_error("not expected: --frobnicate" ${gen} --out "${WORK}/x.png" --frobnicate)
 usage_error("A subcommand is required")
+# The engine's request check runs before the model loads: invalid UTF-8 used to be found only by the pipeline.
+string(ASCII 255 byte_ff)
+usage_error("--prompt: invalid UTF-8 at byte 1" generate --model "${WORK}/model" --prompt "a${byte_ff}" --device cpu
+            --out "${WORK}/x.png")
+usage_error("--negative: invalid UTF-8 at byte 0" ${gen} --negative "${byte_ff}" --out "${WORK}/x.png")
 if(NOT ENGINE_ONLY)
   file(WRITE "${WORK}/p.txt" "1girl, solo")
   usage_error("--seed 4294967295 with --count 3" queue add "${WORK}/p.txt" --seed 4294967295 --count 3
               --queue "${WORK}/q.db")
   usage_error("ID: 'abc' is not an integer" queue cancel abc --queue "${WORK}/q.db")
+  usage_error("--negative: invalid UTF-8 at byte 2" queue add "${WORK}/p.txt" --negative "ok${byte_ff}"
+              --queue "${WORK}/q.db")
   if(EXISTS "${WORK}/q.db")
     message(FATAL_ERROR "a rejected queue command created the queue")
   endif()

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <unistd.h>
 
@@ -108,6 +109,32 @@ TEST(CliOptions, RangesAreTheEngines) {
         EXPECT_EQ(run_sampling({"--seed", std::to_string(seed)}).code == 0, engine_accepts(1024, 28, seed)) << seed;
     static_assert(cli::kMaxSide == eng::kMaxImageSize && cli::kMaxSteps == eng::kMaxSteps &&
                   static_cast<uint64_t>(cli::kMaxSeed) == eng::kMaxSeed);
+}
+
+// The engine's request check, run before any model loads, names the option behind each problem.
+TEST(CliOptions, RequestProblemsNameTheOption) {
+    const auto message = [](const charaforge::engine::GenerationRequest& r, const std::string& source) {
+        try {
+            cli::check_request(r, source);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    charaforge::engine::GenerationRequest r;
+    r.prompt = "1girl";
+    EXPECT_EQ(message(r, "--prompt"), "");
+    r.prompt = "a\xff";
+    EXPECT_EQ(message(r, "--prompt"), "--prompt: invalid UTF-8 at byte 1");
+    EXPECT_EQ(message(r, "p.txt"), "p.txt: invalid UTF-8 at byte 1");
+    r.prompt = "ok";
+    r.negative_prompt = "\xc3\x28";
+    r.guidance = std::numeric_limits<float>::quiet_NaN();
+    r.seed = 0x100000000ull;
+    const std::string m = message(r, "--prompt");
+    EXPECT_NE(m.find("--negative: invalid UTF-8 at byte 0"), std::string::npos) << m;
+    EXPECT_NE(m.find("--cfg: nan is not a finite number"), std::string::npos) << m;
+    EXPECT_NE(m.find("--seed: 4294967296 is above 4294967295"), std::string::npos) << m;
 }
 
 TEST(CliOptions, HelpShowsDefaultsAndRanges) {

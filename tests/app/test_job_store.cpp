@@ -1,5 +1,6 @@
 // The crash-safe queue store: state machine, claims across connections, recovery of abandoned jobs.
 #include "queue/batcher.h"
+#include "queue/job_request.h"
 #include "queue/job_store.h"
 #include "test_util.h"
 
@@ -12,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <unistd.h>
 
 using namespace charaforge::queue;
@@ -68,7 +71,7 @@ TEST_F(JobStoreTest, JobsKeepTheirSettingsAndOrder) {
     a.cfgTrunc = 0.8;
     a.renorm = 1.0;
     a.shift = 3.0;
-    a.seed = 9007199254740993LL; // beyond double precision: stored exactly
+    a.seed = 4294967295LL; // the largest seed (engine::kMaxSeed), stored exactly
     const auto ids = store.add({a, spec(768, 2)}, QStringLiteral("g1"));
     ASSERT_EQ(ids.size(), 2);
     EXPECT_LT(ids[0], ids[1]);
@@ -434,4 +437,51 @@ TEST_F(JobStoreTest, AJobWhoseWorkerDiedRunsAlone) {
     EXPECT_EQ(selectBatch(queued, 8), (QList<int>{0, 2})) << "not batched with a suspect";
     queued[0].workerDeaths = 2;
     EXPECT_EQ(selectBatch(queued, 8), (QList<int>{0})) << "a suspect at the head runs alone";
+}
+
+// The engine's request check guards the queue itself: a job the engine would refuse never enters the
+// database, whoever adds it (CLI, window, a group), and the error names the job's field.
+TEST_F(JobStoreTest, AJobTheEngineWouldRefuseNeverEntersTheQueue) {
+    JobStore store(path());
+    const QString lone = QString(QChar(0xD800)); // an unpaired surrogate: no valid UTF-8 for it
+    const std::pair<const char*, std::function<void(JobSpec&)>> bad[] = {
+        {"prompt: invalid UTF-8", [&](JobSpec& s) { s.prompt += lone; }},
+        {"negative: invalid UTF-8", [&](JobSpec& s) { s.negative = QStringLiteral("ok") + lone; }},
+        {"cfg: nan is not a finite number", [](JobSpec& s) { s.cfg = std::nan(""); }},
+        {"cfg: inf is not a finite number", [](JobSpec& s) { s.cfg = HUGE_VAL; }},
+        {"cfg: ", [](JobSpec& s) { s.cfg = 1e300; }},
+        {"renorm: ", [](JobSpec& s) { s.renorm = -1; }},
+        {"cfg_trunc: ", [](JobSpec& s) { s.cfgTrunc = 2; }},
+        {"shift: ", [](JobSpec& s) { s.shift = 0; }},
+        {"width: 100 must be a multiple of 16", [](JobSpec& s) { s.width = 100; }},
+        {"height: 8208", [](JobSpec& s) { s.height = 8208; }},
+        {"width: 0", [](JobSpec& s) { s.width = 0; }},
+        {"steps: 0", [](JobSpec& s) { s.steps = 0; }},
+        {"steps: 1001", [](JobSpec& s) { s.steps = 1001; }},
+        {"seed: -1 is negative", [](JobSpec& s) { s.seed = -1; }},
+        {"seed: 4294967296 is above 4294967295", [](JobSpec& s) { s.seed = 4294967296; }},
+        {"sampler: 'dpm' is not euler or midpoint", [](JobSpec& s) { s.sampler = QStringLiteral("dpm"); }},
+    };
+    const auto ids = store.add({spec(512, 1)});
+    for (const auto& [expected, spoil] : bad) {
+        JobSpec s = spec(512, 2);
+        spoil(s);
+        try {
+            store.add({spec(512, 3), s});
+            ADD_FAILURE() << "queued a job with " << expected;
+        } catch (const StoreError& e) {
+            EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("job 2 of 2"), std::string::npos) << e.what();
+            EXPECT_FALSE(e.transient());
+        }
+        EXPECT_THROW(store.edit(ids[0], s), StoreError) << expected;
+    }
+    ASSERT_EQ(store.jobs().size(), 1) << "nothing of a refused add was written";
+    EXPECT_EQ(store.jobs().front().spec, spec(512, 1)) << "a refused edit changed nothing";
+    // The whole seed range and text beyond the BMP (surrogate pairs) are fine.
+    JobSpec edge = spec(8192, 4294967295);
+    edge.prompt = QStringLiteral("<general_tags>\U0001F338 \u82B1</general_tags>");
+    edge.steps = 1000;
+    EXPECT_EQ(store.add({edge}).size(), 1);
+    EXPECT_EQ(exactUtf8(edge.prompt), edge.prompt.toStdString());
 }

@@ -265,6 +265,29 @@ TEST(Studio, AStuckWorkerDoesNotHangTheShutdownAndItsJobsGoBack) {
     rig.thread.wait(); // the test, unlike the app, waits to clean up
 }
 
+// Add to queue with settings the engine would refuse shows the store's message (naming the field) and queues
+// nothing: the window's add path goes through the same check as the CLI's.
+TEST(Studio, AddToQueueWithSettingsTheEngineRefusesQueuesNothingAndSaysWhy) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setModel(rig.dir + QStringLiteral("/model"));
+    controller.setOutputDir(rig.dir);
+    ui::GenerationSettings s = rig.window.settings();
+    s.prompt = QStringLiteral("<general_tags>x</general_tags>");
+    s.negative = QStringLiteral("blurry") + QChar(0xDC00); // an unpaired surrogate: no valid UTF-8 for it
+    s.count = 2;
+    rig.window.setSettings(s);
+    rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click();
+    queue::JobStore store(rig.db);
+    EXPECT_EQ(store.jobs().size(), 0);
+    EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("negative: invalid UTF-8")))
+        << rig.window.statusText().toStdString();
+    s.negative = QStringLiteral("blurry");
+    rig.window.setSettings(s);
+    rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click();
+    EXPECT_EQ(store.jobs().size(), 2);
+}
+
 int main(int argc, char** argv) {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");

@@ -5,6 +5,8 @@
 // which must kill this process, not the studio.
 // Exit status: 0 the model loads and encodes; 3 SentencePiece rejects it (its message on stdout);
 // 2 usage or I/O error. Killed by a signal: it crashed.
+#include "charaforge/engine/request_validation.h"
+
 #include <sentencepiece_processor.h>
 
 #include <sys/resource.h>
@@ -18,24 +20,6 @@
 
 namespace {
 
-void append_utf8(std::string& s, char32_t c) {
-    if (c < 0x80) {
-        s += static_cast<char>(c);
-    } else if (c < 0x800) {
-        s += static_cast<char>(0xC0 | (c >> 6));
-        s += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        s += static_cast<char>(0xE0 | (c >> 12));
-        s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        s += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-        s += static_cast<char>(0xF0 | (c >> 18));
-        s += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-        s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        s += static_cast<char>(0x80 | (c & 0x3F));
-    }
-}
-
 // Lines of text that together hold every BMP code point (no surrogates) and some of the planes above, plus
 // prompt-like text, so that every entry of the normalisation table's first levels is looked up.
 std::vector<std::string> probe_texts() {
@@ -46,14 +30,14 @@ std::vector<std::string> probe_texts() {
     for (char32_t c = 1; c < 0x10000; ++c) {
         if (c >= 0xD800 && c <= 0xDFFF)
             continue;
-        append_utf8(line, c);
+        charaforge::engine::append_utf8(line, c);
         if (c % 512 == 0) {
             texts.push_back(std::move(line));
             line.clear();
         }
     }
     for (char32_t c = 0x10000; c < 0x30000; c += 97)
-        append_utf8(line, c);
+        charaforge::engine::append_utf8(line, c);
     texts.push_back(std::move(line));
     return texts;
 }

@@ -28,6 +28,10 @@ inline constexpr float kMaxShift = 1000.0f;
 // above U+10FFFF are invalid), or std::string_view::npos when `text` is valid UTF-8.
 std::size_t first_invalid_utf8(std::string_view text);
 
+// Appends `code_point` to `out` in UTF-8 (1 to 4 bytes). A surrogate (U+D800..U+DFFF) is written in its 3-byte
+// form, which first_invalid_utf8 refuses: a UTF-16 text with an unpaired surrogate stays detectably invalid.
+void append_utf8(std::string& out, char32_t code_point);
+
 // Every problem of `r`, one line each ("prompt: invalid UTF-8 at byte 12", "guidance: nan is not a finite
 // number"); empty when the request can be sampled.
 std::vector<std::string> request_problems(const GenerationRequest& r);
