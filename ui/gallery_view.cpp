@@ -50,6 +50,8 @@ GalleryView::GalleryView(QWidget* parent) : QWidget(parent) {
     m_list->setResizeMode(QListView::Adjust);
     m_list->setIconSize(QSize(kThumbnailSize, kThumbnailSize));
     m_list->setGridSize(QSize(kThumbnailSize + 16, kThumbnailSize + 16 + fontMetrics().height()));
+    // Room for one whole row of thumbnails: the splitter gave the strip 70 px on a 1280 x 800 screen.
+    m_list->setMinimumHeight(m_list->gridSize().height() + 2 * m_list->frameWidth());
     m_list->setUniformItemSizes(true);
     m_list->setWordWrap(false);
     m_list->setTextElideMode(Qt::ElideMiddle);

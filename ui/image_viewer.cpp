@@ -8,6 +8,7 @@
 #include <QPaintEvent>
 #include <QPainter>
 #include <QResizeEvent>
+#include <QScreen>
 #include <QSplitter>
 #include <QWheelEvent>
 
@@ -253,6 +254,7 @@ void ImageViewer::setFullScreenView(bool on) {
         return;
     if (on) {
         // Out of its splitter into a window of its own; the splitter keeps the other panes' sizes.
+        QScreen* screen = window()->screen();
         m_home = qobject_cast<QSplitter*>(parentWidget());
         if (m_home) {
             m_homeIndex = m_home->indexOf(this);
@@ -260,6 +262,9 @@ void ImageViewer::setFullScreenView(bool on) {
         }
         setParent(nullptr, Qt::Window);
         m_fullScreen = true;
+        // The whole screen the window is on, also where no window manager applies the full-screen state.
+        if (screen)
+            setGeometry(screen->geometry());
         showFullScreen();
         activateWindow();
         setFocus(Qt::OtherFocusReason);

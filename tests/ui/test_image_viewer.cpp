@@ -12,6 +12,7 @@
 #include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
+#include <QScreen>
 #include <QSignalSpy>
 #include <QSplitter>
 #include <QTemporaryDir>
@@ -226,6 +227,7 @@ TEST(ImageViewerInWindow, F11ShowsTheViewerAloneAndEscapeBringsItBack) {
     EXPECT_TRUE(viewer->isWindow());
     EXPECT_TRUE(viewer->windowState() & Qt::WindowFullScreen);
     EXPECT_TRUE(viewer->fullScreenAction()->isChecked());
+    EXPECT_EQ(viewer->geometry(), s.w.screen()->geometry()) << "the whole screen";
     viewer->activateWindow();
     ASSERT_TRUE(QTest::qWaitForWindowActive(viewer));
     QTest::keyClick(viewer, Qt::Key_Right); // the keys work in the full-screen window
@@ -273,6 +275,16 @@ TEST(ImageViewerInWindow, TheShortcutsListHasEveryActionWithAShortcut) {
     EXPECT_GE(checked, 14) << "viewer, file, help and queue actions";
     EXPECT_TRUE(text.contains(QKeySequence(Qt::CTRL | Qt::Key_Return).toString(QKeySequence::NativeText)))
         << "the Add to queue button's shortcut";
+}
+
+// At a laptop's 1280 x 800 the gallery strip was 70 px high: every thumbnail (176 px cells) cut in half.
+TEST(ImageViewerInWindow, TheGalleryShowsAWholeRowOfThumbnailsAtLaptopSize) {
+    Studio s;
+    s.w.resize(1280, 800);
+    QCoreApplication::processEvents();
+    QListWidget* list = s.w.gallery()->list();
+    EXPECT_GE(list->viewport()->height(), list->gridSize().height());
+    EXPECT_GE(s.w.viewer()->height(), s.w.viewer()->minimumHeight());
 }
 
 int main(int argc, char** argv) {
