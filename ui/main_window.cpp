@@ -39,6 +39,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace charaforge::ui {
@@ -171,7 +172,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_width, &QSpinBox::editingFinished, this, [this] { snapSize(m_width, tr("Width")); });
     connect(m_height, &QSpinBox::editingFinished, this, [this] { snapSize(m_height, tr("Height")); });
     m_steps = spin(1, 200, 1, 28, "steps");
-    m_seed = spin(0, 2147483647, 1, 0, "seed");
+    // Seeds are 0 .. 2^32-1, beyond QSpinBox's int: a spin box of doubles with no decimals holds them exactly.
+    m_seed = new QDoubleSpinBox(box);
+    m_seed->setObjectName(QStringLiteral("seed"));
+    m_seed->setDecimals(0);
+    m_seed->setRange(0, static_cast<double>(kMaxSeed));
+    m_seed->setSingleStep(1);
+    m_seed->setGroupSeparatorShown(false);
     m_count = spin(1, 1000, 1, 1, "count");
     m_count->setToolTip(tr("How many jobs one click queues"));
     m_sampler = new QComboBox(box);
@@ -345,7 +352,7 @@ GenerationSettings MainWindow::settings() const {
     s.steps = m_steps->value();
     s.sampler = m_sampler->currentData().toString();
     s.cfg = m_cfg->value();
-    s.seed = m_seed->value();
+    s.seed = static_cast<qint64>(std::llround(m_seed->value()));
     s.count = m_count->value();
     s.seedMode = m_seedMode->currentData().toString();
     return s;
@@ -359,7 +366,7 @@ void MainWindow::setSettings(const GenerationSettings& s) {
     m_steps->setValue(s.steps);
     m_sampler->setCurrentIndex(std::max(0, m_sampler->findData(s.sampler)));
     m_cfg->setValue(s.cfg);
-    m_seed->setValue(static_cast<int>(std::clamp<qint64>(s.seed, 0, 2147483647)));
+    m_seed->setValue(static_cast<double>(std::clamp<qint64>(s.seed, 0, kMaxSeed)));
     m_count->setValue(s.count);
     m_seedMode->setCurrentIndex(std::max(0, m_seedMode->findData(s.seedMode)));
     syncPreset();

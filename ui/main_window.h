@@ -27,6 +27,9 @@ class PromptEditor;
 class QueuePanel;
 class VramMonitor;
 
+// The largest seed, the engine's (charaforge::engine::kMaxSeed, 2^32-1; the app layer asserts they agree).
+inline constexpr qint64 kMaxSeed = 0xFFFFFFFFll;
+
 // What the settings form holds; the app layer turns it into queued jobs.
 struct GenerationSettings {
     QString prompt;
@@ -130,7 +133,7 @@ private:
     QSpinBox* m_steps = nullptr;
     QComboBox* m_sampler = nullptr;
     QDoubleSpinBox* m_cfg = nullptr;
-    QSpinBox* m_seed = nullptr;
+    QDoubleSpinBox* m_seed = nullptr;
     QComboBox* m_seedMode = nullptr;
     QSpinBox* m_count = nullptr;
     QPushButton* m_queueButton = nullptr;

@@ -1,6 +1,7 @@
 #include "gui/studio_controller.h"
 
 #include "charaforge/engine/pipeline.h"
+#include "charaforge/engine/request_validation.h"
 #include "gui/queue_worker.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
@@ -16,6 +17,8 @@
 #include <QThread>
 
 namespace charaforge::app {
+
+static_assert(static_cast<uint64_t>(ui::kMaxSeed) == engine::kMaxSeed, "the window's seed range must be the engine's");
 
 namespace {
 
@@ -190,7 +193,7 @@ QList<queue::JobSpec> StudioController::specsFor(const ui::GenerationSettings& s
         j.cfg = s.cfg;
         j.model = m_model;
         j.outputDir = m_outputDir;
-        j.seed = s.seedMode == QStringLiteral("random")      ? QRandomGenerator::global()->bounded(2147483647)
+        j.seed = s.seedMode == QStringLiteral("random")      ? QRandomGenerator::global()->bounded(ui::kMaxSeed + 1)
                  : s.seedMode == QStringLiteral("increment") ? s.seed + i
                                                              : s.seed;
         specs.push_back(j);

@@ -2,8 +2,10 @@
 // model, CPU), driven through the window and the queue panel offscreen: queue variants, pause, reorder,
 // cancel one, resume; images stream into the gallery with previews; a dropped PNG restores its settings.
 #include "charaforge/engine/pipeline.h"
+#include "charaforge/imaging/png_io.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
+#include "queue/job_record.h"
 #include "queue/job_store.h"
 #include "test_util.h"
 #include "ui/gallery_view.h"
@@ -15,6 +17,7 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QThread>
 #include <QTreeView>
@@ -286,6 +289,49 @@ TEST(Studio, AddToQueueWithSettingsTheEngineRefusesQueuesNothingAndSaysWhy) {
     rig.window.setSettings(s);
     rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click();
     EXPECT_EQ(store.jobs().size(), 2);
+}
+
+// Seeds are 0 .. 2^32-1 in the window too: editing a queued job, restoring from a PNG and the saved session
+// keep a seed above 2^31 (the form's QSpinBox used to clamp it to 2147483647).
+TEST(Studio, ASeedAbove31BitsSurvivesEditRestoreAndTheSession) {
+    constexpr qint64 kSeed = 4000000000;
+    Rig rig;
+    queue::JobStore store(rig.db);
+    store.setPaused(true);
+    queue::JobSpec spec;
+    spec.prompt = QStringLiteral("<general_tags>x</general_tags>");
+    spec.width = spec.height = 64;
+    spec.seed = kSeed;
+    spec.model = QStringLiteral("/models/none");
+    spec.outputDir = rig.dir;
+    const auto id = store.add({spec}).front();
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+
+    Q_EMIT rig.window.queuePanel()->editRequested(id);
+    ASSERT_EQ(rig.window.editingJob(), id);
+    EXPECT_EQ(rig.window.settings().seed, kSeed) << "the form shows the job's seed";
+    rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click(); // "Update job N"
+    EXPECT_EQ(store.job(id)->spec.seed, kSeed) << rig.window.statusText().toStdString();
+
+    // A PNG record carrying the seed restores it.
+    queue::Job job = *store.job(id);
+    const QString png = rig.dir + QStringLiteral("/restored.png");
+    imaging::write_png_atomic(png.toStdString(), imaging::RgbImage{16, 16, std::vector<uint8_t>(16 * 16 * 3, 90)},
+                              queue::pngRecord(job, {}, QStringLiteral("test"), store.queueId()));
+    rig.window.setSettings(ui::GenerationSettings{});
+    ASSERT_TRUE(controller.restoreFromImage(png));
+    EXPECT_EQ(rig.window.settings().seed, kSeed);
+
+    // The largest seed, and the saved session.
+    ui::GenerationSettings s = rig.window.settings();
+    s.seed = 4294967295;
+    rig.window.setSettings(s);
+    EXPECT_EQ(rig.window.settings().seed, 4294967295);
+    QSettings session(rig.dir + QStringLiteral("/session.ini"), QSettings::IniFormat);
+    rig.window.saveSession(session);
+    ui::MainWindow other;
+    other.restoreSession(session);
+    EXPECT_EQ(other.settings().seed, 4294967295);
 }
 
 int main(int argc, char** argv) {
