@@ -205,17 +205,19 @@ std::string sentencepiece_probe_path() {
     if (const char* env = std::getenv("CHARAFORGE_SPM_PROBE"); env && *env) {
         candidates.push_back(env); // an explicit choice: nothing else is tried
     } else {
+        // Beside the executable before the build tree, as for the bridge (tokenizer.cpp): an installed
+        // program runs its own probe.
+        std::error_code ec;
+        const auto exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+        if (!ec)
+            for (const char* rel : {".", "../lib/charaforge", "../libexec/charaforge"})
+                candidates.push_back((exe_dir / rel / "charaforge-spm-probe").lexically_normal().string());
 #if __has_include("spm_library_path.h")
 #include "spm_library_path.h"
 #endif
 #ifdef CHARAFORGE_SPM_PROBE_PATH
         candidates.push_back(CHARAFORGE_SPM_PROBE_PATH);
 #endif
-        std::error_code ec;
-        const auto exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-        if (!ec)
-            for (const char* rel : {".", "../lib/charaforge", "../libexec/charaforge"})
-                candidates.push_back((exe_dir / rel / "charaforge-spm-probe").lexically_normal().string());
     }
     std::error_code ec;
     std::string tried;

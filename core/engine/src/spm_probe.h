@@ -17,7 +17,8 @@ namespace charaforge::engine {
 // tensor of <file>").
 void check_sentencepiece_model(const std::string& what, const std::string& source, const std::string& bytes);
 
-// The probe executable that check_sentencepiece_model runs (CHARAFORGE_SPM_PROBE overrides the search);
+// The probe executable that check_sentencepiece_model runs: $CHARAFORGE_SPM_PROBE alone when set; else beside the
+// executable, in ../lib/charaforge or ../libexec/charaforge from it, then the build-tree path compiled in;
 // throws EngineError listing the places tried when there is none.
 std::string sentencepiece_probe_path();
 

@@ -32,17 +32,19 @@ const Bridge& bridge() {
         std::vector<std::string> candidates;
         if (const char* env = std::getenv("CHARAFORGE_SPM_LIBRARY"); env && *env)
             candidates.push_back(env);
+        // Beside the executable before the build tree: an installed program uses its own copy even on the
+        // machine that built it (where the build-tree file may be newer, older, or rebuilt mid-run).
+        std::error_code ec;
+        const auto exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+        if (!ec)
+            for (const char* rel : {".", "../lib", "../lib/charaforge"})
+                candidates.push_back((exe_dir / rel / "libcharaforge_spm.so").lexically_normal().string());
 #if __has_include("spm_library_path.h")
 #include "spm_library_path.h"
 #endif
 #ifdef CHARAFORGE_SPM_LIBRARY_PATH
         candidates.push_back(CHARAFORGE_SPM_LIBRARY_PATH);
 #endif
-        std::error_code ec;
-        const auto exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-        if (!ec)
-            for (const char* rel : {".", "../lib", "../lib/charaforge"})
-                candidates.push_back((exe_dir / rel / "libcharaforge_spm.so").lexically_normal().string());
         candidates.push_back("libcharaforge_spm.so"); // the dynamic loader's search path
         const char* ns = std::getenv("CHARAFORGE_SPM_NAMESPACE");
         const bool shared = ns && std::string(ns) == "shared";

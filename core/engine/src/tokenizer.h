@@ -19,8 +19,9 @@ std::string train_sentencepiece(const std::vector<std::pair<std::string, std::st
                                 const std::vector<std::string>& lines);
 
 // Loads the bridge if needed and returns the path it was loaded from. Looked for, in order: the file named
-// by $CHARAFORGE_SPM_LIBRARY; the build-tree path compiled in (CHARAFORGE_SPM_LIBRARY_PATH); next to the
-// executable, in ../lib and ../lib/charaforge from it; then the dynamic loader's search path. It is
+// by $CHARAFORGE_SPM_LIBRARY; next to the executable, in ../lib and ../lib/charaforge from it (an installed
+// program's own copy); the build-tree path compiled in (CHARAFORGE_SPM_LIBRARY_PATH); then the dynamic
+// loader's search path. It is
 // loaded into its own link-map namespace (dlmopen), or with CHARAFORGE_SPM_NAMESPACE=shared into the
 // main one.
 std::string sentencepiece_bridge_path();
