@@ -19,6 +19,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   clang-format
   xvfb xauth
+  librsvg2-bin desktop-file-utils appstream dpkg-dev
 )
 
 install_missing() {
