@@ -602,18 +602,28 @@ void MainWindow::openImage() {
     const QString path = QFileDialog::getOpenFileName(
         this, tr("Open image"), QStandardPaths::writableLocation(QStandardPaths::PicturesLocation),
         tr("Images (*.png *.jpg *.jpeg *.webp)"));
-    if (path.isEmpty())
-        return;
+    if (!path.isEmpty())
+        openImageFile(path);
+}
+
+bool MainWindow::openImageFile(const QString& path) {
     const QImage img(path);
     if (img.isNull()) {
         showError(tr("%1: not an image this build can read").arg(QDir::toNativeSeparators(path)));
-        return;
+        return false;
     }
     m_viewer->setImage(img, QFileInfo(path).fileName());
+    m_viewer->setFocus(Qt::OtherFocusReason);
     // One of our PNGs offers its settings the way a dropped one does.
     if (path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive) &&
         img.textKeys().contains(QStringLiteral("charaforge")))
         Q_EMIT imageDropped(path);
+    else
+        showMessage(tr("%1 (%2×%3): no CharaForge settings in it")
+                        .arg(QFileInfo(path).fileName())
+                        .arg(img.width())
+                        .arg(img.height()));
+    return true;
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

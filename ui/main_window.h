@@ -86,6 +86,10 @@ public:
     // The progress line's text ("idle" when no job runs).
     QString progressText() const;
 
+    // File → Open image without the dialog: shows `path` in the viewer; one of our PNGs also offers its
+    // settings (imageDropped, as a drop does). False, with the reason in the status bar, when unreadable.
+    bool openImageFile(const QString& path);
+
     QueuePanel* queuePanel() const { return m_queue; }
     GalleryView* gallery() const { return m_gallery; }
     ImageViewer* viewer() const { return m_viewer; }

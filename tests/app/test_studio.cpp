@@ -91,6 +91,16 @@ TEST(Studio, QueuePauseReorderCancelAndResumeThroughTheWindow) {
     EXPECT_EQ(store.job(jobs[2].id)->state, queue::JobState::Cancelled);
     panel->findChild<QPushButton*>(QStringLiteral("pauseButton"))->click();
     EXPECT_FALSE(store.paused());
+    // While a job runs the progress line is never "idle" (it was before the first step), and it is
+    // "idle" again once none runs (it kept "step 6 of 6 · ETA 0:00").
+    int idleWhileRunning = 0;
+    auto countIdle = [&] {
+        for (const auto& j : panel->jobs())
+            if (j.state == QStringLiteral("running") && window.progressText() == QStringLiteral("idle"))
+                ++idleWhileRunning;
+    };
+    QObject::connect(panel->model(), &QAbstractItemModel::dataChanged, &window, countIdle);
+    QObject::connect(panel->model(), &QAbstractItemModel::modelReset, &window, countIdle);
 
     ASSERT_TRUE(waitFor([&] { return window.gallery()->count() == 4; }, 180000))
         << "gallery has " << window.gallery()->count();
@@ -102,6 +112,9 @@ TEST(Studio, QueuePauseReorderCancelAndResumeThroughTheWindow) {
             return true;
         },
         10000));
+    ASSERT_TRUE(waitFor([&] { return window.progressText() == QStringLiteral("idle"); }, 10000))
+        << window.progressText().toStdString();
+    EXPECT_EQ(idleWhileRunning, 0);
     const auto top = *store.job(jobs[4].id);
     EXPECT_EQ(top.state, queue::JobState::Done);
     EXPECT_LE(top.finished, store.job(jobs[0].id)->finished) << "the job moved to the top finished first";

@@ -9,6 +9,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QFile>
 #include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
@@ -275,6 +276,32 @@ TEST(ImageViewerInWindow, TheShortcutsListHasEveryActionWithAShortcut) {
     EXPECT_GE(checked, 14) << "viewer, file, help and queue actions";
     EXPECT_TRUE(text.contains(QKeySequence(Qt::CTRL | Qt::Key_Return).toString(QKeySequence::NativeText)))
         << "the Add to queue button's shortcut";
+}
+
+TEST(ImageViewerInWindow, OpenImageShowsItAndOffersACharaForgePngsSettings) {
+    Studio s;
+    QSignalSpy offered(&s.w, &MainWindow::imageDropped);
+    QImage ours = solid(320, 200, Qt::yellow);
+    ours.setText(QStringLiteral("charaforge"), QStringLiteral("{\"prompt\":\"x\"}"));
+    const QString oursPath = s.dir.filePath(QStringLiteral("ours.png"));
+    ASSERT_TRUE(ours.save(oursPath));
+    ASSERT_TRUE(s.w.openImageFile(oursPath));
+    EXPECT_EQ(s.w.viewer()->image().size(), QSize(320, 200));
+    ASSERT_EQ(offered.count(), 1) << "the same path as a dropped PNG";
+    EXPECT_EQ(offered.at(0).at(0).toString(), oursPath);
+
+    ASSERT_TRUE(s.w.openImageFile(s.paths[0])); // a PNG without our record: shown, nothing offered
+    EXPECT_EQ(offered.count(), 1);
+    EXPECT_EQ(s.shown(), QColor(Qt::blue));
+
+    const QString junk = s.dir.filePath(QStringLiteral("junk.png"));
+    QFile f(junk);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+    f.write("not a png");
+    f.close();
+    EXPECT_FALSE(s.w.openImageFile(junk));
+    EXPECT_TRUE(s.w.statusText().contains(QStringLiteral("junk.png"))) << s.w.statusText().toStdString();
+    EXPECT_EQ(s.shown(), QColor(Qt::blue)) << "the image shown stays";
 }
 
 // At a laptop's 1280 x 800 the gallery strip was 70 px high: every thumbnail (176 px cells) cut in half.
