@@ -12,6 +12,7 @@
 #include "weights.h"
 
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <atomic>
 #include <filesystem>
@@ -927,4 +928,9 @@ TEST_F(PipelineTest, ATorchErrorReachesTheCallerAsOneLine) {
         EXPECT_EQ(msg.rfind("pipeline: LibTorch error: ", 0), 0u) << msg;
         EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
     }
+}
+
+// Help → About and --version show it: the version LibTorch states of itself, in "major.minor.patch".
+TEST(EngineVersion, TorchVersionIsTheLibTorchOneBuiltAgainst) {
+    EXPECT_EQ(charaforge::engine::torch_version(), std::string(TORCH_VERSION));
 }
