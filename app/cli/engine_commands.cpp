@@ -5,6 +5,7 @@
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
+#include "charaforge/engine/temp_files.h"
 #include "charaforge/engine/tools.h"
 
 #ifndef CHARAFORGE_ENGINE_ONLY
@@ -171,6 +172,10 @@ int run_generate(const Generate& o, const CLI::App& sub) {
     check_model_path(o.model);
     for (int i = 0; i < s.count; ++i)
         check_output_file(numbered_output_path(o.out, i, s.count), "--out");
+    // What a generate killed while writing left in the folder (`NAME.png.tmp-PID-...` of a dead process).
+    const std::string out_folder = std::filesystem::path(o.out).parent_path().string();
+    for (const auto& removed : eng::remove_orphan_temp_files(out_folder.empty() ? "." : out_folder))
+        progress::note("removed " + removed + " (left by an interrupted write)");
 
     eng::GenerationRequest base;
     base.prompt = o.prompt;

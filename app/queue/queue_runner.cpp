@@ -1,6 +1,7 @@
 #include "queue/queue_runner.h"
 
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/temp_files.h"
 #include "charaforge/imaging/png_io.h"
 #include "queue/heartbeat.h"
 #include "queue/job_request.h"
@@ -51,6 +52,17 @@ public:
 QueueRunner::QueueRunner(JobStore& store, Executor& executor, RunnerOptions options, RunnerEvents events)
     : m_store(store), m_executor(executor), m_options(std::move(options)), m_events(std::move(events)),
       m_owner(m_options.owner.isEmpty() ? JobStore::newOwnerId() : m_options.owner), m_gallery(store) {}
+
+void QueueRunner::cleanOutputFolder(const QString& folder) {
+    if (m_cleanedFolders.contains(folder))
+        return;
+    m_cleanedFolders.insert(folder);
+    const auto removed = engine::remove_orphan_temp_files(folder.toStdString());
+    if (!removed.empty())
+        notice(QStringLiteral("removed %1 temporary file(s) that an interrupted write left in %2")
+                   .arg(removed.size())
+                   .arg(folder));
+}
 
 void QueueRunner::notice(const QString& message) {
     if (m_events.notice)
@@ -317,6 +329,7 @@ void QueueRunner::runBatch(QList<Job> batch) {
         try {
             if (!QDir().mkpath(job.spec.outputDir))
                 throw std::runtime_error("cannot create the output folder " + job.spec.outputDir.toStdString());
+            cleanOutputFolder(job.spec.outputDir);
             imaging::write_png_atomic(path.toStdString(), imaging::RgbImage{img.width, img.height, img.rgb},
                                       pngRecord(job, m_record, m_options.appVersion, m_store.queueId()));
         } catch (const std::exception& e) {

@@ -10,6 +10,7 @@
 
 #include <QElapsedTimer>
 #include <QList>
+#include <QSet>
 #include <QString>
 
 #include <atomic>
@@ -87,6 +88,8 @@ private:
     // Sleeps `ms` in short slices, returning early on a stop request.
     void pause(qint64 ms);
     void notice(const QString& message);
+    // The first write into a folder removes the temporary files that a killed writer left there.
+    void cleanOutputFolder(const QString& folder);
     void finish(const Job& job, const QString& path, const engine::Image& image);
 
     JobStore& m_store;
@@ -101,6 +104,7 @@ private:
     QString m_recordModel;
     QList<ModelFileRecord> m_record;
     GalleryRecorder m_gallery;
+    QSet<QString> m_cleanedFolders;
 };
 
 } // namespace charaforge::queue

@@ -197,8 +197,16 @@ if(ENGINE_ONLY)
 else()
   set(ext png)
 endif()
+# A generate killed while writing left a temp file of a dead process: the next one into the folder removes it,
+# and only it.
+file(WRITE "${WORK}/alone.${ext}.tmp-999999999-0x1" "half")
+file(WRITE "${WORK}/keep.tmp-999999999-0x1.txt" "not ours")
+execute_process(COMMAND touch -d "2 hours ago" "${WORK}/alone.${ext}.tmp-999999999-0x1" "${WORK}/keep.tmp-999999999-0x1.txt")
 run("${CLI}" generate --model "${WORK}/model" --embeddings "${WORK}/emb.json" --out "${WORK}/alone.${ext}"
     --width 64 --height 64 --steps 3 --seed 12 --device cpu)
+if(EXISTS "${WORK}/alone.${ext}.tmp-999999999-0x1" OR NOT EXISTS "${WORK}/keep.tmp-999999999-0x1.txt")
+  message(FATAL_ERROR "generate did not remove the orphan temp file (only it)")
+endif()
 run("${CLI}" generate --model "${WORK}/model" --embeddings "${WORK}/emb.json" --out "${WORK}/batch.${ext}"
     --width 64 --height 64 --steps 3 --seed 10 --count 4 --batch 4 --device cpu)
 foreach(f alone.${ext} batch-000.${ext} batch-001.${ext} batch-002.${ext} batch-003.${ext})

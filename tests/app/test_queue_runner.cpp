@@ -24,9 +24,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
+#include <unistd.h>
 
 using namespace charaforge;
 using namespace charaforge::queue;
@@ -132,6 +136,54 @@ TEST_F(QueueRunnerTest, EveryJobEndsDoneWithItsImageAndRecordOnDisk) {
     }
     // Nothing half-written is left next to the images.
     EXPECT_EQ(QDir(outDir()).entryList(QDir::Files).size(), 5);
+}
+
+// A worker killed while writing leaves `NAME.png.tmp-PID-NxR` (PNG writer) or `NAME.tmp-PID-NxR`
+// (write_file_atomic) behind. The first write into a folder removes those of dead processes that are older
+// than a minute, and nothing else.
+TEST_F(QueueRunnerTest, TheFirstWriteIntoAFolderRemovesOrphanTempFilesOfDeadProcessesOnly) {
+    namespace fs = std::filesystem;
+    const fs::path out = outDir().toStdString();
+    fs::create_directories(out);
+    const std::string live = std::to_string(::getpid());
+    const std::string dead = "999999999"; // above the kernel's pid_max: no such process
+    const auto make = [&](const std::string& name, bool old) {
+        std::ofstream(out / name) << "half";
+        if (old)
+            fs::last_write_time(out / name, fs::file_time_type::clock::now() - std::chrono::minutes(5));
+    };
+    const std::vector<std::string> orphans = {"charaforge-000001-5.png.tmp-" + dead + "-0x12345",
+                                              "model_index.json.tmp-" + dead + "-17x4294967295"};
+    const std::vector<std::string> kept = {"charaforge-000002-6.png.tmp-" + live + "-3x99", // its writer is alive
+                                           "young.png.tmp-" + dead + "-1x1", // less than a minute old: maybe mid-write
+                                           "notes.txt",
+                                           "a.png.tmp-abc-1x1",               // not our pattern
+                                           "a.png.tmp-" + dead + "-1x1.keep", // not our pattern either
+                                           "photo.png"};
+    for (const auto& name : orphans)
+        make(name, true);
+    for (const auto& name : kept)
+        make(name, name.rfind("young", 0) != 0);
+    fs::create_directory(out / ("folder.tmp-" + dead + "-1x1"));
+    fs::last_write_time(out / ("folder.tmp-" + dead + "-1x1"),
+                        fs::file_time_type::clock::now() - std::chrono::minutes(5));
+
+    JobStore store(dbPath());
+    const auto ids = store.add({spec(7)});
+    FakeExecutor exec;
+    QStringList notices;
+    RunnerEvents ev;
+    ev.notice = [&](const QString& m) { notices << m; };
+    QueueRunner runner(store, exec, options(), ev);
+    drain(runner);
+    ASSERT_EQ(store.job(ids[0])->state, JobState::Done);
+    for (const auto& name : orphans)
+        EXPECT_FALSE(fs::exists(out / name)) << name;
+    for (const auto& name : kept)
+        EXPECT_TRUE(fs::exists(out / name)) << name;
+    EXPECT_TRUE(fs::is_directory(out / ("folder.tmp-" + dead + "-1x1"))) << "only regular files are removed";
+    EXPECT_TRUE(notices.join(QLatin1Char('\n')).contains(QStringLiteral("removed 2 temporary file(s)")))
+        << notices.join(QLatin1Char('\n')).toStdString();
 }
 
 TEST_F(QueueRunnerTest, OutOfMemorySplitsTheBatchAndLosesNoJob) {

@@ -1,25 +1,15 @@
 #include "file_util.h"
 
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/temp_files.h"
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <random>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace charaforge::engine {
-
-namespace {
-// `<path>.tmp-<pid>-<counter>x<random>`: unique per write, also for two writes of one process at once.
-std::string unique_temp_name(const std::string& path) {
-    static std::atomic<unsigned> counter{0};
-    static const unsigned salt = std::random_device{}();
-    return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "x" + std::to_string(salt);
-}
-} // namespace
 
 void write_file_atomic(const std::string& path, std::string_view data) {
     // Only a regular file may be replaced: renaming over a device node, FIFO or socket would destroy it.

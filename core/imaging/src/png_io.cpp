@@ -1,30 +1,23 @@
 // Ref: PNG specification (ISO/IEC 15948) chunk layout, iTXt/tEXt chunks, CRC-32.
 #include "charaforge/imaging/png_io.h"
 
+#include "charaforge/engine/temp_files.h"
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
-#include <random>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace charaforge::imaging {
 namespace {
-
-// `<path>.tmp-<pid>-<counter><random>`: unique per write, also for two writes of one process at once.
-std::string unique_temp_name(const std::string& path) {
-    static std::atomic<unsigned> counter{0};
-    static const unsigned salt = std::random_device{}();
-    return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "x" + std::to_string(salt);
-}
 
 uint32_t crc32(const uint8_t* data, std::size_t n, uint32_t crc = 0) {
     static const auto table = [] {
@@ -99,7 +92,7 @@ void write_png_atomic(const std::string& path, const RgbImage& image, const Text
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
         throw std::runtime_error("png: " + path + ": exists and is not a regular file; refusing to replace it");
-    const std::string tmp = unique_temp_name(path);
+    const std::string tmp = engine::unique_temp_name(path);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         throw std::runtime_error("png: " + path + ": cannot create: " + std::strerror(errno));
