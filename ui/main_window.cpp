@@ -6,6 +6,7 @@
 #include "ui/prompt_editor.h"
 #include "ui/queue_model.h"
 #include "ui/queue_panel.h"
+#include "ui/variants_dialog.h"
 #include "ui/vram_monitor.h"
 
 #include <QAbstractButton>
@@ -228,11 +229,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         else
             Q_EMIT queueRequested(settings());
     });
+    m_variantsButton = new QPushButton(tr("Variants…"), left);
+    m_variantsButton->setObjectName(QStringLiteral("variants"));
+    m_variantsButton->setToolTip(tr("Queue a group of variants of this prompt (styles, seeds, CFG, steps, sampler, "
+                                    "resolution, a character's tags) to compare side by side"));
+    connect(m_variantsButton, &QPushButton::clicked, this, [this] { openVariants(); });
     m_cancelEdit = new QPushButton(tr("Stop editing"), left);
     m_cancelEdit->setObjectName(QStringLiteral("cancelEdit"));
     m_cancelEdit->hide();
     connect(m_cancelEdit, &QPushButton::clicked, this, [this] { setEditingJob(0); });
     buttons->addWidget(m_queueButton, 1);
+    buttons->addWidget(m_variantsButton);
     buttons->addWidget(m_cancelEdit);
     leftLayout->addLayout(buttons);
     m_progress = new QProgressBar(left);
@@ -343,6 +350,17 @@ MainWindow::~MainWindow() {
         delete m_viewer;
 }
 
+void MainWindow::openVariants(const std::function<void(VariantsDialog&)>& prepare) {
+    VariantsDialog dialog(this);
+    dialog.setFormCount(m_count->value());
+    if (prepare)
+        prepare(dialog);
+    else
+        dialog.addAxis(QStringLiteral("style"), {});
+    if (dialog.exec() == QDialog::Accepted)
+        Q_EMIT variantsRequested(settings(), dialog.varyTexts(), dialog.label());
+}
+
 GenerationSettings MainWindow::settings() const {
     GenerationSettings s;
     s.prompt = m_prompt->xml();
@@ -406,6 +424,7 @@ QImage MainWindow::currentImage() const {
 void MainWindow::setEditingJob(qint64 id) {
     m_editing = id;
     m_queueButton->setText(id ? tr("Update job %1").arg(id) : tr("Add to queue"));
+    m_variantsButton->setEnabled(!id); // variants are new jobs, not an edit of one
     m_cancelEdit->setVisible(id != 0);
     m_count->setEnabled(id == 0);
     if (id)

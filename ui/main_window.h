@@ -8,6 +8,9 @@
 #include <QPair>
 #include <QSize>
 #include <QString>
+#include <QStringList>
+
+#include <functional>
 
 class QLabel;
 class QSettings;
@@ -25,6 +28,7 @@ class GalleryView;
 class ImageViewer;
 class PromptEditor;
 class QueuePanel;
+class VariantsDialog;
 class VramMonitor;
 
 // The largest seed, the engine's (charaforge::engine::kMaxSeed, 2^32-1; the app layer asserts they agree).
@@ -104,10 +108,15 @@ public Q_SLOTS:
     void showImage(const QImage& image, const QString& caption = QString());
     void showPreview(const QImage& preview, const QString& caption);
     void showError(const QString& message);
+    // Opens the Variants dialog for the form's prompt; `prepare` (tests) may fill it before it runs.
+    void openVariants(const std::function<void(VariantsDialog&)>& prepare = {});
     void showMessage(const QString& message);
 
 Q_SIGNALS:
     void queueRequested(const charaforge::ui::GenerationSettings& settings);
+    // Variants…: the form's settings expanded along `vary` (KIND=V1|V2 texts, as `queue add --vary`).
+    void variantsRequested(const charaforge::ui::GenerationSettings& settings, const QStringList& vary,
+                           const QString& label);
     void updateJobRequested(qint64 id, const charaforge::ui::GenerationSettings& settings);
     void chooseModelRequested();
     // A PNG was dropped anywhere on the window: restore its settings.
@@ -141,6 +150,7 @@ private:
     QComboBox* m_seedMode = nullptr;
     QSpinBox* m_count = nullptr;
     QPushButton* m_queueButton = nullptr;
+    QPushButton* m_variantsButton = nullptr;
     QPushButton* m_cancelEdit = nullptr;
     QProgressBar* m_progress = nullptr;
     QSplitter* m_splitter = nullptr;

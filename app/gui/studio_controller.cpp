@@ -3,6 +3,7 @@
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
 #include "gui/queue_worker.h"
+#include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
 #include "ui/gallery_view.h"
@@ -58,6 +59,11 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
         });
         wake();
     });
+    connect(&window, &ui::MainWindow::variantsRequested, this,
+            [this, wake](const ui::GenerationSettings& s, const QStringList& vary, const QString& label) {
+                apply([&] { queueVariants(s, vary, label); });
+                wake();
+            });
     connect(&window, &ui::MainWindow::updateJobRequested, this,
             [this, wake](qint64 id, const ui::GenerationSettings& s) {
                 apply([&] {
@@ -178,6 +184,29 @@ bool StudioController::stopWorker(QThread& thread, int timeoutMs) {
 
 void StudioController::setModel(const QString& path) {
     m_model = path;
+}
+
+void StudioController::queueVariants(const ui::GenerationSettings& s, const QStringList& vary, const QString& label) {
+    auto settings = s;
+    settings.count = 1;
+    queue::JobSpec base = specsFor(settings).front(); // the form's seed (or one drawn for it)
+    QList<queue::VariantAxis> axes;
+    bool seeds = false;
+    for (const auto& text : vary) {
+        axes.push_back(queue::parseVaryOption(text, base.seed));
+        seeds = seeds || axes.back().kind == queue::AxisKind::Seed;
+    }
+    // The form's count is a seed axis too, as `queue add --count N --vary ...`.
+    if (s.count > 1 && !seeds)
+        axes.push_back(queue::seedAxis(base.seed, s.count));
+    const auto expansion = queue::expandVariants(base, axes);
+    QStringList product;
+    for (const auto& a : axes)
+        product << QStringLiteral("%1 (%2)").arg(a.name()).arg(a.values.size());
+    queue::GroupStore groups(*m_store);
+    const QString id = groups.create(expansion, axes, label.isEmpty() ? product.join(QStringLiteral(" × ")) : label);
+    m_window.showMessage(tr("Queued group %1: %2 = %n job(s).", nullptr, static_cast<int>(expansion.variants.size()))
+                             .arg(id, product.join(QStringLiteral(" × "))));
 }
 
 QList<queue::JobSpec> StudioController::specsFor(const ui::GenerationSettings& s) const {

@@ -43,6 +43,7 @@ public:
     void setMemorySource(MemorySampler::Source source);
 
     // The jobs one click of "Add to queue" makes from the form (seed modes applied).
+    void queueVariants(const ui::GenerationSettings& s, const QStringList& vary, const QString& label);
     QList<queue::JobSpec> specsFor(const ui::GenerationSettings& settings) const;
     static ui::GenerationSettings settingsFor(const queue::JobSpec& spec);
 

@@ -5,12 +5,14 @@
 #include "charaforge/imaging/png_io.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
+#include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
 #include "test_util.h"
 #include "ui/gallery_view.h"
 #include "ui/main_window.h"
 #include "ui/queue_panel.h"
+#include "ui/variants_dialog.h"
 #include "ui/vram_monitor.h"
 
 #include <QApplication>
@@ -20,6 +22,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QThread>
+#include <QTimer>
 #include <QTreeView>
 
 #include <mutex>
@@ -355,4 +358,50 @@ int main(int argc, char** argv) {
     qRegisterMetaType<QList<QPair<QString, qint64>>>();
     ::testing::InitGoogleTest(&argc, argv);
     return RUN_ALL_TESTS();
+}
+
+// Variants…: a 3-style × 4-seed group from the form, queued as one group whose jobs carry their axis values;
+// the form's count is the seed axis, as on the command line.
+TEST(Studio, VariantsQueueAGroupOfTheProductWithItsAxisValues) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setModel(rig.dir + QStringLiteral("/model"));
+    controller.setOutputDir(rig.dir);
+    ui::GenerationSettings s = rig.window.settings();
+    s.prompt =
+        QStringLiteral("<character_1><n>miku</n></character_1><general_tags><style>anime</style></general_tags>");
+    s.seed = 4000000000;
+    s.seedMode = QStringLiteral("increment");
+    s.count = 4;
+    rig.window.setSettings(s);
+    rig.window.openVariants([](ui::VariantsDialog& d) {
+        d.addAxis(QStringLiteral("style"), QStringLiteral("watercolor | cel shading, flat colors | sketch"));
+        EXPECT_EQ(d.productText(), QStringLiteral("style (3) × seed (4, the form's count) = 12 jobs"));
+        QTimer::singleShot(0, &d, &QDialog::accept);
+    });
+    queue::JobStore store(rig.db);
+    queue::GroupStore groups(store);
+    const auto all = groups.groups();
+    ASSERT_EQ(all.size(), 1) << rig.window.statusText().toStdString();
+    EXPECT_EQ(all[0].axisNames(), (QStringList{QStringLiteral("style"), QStringLiteral("seed")}));
+    EXPECT_EQ(all[0].label, QStringLiteral("style (3) × seed (4)"));
+    const auto members = groups.members(all[0].id);
+    ASSERT_EQ(members.size(), 12);
+    EXPECT_EQ(members[5].axisValues,
+              (QStringList{QStringLiteral("cel shading, flat colors"), QStringLiteral("4000000001")}));
+    const auto jobs = store.jobs();
+    ASSERT_EQ(jobs.size(), 12);
+    EXPECT_TRUE(jobs[5].spec.prompt.contains(QStringLiteral("cel shading"))) << jobs[5].spec.prompt.toStdString();
+    EXPECT_FALSE(jobs[5].spec.prompt.contains(QStringLiteral("anime")));
+    EXPECT_EQ(jobs[5].spec.seed, 4000000001);
+    EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("12 job"))) << rig.window.statusText().toStdString();
+
+    // An axis the prompt cannot take is refused with the reason, and nothing is queued.
+    rig.window.openVariants([](ui::VariantsDialog& d) {
+        d.addAxis(QStringLiteral("character"), QStringLiteral("maid outfit"), 3, QStringLiteral("clothing"));
+        QTimer::singleShot(0, &d, &QDialog::accept);
+    });
+    EXPECT_EQ(store.jobs().size(), 12);
+    EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("character_3")))
+        << rig.window.statusText().toStdString();
 }
