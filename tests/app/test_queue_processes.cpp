@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 using namespace charaforge;
@@ -135,9 +136,13 @@ TEST_F(QueueProcesses, WorkersKilledAtRandomMomentsLoseNothing) {
     const int kills = qEnvironmentVariableIntValue("CHARAFORGE_QUEUE_KILLS") > 0
                           ? qEnvironmentVariableIntValue("CHARAFORGE_QUEUE_KILLS")
                           : 5;
+    // Enough work for every kill to interrupt some: 12 steps per kill and job, in jobs of at most the engine's
+    // 1000 steps (the store refuses more), so more jobs when there are many kills.
+    const int work = 12 * kills + 40;
+    const int steps = std::min(work, 1000);
     QList<JobSpec> specs;
-    for (int i = 0; i < 6; ++i)
-        specs.push_back(spec(500 + i, 12 * kills + 40));
+    for (int i = 0; i < 6 * ((work + steps - 1) / steps); ++i)
+        specs.push_back(spec(500 + i, steps));
     const auto ids = JobStore(db()).add(specs);
     auto* rng = QRandomGenerator::global();
     int killed = 0;
