@@ -3,6 +3,7 @@
 #include "engine_commands.h"
 #ifndef CHARAFORGE_ENGINE_ONLY
 #include "gallery_commands.h"
+#include "lama_commands.h"
 #include "prompt_commands.h"
 #include "queue_commands.h"
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     add_queue_commands(app, chosen);
     add_worker_command(app, chosen);
     add_gallery_commands(app, chosen);
+    add_lama_commands(app, chosen);
 #endif
     return parse_and_run(app, std::vector<std::string>(argv + 1, argv + argc), chosen, std::cout, std::cerr);
 }

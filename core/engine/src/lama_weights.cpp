@@ -8,6 +8,9 @@
 #include "md5.h"
 #include "safetensors.h"
 
+#include <torch/script.h>
+
+#include <algorithm>
 #include <fstream>
 
 namespace charaforge::engine {
@@ -76,6 +79,72 @@ LamaGenerator make_lama_generator(const std::map<std::string, torch::Tensor>& we
     gen->eval();
     gen->fold_batchnorm();
     return gen;
+}
+
+// A TorchScript archive written by LibTorch's own serializer: a JITWrapper-like tree holding the generator at
+// model.generator, with extra attributes (a discriminator tensor, a bool and an int) around it.
+void save_lama_torchscript(const std::map<std::string, torch::Tensor>& generator_state, const std::string& path) {
+    torch::jit::Module root(c10::QualifiedName(std::string("__torch__.JITWrapper")));
+    std::map<std::string, torch::jit::Module> modules;
+    auto module_at = [&](const std::string& dotted) -> torch::jit::Module {
+        torch::jit::Module parent = root;
+        std::string so_far;
+        std::size_t start = 0;
+        while (start < dotted.size()) {
+            const auto dot = dotted.find('.', start);
+            const auto part = dotted.substr(start, dot - start);
+            so_far += (so_far.empty() ? "" : ".") + part;
+            auto it = modules.find(so_far);
+            if (it == modules.end()) {
+                std::string cls = "__torch__.M_" + so_far;
+                std::replace(cls.begin() + 10, cls.end(), '.', '_');
+                torch::jit::Module child{c10::QualifiedName(cls)};
+                child.register_attribute("training", c10::BoolType::get(), false);
+                parent.register_module(part, child);
+                it = modules.emplace(so_far, child).first;
+            }
+            parent = it->second;
+            if (dot == std::string::npos)
+                break;
+            start = dot + 1;
+        }
+        return parent;
+    };
+    for (const auto& [key, t] : generator_state) {
+        const std::string full = "model.generator." + key;
+        const auto dot = full.rfind('.');
+        auto m = module_at(full.substr(0, dot));
+        m.register_parameter(full.substr(dot + 1), t, false);
+    }
+    auto disc = module_at("model.discriminator");
+    disc.register_parameter("weight", torch::ones({2, 2}), false);
+    disc.register_attribute("steps", c10::IntType::get(), int64_t{3});
+    root.save(path);
+}
+
+LamaConfig tiny_lama_config() {
+    LamaConfig c;
+    c.ngf = 4;
+    c.n_blocks = 2; // bottleneck 32: 8 local + 24 global channels, Fourier units on 12
+    return c;
+}
+
+void write_lama_test_model(const std::string& path, uint64_t seed) {
+    LamaGenerator g(tiny_lama_config(), torch::TensorOptions().dtype(torch::kFloat32));
+    init_lama_random(*g, seed);
+    std::map<std::string, torch::Tensor> state;
+    for (const auto& p : g->named_parameters(true))
+        state[p.key()] = p.value().detach().clone();
+    for (const auto& b : g->named_buffers(true))
+        state[b.key()] = b.value().detach().clone();
+    if (!is_safetensors(path)) {
+        save_lama_torchscript(state, path);
+        return;
+    }
+    std::vector<TensorBlob> blobs;
+    for (const auto& [k, t] : state)
+        blobs.push_back(to_blob(k, t));
+    write_safetensors(path, blobs, {{"format", "pt"}, {"charaforge.model", "tiny random big-lama generator (tests)"}});
 }
 
 int convert_lama_to_safetensors(const std::string& pt_path, const std::string& out_path, bool verify_md5) {

@@ -18,4 +18,11 @@ void check_lama_md5(const std::string& path, const std::string& md5);
 LamaGenerator make_lama_generator(const std::map<std::string, torch::Tensor>& weights, const std::string& file,
                                   const torch::Device& device);
 
+// A TorchScript archive written by LibTorch's own serializer: a JITWrapper-like tree holding the generator at
+// model.generator, with extra attributes (a discriminator tensor, a bool and an int) around it, like big-lama.pt.
+void save_lama_torchscript(const std::map<std::string, torch::Tensor>& generator_state, const std::string& path);
+
+// The tiny generator of the tests (ngf 4, 2 blocks) with the real key names.
+LamaConfig tiny_lama_config();
+
 } // namespace charaforge::engine

@@ -50,6 +50,10 @@ private:
 // Returns the number of tensors written.
 int convert_lama_to_safetensors(const std::string& pt_path, const std::string& out_path, bool verify_md5 = true);
 
+// Writes a tiny random big-lama generator (the real key names, seeded) for tests: a TorchScript archive laid
+// out like big-lama.pt, or safetensors when `path` ends in .safetensors.
+void write_lama_test_model(const std::string& path, uint64_t seed = 7);
+
 // Activation bytes one tile of width x height needs at the peak of an fp32 forward (measured: about 1 KiB
 // per input pixel for big-lama on an H200, spec lama.md 4.1), with a margin.
 int64_t lama_tile_bytes(int width, int height);
