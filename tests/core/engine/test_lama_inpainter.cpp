@@ -62,3 +62,51 @@ TEST(LamaInpainter, SafetensorsConversionGivesTheSameResults) {
     tile.width = 36; // not a multiple of 8
     EXPECT_THROW(a->inpaint({&tile}), EngineError);
 }
+
+TEST(LamaInpainter, AMissingKeyInTheArchiveNamesTheFileAndTheKey) {
+    auto state = state_of(*tiny_generator());
+    state.erase("model.5.conv1.ffc.convg2g.fu.bn.running_var");
+    const auto path = temp_path("tiny-missing.pt");
+    save_torchscript(state, path);
+    LamaOptions opt;
+    opt.device = "cpu";
+    opt.verify_md5 = false;
+    try {
+        LamaInpainter::load(path, opt);
+        FAIL() << "loaded an archive without "
+               << "model.5.conv1.ffc.convg2g.fu.bn.running_var";
+    } catch (const EngineError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find(path), std::string::npos) << msg;
+        EXPECT_NE(msg.find("model.5.conv1.ffc.convg2g.fu.bn.running_var"), std::string::npos) << msg;
+    }
+}
+
+TEST(LamaInpainter, ABatchGivesWhatEachTileGivesAlone) {
+    const auto path = temp_path("tiny-batch.safetensors");
+    write_lama_test_model(path, 11);
+    LamaOptions opt;
+    opt.device = "cpu";
+    auto lama = LamaInpainter::load(path, opt);
+    std::vector<LamaTile> tiles(3);
+    for (std::size_t k = 0; k < tiles.size(); ++k) {
+        auto& t = tiles[k];
+        t.width = 32;
+        t.height = 16;
+        t.rgb.resize(32 * 16 * 3);
+        t.mask.assign(32 * 16, 0);
+        for (std::size_t i = 0; i < t.rgb.size(); ++i)
+            t.rgb[i] = static_cast<uint8_t>((i * (31 + k * 6)) % 253);
+        for (int y = 2 + int(k); y < 12; ++y)
+            for (int x = 4; x < 20 + int(k) * 3; ++x)
+                t.mask[y * 32 + x] = 255;
+    }
+    const auto batch = lama->inpaint({&tiles[0], &tiles[1], &tiles[2]});
+    ASSERT_EQ(batch.size(), 3u);
+    for (std::size_t k = 0; k < tiles.size(); ++k)
+        EXPECT_EQ(batch[k].rgb, lama->inpaint({&tiles[k]})[0].rgb) << "tile " << k;
+    LamaTile other = tiles[0];
+    other.width = 16;
+    other.height = 32;
+    EXPECT_THROW(lama->inpaint({&tiles[0], &other}), EngineError); // one size per batch
+}
