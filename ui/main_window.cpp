@@ -224,10 +224,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_queueButton->setToolTip(tr("Queue the jobs (Ctrl+Return). The queue survives crashes and restarts."));
     m_queueButton->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
     connect(m_queueButton, &QPushButton::clicked, this, [this] {
+        GenerationSettings s;
+        if (!queueableSettings(s))
+            return;
         if (m_editing)
-            Q_EMIT updateJobRequested(m_editing, settings());
+            Q_EMIT updateJobRequested(m_editing, s);
         else
-            Q_EMIT queueRequested(settings());
+            Q_EMIT queueRequested(s);
     });
     m_variantsButton = new QPushButton(tr("Variants…"), left);
     m_variantsButton->setObjectName(QStringLiteral("variants"));
@@ -238,6 +241,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_cancelEdit->setObjectName(QStringLiteral("cancelEdit"));
     m_cancelEdit->hide();
     connect(m_cancelEdit, &QPushButton::clicked, this, [this] { setEditingJob(0); });
+    // A prompt with errors is never queued (the command line refuses it too): the buttons wait for a fix.
+    auto setPromptValid = [this](bool hasErrors) {
+        m_promptHasErrors = hasErrors;
+        m_queueButton->setEnabled(!hasErrors);
+        m_variantsButton->setEnabled(!hasErrors && !m_editing);
+        m_queueButton->setToolTip(hasErrors
+                                      ? tr("The prompt has errors (see the XML tab): %1").arg(m_prompt->firstError())
+                                      : tr("Queue the jobs (Ctrl+Return). The queue survives crashes and "
+                                           "restarts."));
+    };
+    connect(m_prompt, &PromptEditor::validityChanged, this, setPromptValid);
+    setPromptValid(!m_prompt->firstError().isEmpty());
     buttons->addWidget(m_queueButton, 1);
     buttons->addWidget(m_variantsButton);
     buttons->addWidget(m_cancelEdit);
@@ -350,7 +365,21 @@ MainWindow::~MainWindow() {
         delete m_viewer;
 }
 
+bool MainWindow::queueableSettings(GenerationSettings& out) {
+    m_prompt->flushXml();
+    if (const QString error = m_prompt->firstError(); !error.isEmpty()) {
+        showError(tr("The prompt has errors; nothing was queued. Fix them in the XML tab first: %1").arg(error));
+        return false;
+    }
+    out = settings();
+    out.prompt = m_prompt->canonicalXml();
+    return true;
+}
+
 void MainWindow::openVariants(const std::function<void(VariantsDialog&)>& prepare) {
+    GenerationSettings s;
+    if (!queueableSettings(s))
+        return;
     VariantsDialog dialog(this);
     dialog.setFormCount(m_count->value());
     if (prepare)
@@ -358,7 +387,7 @@ void MainWindow::openVariants(const std::function<void(VariantsDialog&)>& prepar
     else
         dialog.addAxis(QStringLiteral("style"), {});
     if (dialog.exec() == QDialog::Accepted)
-        Q_EMIT variantsRequested(settings(), dialog.varyTexts(), dialog.label());
+        Q_EMIT variantsRequested(s, dialog.varyTexts(), dialog.label());
 }
 
 GenerationSettings MainWindow::settings() const {
@@ -424,7 +453,7 @@ QImage MainWindow::currentImage() const {
 void MainWindow::setEditingJob(qint64 id) {
     m_editing = id;
     m_queueButton->setText(id ? tr("Update job %1").arg(id) : tr("Add to queue"));
-    m_variantsButton->setEnabled(!id); // variants are new jobs, not an edit of one
+    m_variantsButton->setEnabled(!id && !m_promptHasErrors); // variants are new jobs, not an edit of one
     m_cancelEdit->setVisible(id != 0);
     m_count->setEnabled(id == 0);
     if (id)

@@ -110,6 +110,9 @@ public Q_SLOTS:
     void showError(const QString& message);
     // Opens the Variants dialog for the form's prompt; `prepare` (tests) may fill it before it runs.
     void openVariants(const std::function<void(VariantsDialog&)>& prepare = {});
+    // The form's settings with the prompt in canonical form, as queued (the command line queues the same text);
+    // false, with the first error shown, while the prompt has errors.
+    bool queueableSettings(GenerationSettings& out);
     void showMessage(const QString& message);
 
 Q_SIGNALS:
@@ -151,6 +154,7 @@ private:
     QSpinBox* m_count = nullptr;
     QPushButton* m_queueButton = nullptr;
     QPushButton* m_variantsButton = nullptr;
+    bool m_promptHasErrors = false;
     QPushButton* m_cancelEdit = nullptr;
     QProgressBar* m_progress = nullptr;
     QSplitter* m_splitter = nullptr;

@@ -253,7 +253,24 @@ void PromptEditor::reparseXml() {
     m_undo->push(new DocumentCommand(this, m_doc, std::move(result.document), tr("Edit XML"), QString(), false));
 }
 
+QString PromptEditor::firstError() const {
+    const prompt::ParseResult result = prompt::parse(xml());
+    for (const prompt::Diagnostic& d : result.diagnostics)
+        if (d.severity == prompt::Severity::Error)
+            return QStringLiteral("%1:%2: %3").arg(d.line).arg(d.column).arg(d.message);
+    return {};
+}
+
+QString PromptEditor::canonicalXml() const {
+    const prompt::ParseResult result = prompt::parse(xml());
+    return result.has_errors() ? QString() : prompt::serialise(result.document);
+}
+
 void PromptEditor::showDiagnostics(const std::vector<prompt::Diagnostic>& diagnostics) {
+    bool errors = false;
+    for (const prompt::Diagnostic& d : diagnostics)
+        errors = errors || d.severity == prompt::Severity::Error;
+    Q_EMIT validityChanged(errors);
     m_diagnostics->clear();
     for (const prompt::Diagnostic& d : diagnostics) {
         auto* item = new QListWidgetItem(QStringLiteral("%1:%2: %3: %4")

@@ -70,8 +70,15 @@ public:
     // Diagnostics currently shown, as "line:col: severity: message".
     QStringList diagnosticTexts() const;
 
+    // The first error of the current XML text ("3:5: unclosed <character_1>"), or "" when it parses.
+    QString firstError() const;
+    // The canonical form of the current text (what the command line queues for it); "" while it has errors.
+    QString canonicalXml() const;
+
 Q_SIGNALS:
     void changed();
+    // After every parse of the text: whether it has errors (Add to queue is blocked while it has).
+    void validityChanged(bool hasErrors);
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;

@@ -1,6 +1,8 @@
 // Offscreen widget tests of the main window (QT_QPA_PLATFORM=offscreen).
 #include "ui/main_window.h"
 
+#include "charaforge/prompt/prompt.h"
+
 #include "ui/queue_panel.h"
 #include "ui/studio_types.h"
 #include "ui/theme.h"
@@ -49,7 +51,8 @@ TEST(MainWindow, GenerateEmitsTheFormsSettings) {
     QTest::mouseClick(w.findChild<QPushButton*>(QStringLiteral("queue")), Qt::LeftButton);
     ASSERT_EQ(spy.count(), 1);
     auto got = spy.at(0).at(0).value<GenerationSettings>();
-    EXPECT_EQ(got.prompt, s.prompt);
+    // The canonical form, as the command line queues it: one prompt, one image for a seed.
+    EXPECT_EQ(got.prompt, charaforge::prompt::serialise(charaforge::prompt::parse(s.prompt).document));
     EXPECT_EQ(got.negative, s.negative);
     EXPECT_EQ(got.width, 832);
     EXPECT_EQ(got.height, 1216);
@@ -341,4 +344,37 @@ int main(int argc, char** argv) {
     qRegisterMetaType<GenerationSettings>();
     ::testing::InitGoogleTest(&argc, argv);
     return RUN_ALL_TESTS();
+}
+
+// A prompt with XML errors is never queued (the command line refuses it): the buttons are disabled with the
+// first error as the reason, and a forced click queues nothing. A valid prompt is queued in canonical form.
+TEST(MainWindow, APromptWithErrorsIsNotQueuedAndAValidOneIsQueuedCanonical) {
+    MainWindow w;
+    w.show();
+    GenerationSettings s = w.settings();
+    s.prompt = QStringLiteral("<character_1><n>miku</n></character_2>");
+    w.setSettings(s);
+    auto* queue = w.findChild<QPushButton*>(QStringLiteral("queue"));
+    auto* variants = w.findChild<QPushButton*>(QStringLiteral("variants"));
+    EXPECT_FALSE(queue->isEnabled());
+    EXPECT_FALSE(variants->isEnabled());
+    EXPECT_TRUE(queue->toolTip().contains(QStringLiteral("errors"))) << queue->toolTip().toStdString();
+    QSignalSpy spy(&w, &MainWindow::queueRequested);
+    queue->click();                              // disabled: nothing
+    QMetaObject::invokeMethod(queue, "clicked"); // even when forced
+    EXPECT_EQ(spy.count(), 0);
+
+    // Fixed: enabled again, and what is queued is the canonical text, not the verbatim one.
+    const QString verbatim =
+        QStringLiteral("<general_tags>  <count>1girl</count><style>anime</style>  </general_tags>");
+    s.prompt = verbatim;
+    w.setSettings(s);
+    EXPECT_TRUE(queue->isEnabled());
+    EXPECT_TRUE(variants->isEnabled());
+    queue->click();
+    ASSERT_EQ(spy.count(), 1);
+    const auto got = spy.at(0).at(0).value<GenerationSettings>();
+    const QString canonical = charaforge::prompt::serialise(charaforge::prompt::parse(verbatim).document);
+    EXPECT_EQ(got.prompt, canonical);
+    EXPECT_NE(canonical, verbatim);
 }
