@@ -64,7 +64,8 @@ std::vector<std::string> pngs_in(const std::string& folder, const std::string& o
     return out;
 }
 
-// The mask: any channel at or above 127 is a hole (IOPaint's batch rule); sizes must match the image's.
+// The mask: its grey level (OpenCV's IMREAD_GRAYSCALE weights, as IOPaint's batch CLI reads masks) at or above
+// 127 is a hole; sizes must match the image's.
 imaging::GrayImage read_mask(const std::string& path, const imaging::RgbImage& image, const std::string& image_path) {
     const auto rgb = imaging::read_png(path);
     if (rgb.width != image.width || rgb.height != image.height)
@@ -74,7 +75,8 @@ imaging::GrayImage read_mask(const std::string& path, const imaging::RgbImage& i
     imaging::GrayImage gray{rgb.width, rgb.height,
                             std::vector<uint8_t>(static_cast<std::size_t>(rgb.width) * rgb.height)};
     for (std::size_t i = 0; i < gray.data.size(); ++i)
-        gray.data[i] = std::max({rgb.rgb[i * 3], rgb.rgb[i * 3 + 1], rgb.rgb[i * 3 + 2]});
+        gray.data[i] = static_cast<uint8_t>(
+            (rgb.rgb[i * 3] * 4899 + rgb.rgb[i * 3 + 1] * 9617 + rgb.rgb[i * 3 + 2] * 1868 + 8192) >> 14);
     return imaging::binarize_mask(gray, image.width, image.height);
 }
 
@@ -202,7 +204,8 @@ int run_erase(const EraseOptionsCli& o) {
 }
 
 // Fixtures for the end-to-end test: a.png and c.png 40x24, b.png 64x48 (gradients) with masks/NAME.png
-// (a rectangle, 255 inside), extra/soft-mask.png (a.png's size, values 0..254), extra/small-mask.png (16x16).
+// (a rectangle, 255 inside), extra/soft-mask.png (a.png's size, values 0..254), extra/small-mask.png (16x16),
+// extra/red-mask.png (a.png's size, a pure red rectangle).
 void write_test_images(const std::string& dir) {
     auto image = [](int w, int h, int seed) {
         imaging::RgbImage im{w, h, std::vector<uint8_t>(static_cast<std::size_t>(w) * h * 3)};
@@ -231,6 +234,10 @@ void write_test_images(const std::string& dir) {
     imaging::write_png_atomic((fs::path(dir) / "masks" / "b.png").string(), mask(64, 48, false));
     imaging::write_png_atomic((fs::path(dir) / "extra" / "soft-mask.png").string(), mask(40, 24, true));
     imaging::write_png_atomic((fs::path(dir) / "extra" / "small-mask.png").string(), mask(16, 16, false));
+    auto red = mask(40, 24, false); // a red rectangle: grey 76, no hole
+    for (std::size_t i = 0; i < red.rgb.size(); i += 3)
+        red.rgb[i + 1] = red.rgb[i + 2] = 0;
+    imaging::write_png_atomic((fs::path(dir) / "extra" / "red-mask.png").string(), red);
 }
 
 void add_erase(CLI::App& app, Action& chosen) {

@@ -59,6 +59,10 @@ endforeach()
 # A soft mask is thresholded (>= 127 is a hole), not refused.
 run(erase --lama "${WORK}/tiny.safetensors" --image "${I}/a.png" --mask "${I}/extra/soft-mask.png"
     --out "${WORK}/out/a-soft.png")
+# The grey level decides, as IOPaint reads masks (IMREAD_GRAYSCALE): pure red is 76, no hole, the image unchanged.
+run(erase --lama "${WORK}/tiny.safetensors" --image "${I}/a.png" --mask "${I}/extra/red-mask.png"
+    --out "${WORK}/out/a-red.png")
+same("${I}/a.png" "${WORK}/out/a-red.png")
 
 # Many images: a folder with a mask folder through the scheduler (a.png and c.png share a bucket); each result
 # equals its single-image run; a progress line counts them.
@@ -92,7 +96,7 @@ fails(2 "--mask: 1 masks given for 2 images" erase ${st} --image "${I}/a.png" --
       --mask "${I}/masks/a.png" --out "${WORK}/batch2")
 fails(2 "--out: ${WORK}/out/x.png: with several images --out must be an existing folder" erase ${st} --image "${I}"
       --mask "${I}/masks" --out "${WORK}/out/x.png")
-fails(2 "--mask: ${I}/masks/small-mask.png: no mask for ${I}/extra/small-mask.png" erase ${st} --image "${I}" --image "${I}/extra" --mask "${I}/masks"
+fails(2 "--mask: ${I}/masks/red-mask.png: no mask for ${I}/extra/red-mask.png" erase ${st} --image "${I}" --image "${I}/extra" --mask "${I}/masks"
       --out "${WORK}/batch")
 file(WRITE "${WORK}/not.png" "not a png")
 fails(2 "${WORK}/not.png" erase ${st} --image "${WORK}/not.png" --mask "${I}/masks/a.png" --out "${WORK}/out/x.png")
