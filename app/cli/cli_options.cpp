@@ -154,7 +154,7 @@ CLI::Option* add_sampling_options(CLI::App* app, SamplingOptions& o) {
     return seed;
 }
 
-void add_device_options(CLI::App* app, std::string& device, std::string& dtype) {
+CLI::Option* add_device_option(CLI::App* app, std::string& device) {
     const CLI::Validator device_name(
         [](std::string& value) -> std::string {
             if (value == "auto" || value == "cpu" || value == "cuda")
@@ -165,7 +165,11 @@ void add_device_options(CLI::App* app, std::string& device, std::string& dtype) 
             return "'" + value + "' is not a device: auto, cpu, cuda or cuda:N";
         },
         "auto|cpu|cuda|cuda:N");
-    app->add_option("--device", device, "where to run")->check(device_name)->capture_default_str();
+    return app->add_option("--device", device, "where to run")->check(device_name)->capture_default_str();
+}
+
+void add_device_options(CLI::App* app, std::string& device, std::string& dtype) {
+    add_device_option(app, device);
     app->add_option("--dtype", dtype, "weight precision (auto: bf16 on CUDA, fp32 on CPU)")
         ->check(CLI::IsMember({"auto", "bf16", "fp16", "fp32"}))
         ->capture_default_str();

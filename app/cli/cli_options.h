@@ -76,6 +76,9 @@ struct SamplingOptions {
 // The returned option is --seed (callers that draw a random seed check whether it was given).
 CLI::Option* add_sampling_options(CLI::App* app, SamplingOptions& options);
 
+// Adds --device (auto, cpu, cuda, cuda:N); a value of another form is a usage error.
+CLI::Option* add_device_option(CLI::App* app, std::string& device);
+
 // Adds --device (auto, cpu, cuda, cuda:N) and --dtype (auto, bf16, fp16, fp32).
 void add_device_options(CLI::App* app, std::string& device, std::string& dtype);
 

@@ -255,7 +255,7 @@ void add_erase(CLI::App& app, Action& chosen) {
                     "large images: original, resize (to 1280 px) or crop (800 px+, margin 128)")
         ->check(CLI::IsMember({"original", "resize", "crop"}))
         ->capture_default_str();
-    sub->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    add_device_option(sub, o->device);
     add_int(sub, "--batch", o->batch, 1, 64, "tiles per forward at most");
     sub->add_flag("--skip-md5", o->skip_md5, "accept a .pt whose MD5 is not big-lama.pt's (your own export)");
     set_action(sub, chosen, [o] { return run_erase(*o); });

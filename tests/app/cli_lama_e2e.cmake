@@ -102,6 +102,8 @@ file(WRITE "${WORK}/not.png" "not a png")
 fails(2 "${WORK}/not.png" erase ${st} --image "${WORK}/not.png" --mask "${I}/masks/a.png" --out "${WORK}/out/x.png")
 fails(2 "--strategy" erase ${st} --image "${I}/a.png" --mask "${I}/masks/a.png" --out "${WORK}/out/x.png"
       --strategy tiles)
+fails(2 "--device: 'bogus' is not a device" erase ${st} --image "${I}/a.png" --mask "${I}/masks/a.png"
+      --out "${WORK}/out/x.png" --device bogus)
 # Not a LaMa generator: another model's safetensors names the file and the missing key.
 run(make-test-model "${WORK}/model")
 set(other "${WORK}/model/transformer/diffusion_pytorch_model.safetensors")
