@@ -27,6 +27,7 @@ struct EraseOptionsCli {
     std::string strategy = "crop";
     std::string device = "auto";
     int batch = 8;
+    int max_wait_ms = 25;
     bool skip_md5 = false;
 };
 
@@ -96,16 +97,23 @@ std::vector<EraseJob> plan_jobs(const EraseOptionsCli& o, const imaging::EraseOp
     std::vector<std::string> masks;
     if (o.masks.size() == 1 && is_folder(o.masks[0])) {
         for (const auto& image : images) {
-            const auto mask = (fs::path(o.masks[0]) / fs::path(image).filename()).string();
+            // IOPaint's batch pairing: the image's name, else its stem with .png.
+            auto mask = (fs::path(o.masks[0]) / fs::path(image).filename()).string();
+            if (!fs::is_regular_file(mask))
+                mask = (fs::path(o.masks[0]) / fs::path(image).stem()).string() + ".png";
             if (!fs::is_regular_file(mask))
                 throw std::invalid_argument("--mask: " + mask + ": no mask for " + image + " in the mask folder");
             masks.push_back(mask);
         }
+    } else if (o.masks.size() == 1 && images.size() > 1) {
+        if (!fs::is_regular_file(o.masks[0]))
+            throw std::invalid_argument("--mask: " + o.masks[0] + ": no such file or folder");
+        masks.assign(images.size(), o.masks[0]); // one mask for every image (IOPaint's batch mode)
     } else {
         if (o.masks.size() != images.size())
-            throw std::invalid_argument("--mask: " + std::to_string(o.masks.size()) + " masks given for " +
-                                        std::to_string(images.size()) +
-                                        " images (give one per image, or one folder of masks named as the images)");
+            throw std::invalid_argument(
+                "--mask: " + std::to_string(o.masks.size()) + " masks given for " + std::to_string(images.size()) +
+                " images (give one per image, one for all, or one folder of masks named as the images)");
         for (const auto& mask : o.masks)
             if (!fs::is_regular_file(mask))
                 throw std::invalid_argument("--mask: " + mask + ": no such file");
@@ -174,7 +182,8 @@ int run_erase(const EraseOptionsCli& o) {
     {
         engine::EraseScheduler scheduler(
             [&](const std::vector<const engine::LamaTile*>& t) { return lama->inpaint(t); },
-            engine::EraseSchedulerOptions{o.batch, 25}, [&](int w, int h) { return lama->suggest_batch(w, h); });
+            engine::EraseSchedulerOptions{o.batch, o.max_wait_ms},
+            [&](int w, int h) { return lama->suggest_batch(w, h); });
         for (auto& job : jobs) {
             if (job.plan.tiles.empty()) {
                 std::lock_guard lock(mutex);
@@ -196,6 +205,7 @@ int run_erase(const EraseOptionsCli& o) {
         scheduler.wait_idle();
     }
     progress::end();
+    std::cout << "erased " << (jobs.size() - failed) << " of " << jobs.size() << " images\n";
     if (failed > 0) {
         std::cerr << "erase: " << failed << " of " << jobs.size() << " images failed\n";
         return kExitFailed;
@@ -243,7 +253,7 @@ void write_test_images(const std::string& dir) {
 void add_erase(CLI::App& app, Action& chosen) {
     auto o = std::make_shared<EraseOptionsCli>();
     auto* sub = app.add_subcommand("erase", "Erase masked regions with LaMa (big-lama.pt or its safetensors copy)");
-    sub->add_option("--lama", o->lama, "big-lama.pt or a .safetensors of its generator")
+    sub->add_option("--lama,--model", o->lama, "big-lama.pt or a .safetensors of its generator")
         ->required()
         ->check(CLI::ExistingFile);
     sub->add_option("--image", o->images, "PNG image, or a folder of PNGs (repeatable)")->required();
@@ -257,6 +267,7 @@ void add_erase(CLI::App& app, Action& chosen) {
         ->capture_default_str();
     add_device_option(sub, o->device);
     add_int(sub, "--batch", o->batch, 1, 64, "tiles per forward at most");
+    add_int(sub, "--max-wait-ms", o->max_wait_ms, 0, 60000, "how long a tile waits for others of its size");
     sub->add_flag("--skip-md5", o->skip_md5, "accept a .pt whose MD5 is not big-lama.pt's (your own export)");
     set_action(sub, chosen, [o] { return run_erase(*o); });
 }

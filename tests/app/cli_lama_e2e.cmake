@@ -79,6 +79,17 @@ file(MAKE_DIRECTORY "${WORK}/batch2")
 run(erase --lama "${WORK}/tiny.safetensors" --image "${I}/a.png" --image "${I}/c.png" --mask "${I}/masks/a.png"
     --mask "${I}/masks/c.png" --out "${WORK}/batch2" --batch 2)
 same("${WORK}/batch2/c.png" "${WORK}/out/c-single.png")
+# One mask for a folder of images of its size, --model as --lama's other name, --max-wait-ms; mask folders pair
+# by name, else by stem + .png.
+file(MAKE_DIRECTORY "${WORK}/ac" "${WORK}/batch3" "${WORK}/stem-masks" "${WORK}/batch4")
+file(COPY "${I}/a.png" "${I}/c.png" DESTINATION "${WORK}/ac")
+run(erase --model "${WORK}/tiny.safetensors" --image "${WORK}/ac" --mask "${I}/masks/a.png" --out "${WORK}/batch3"
+    --max-wait-ms 0)
+same("${WORK}/batch3/a.png" "${WORK}/out/a-single.png")
+file(COPY "${WORK}/ac/c.png" DESTINATION "${WORK}/ac-renamed")
+file(RENAME "${WORK}/ac-renamed/c.png" "${WORK}/ac-renamed/c.PNG")
+run(erase --lama "${WORK}/tiny.safetensors" --image "${WORK}/ac-renamed" --mask "${I}/masks" --out "${WORK}/batch4")
+same("${WORK}/batch4/c.PNG" "${WORK}/out/c-single.png")
 
 # Hostile inputs, all refused before the model loads (exit 2) or on loading (exit 1), naming the file.
 set(st --lama "${WORK}/tiny.safetensors")
@@ -92,7 +103,9 @@ fails(2 "--image: ${WORK}/nothing.png: no such file" erase ${st} --image "${WORK
       --mask "${I}/masks/a.png" --out "${WORK}/out/x.png")
 fails(2 "--mask: ${WORK}/nothing.png: no such file" erase ${st} --image "${I}/a.png" --mask "${WORK}/nothing.png"
       --out "${WORK}/out/x.png")
-fails(2 "--mask: 1 masks given for 2 images" erase ${st} --image "${I}/a.png" --image "${I}/c.png"
+fails(2 "--mask: 2 masks given for 3 images" erase ${st} --image "${I}/a.png" --image "${I}/c.png"
+      --image "${I}/b.png" --mask "${I}/masks/a.png" --mask "${I}/masks/c.png" --out "${WORK}/batch2")
+fails(2 "--mask: ${I}/masks/a.png: 40x24 does not match the image ${I}/b.png (64x48)" erase ${st} --image "${I}"
       --mask "${I}/masks/a.png" --out "${WORK}/batch2")
 fails(2 "--out: ${WORK}/out/x.png: with several images --out must be an existing folder" erase ${st} --image "${I}"
       --mask "${I}/masks" --out "${WORK}/out/x.png")
