@@ -676,6 +676,14 @@ void JobStore::cancel(const QList<qint64>& ids) {
         q.addBindValue(nowMs());
         q.addBindValue(id);
         run(q, m_path, "cancel jobs");
+        // A finished job stays as it is; an id that is no job is the caller's mistake (a typo), not a no-op.
+        if (q.numRowsAffected() == 0) {
+            auto exists = prepare(db, m_path, "cancel jobs", QStringLiteral("SELECT 1 FROM jobs WHERE id = ?"));
+            exists.addBindValue(id);
+            run(exists, m_path, "cancel jobs");
+            if (!exists.next())
+                throw StoreError("queue: no job " + std::to_string(id) + " to cancel");
+        }
     }
     tx.commit();
 }

@@ -485,3 +485,20 @@ TEST_F(JobStoreTest, AJobTheEngineWouldRefuseNeverEntersTheQueue) {
     EXPECT_EQ(store.add({edge}).size(), 1);
     EXPECT_EQ(exactUtf8(edge.prompt), edge.prompt.toStdString());
 }
+
+// Cancelling a finished job leaves it as it is; an id that is no job (a typo in `queue cancel 71`) is an error
+// naming it, and the jobs cancelled with it in one call are not cancelled either (one transaction).
+TEST_F(JobStoreTest, CancellingAnIdThatIsNoJobIsAnErrorNamingIt) {
+    JobStore store(path());
+    const auto ids = store.add({spec(512, 1), spec(512, 2)});
+    try {
+        store.cancel({ids[0], 9999});
+        ADD_FAILURE() << "expected a StoreError";
+    } catch (const StoreError& e) {
+        EXPECT_NE(std::string(e.what()).find("no job 9999"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(store.job(ids[0])->state, JobState::Queued);
+    store.cancel({ids[0]});
+    store.cancel({ids[0]}); // already cancelled: no error
+    EXPECT_EQ(store.job(ids[0])->state, JobState::Cancelled);
+}
