@@ -3,15 +3,19 @@
 //
 //   charaforge-bench [--model DIR] [--write-random DIR] [--out FILE.json] [--device cuda] [--dtype bf16]
 //                    [--batches 2,8] [--sizes 1024] [--captions 256] [--mixed 300,1] [--iters 5] [--warmup 2]
-//                    [--vae-sizes 1024] [--vae-dtypes fp32,bf16] [--e2e-steps 28] [--seed 0]
+//                    [--vae-sizes 1024] [--vae-dtypes fp32,bf16] [--e2e-steps 28] [--seed 0] [--profile DIR]
 //
 // Without --model the transformer and VAE are full-size (released config) with random weights, made on the
 // device; --write-random DIR also stores that transformer in the official layout (transformer/*.safetensors).
 // Cases: every batch x size x uniform caption length; the app's CFG batch (half the rows with a prompt caption
 // of mixed[0] tokens, half with the unconditional caption of mixed[1] tokens); VAE decode/encode per size and
 // dtype; one end-to-end image (28 Euler steps, CFG in one forward, VAE decode) at the first size.
+// --profile DIR: after timing each transformer case, one more forward under the Kineto profiler, its trace written
+// as DIR/trace-KIND-BN-SIZE.json (summarised by tools/gpu/profile_summary.py). The environment variable
+// CHARAFORGE_FUSED=0 turns the fused CUDA kernels off (the ATen compositions), for before/after timings.
 #include "charaforge/engine/error.h"
 #include "flow_sampler.h"
+#include "fused_ops.h"
 #include "memory.h"
 #include "model_folder.h"
 #include "nextdit.h"
@@ -21,6 +25,10 @@
 #include "weights.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/autograd/profiler_kineto.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -35,7 +43,7 @@ using namespace charaforge::engine;
 namespace {
 
 struct Args {
-    std::string model, write_random, out, device = "cuda", dtype = "bf16";
+    std::string model, write_random, out, profile, device = "cuda", dtype = "bf16";
     std::vector<int64_t> batches{2, 8}, sizes{1024}, captions{256}, mixed{300, 1}, vae_sizes{1024};
     std::vector<std::string> vae_dtypes{"fp32", "bf16"};
     int iters = 5, warmup = 2, e2e_steps = 28;
@@ -88,6 +96,8 @@ Args parse(int argc, char** argv) {
             a.write_random = v;
         else if (f == "--out")
             a.out = v;
+        else if (f == "--profile")
+            a.profile = v;
         else if (f == "--device")
             a.device = v;
         else if (f == "--dtype")
@@ -120,6 +130,10 @@ Args parse(int argc, char** argv) {
     for (auto s : a.sizes)
         if (s == 0 || s % 16 != 0)
             usage_error("--sizes: " + std::to_string(s) + " is not a positive multiple of 16");
+#if TORCH_VERSION_MAJOR < 2
+    if (!a.profile.empty())
+        usage_error("--profile needs LibTorch 2 (Kineto)");
+#endif
     return a;
 }
 
@@ -157,6 +171,25 @@ double forward_flops(const NextDiTConfig& c, const std::vector<int64_t>& cap_len
         total += 2.0 * n_img * c.patch_dim() * D * 2.0 + 2.0 * len * c.cap_feat_dim * D; // embedders, final layer
     }
     return total;
+}
+
+// One call of `fn` under the Kineto profiler (CPU ops and CUDA kernels), its Chrome trace written to `path`.
+template <typename Fn> void profile_once(const torch::Device& dev, const std::string& path, Fn&& fn) {
+#if TORCH_VERSION_MAJOR >= 2
+    namespace prof = torch::profiler::impl;
+    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    const std::set<prof::ActivityType> activities{prof::ActivityType::CPU, prof::ActivityType::CUDA};
+    sync(dev);
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+    fn();
+    sync(dev);
+    auto result = torch::autograd::profiler::disableProfiler();
+    result->save(path);
+    std::printf("profile written to %s\n", path.c_str());
+#else
+    (void)dev, (void)path, (void)fn;
+#endif
 }
 
 double gib(int64_t bytes) {
@@ -209,6 +242,7 @@ int main(int argc, char** argv) {
         const MemoryReport mem0 = memory_report(dev.str());
         report["device"] = mem0.device;
         report["runtime"] = rt.describe();
+        report["fused_kernels"] = fused::have_cuda_kernels() && fused::fused_enabled();
         report["torch"] = TORCH_VERSION;
 
         NextDiT dit{nullptr};
@@ -261,6 +295,13 @@ int main(int argc, char** argv) {
                 ms, r["ms_per_image_step"].get<double>(), r["tflops"].get<double>(), gib(mem.peak_allocated));
             std::fflush(stdout);
             cases.push_back(r);
+            if (!args.profile.empty()) {
+                std::filesystem::create_directories(args.profile);
+                profile_once(dev,
+                             args.profile + "/trace-" + kind + "-B" + std::to_string(B) + "-" + std::to_string(side) +
+                                 ".json",
+                             [&] { dit->forward(in.x, in.t, in.cap, in.lens, in.pooled); });
+            }
         };
         for (auto side : args.sizes)
             for (auto B : args.batches)
@@ -320,12 +361,14 @@ int main(int argc, char** argv) {
             auto scale = torch::full({1}, 5.0f, torch::TensorOptions().device(dev));
             const auto grid = shifted_time_grid(args.e2e_steps, 6.0);
             auto once = [&] {
+                // The captions are encoded once per image, as the pipeline does (they do not depend on t).
+                auto caps = dit->encode_captions(in.cap, in.lens);
                 auto x = torch::randn({1, cfg.in_channels, side / 8, side / 8},
                                       torch::TensorOptions().device(dev).dtype(torch::kFloat32));
                 auto velocity = [&](const torch::Tensor& xt, float t) {
                     auto x_in = torch::cat({xt, xt});
                     auto t_in = torch::full({2}, t, torch::TensorOptions().device(dev).dtype(torch::kFloat32));
-                    auto v = dit->forward(x_in, t_in, in.cap, in.lens, in.pooled).to(torch::kFloat32);
+                    auto v = dit->forward(x_in, t_in, caps, in.pooled).to(torch::kFloat32);
                     return guide(v.narrow(0, 0, 1), v.narrow(0, 1, 1), scale, 0.0);
                 };
                 x = integrate_flow(Solver::Euler, x, grid, velocity);

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# The whole GPU speed session of issue 12 in one device call: engine-only CUDA build (with the fused kernels;
-# without them if that build fails), the GPU tests and the sampler/transformer unit tests, the attention backend
-# probe, transformer parity, then tools/gpu/bench_compare.sh (ours and the reference, same run).
-#   tools/gpu/speed_run.sh OUT_DIR      (needs .ref/newbie, .ref/shim and .deps/include as run_parity.sh)
+# The GPU speed session of issue 12 in one device call: engine-only CUDA build (with the fused kernels;
+# without them if that build fails), the GPU tests and the sampler/transformer unit tests, then the stages asked:
+#   profile  one forward per case traced (charaforge-bench --profile) with the fused kernels off (CHARAFORGE_FUSED=0)
+#            and on, each summarised by tools/gpu/profile_summary.py (OUT/profile-{off,on}.txt)
+#   parity   transformer parity (tools/gpu/run_parity.sh nextdit)
+#   compare  tools/gpu/bench_compare.sh (ours and the reference, same run)
+#   tools/gpu/speed_run.sh OUT_DIR [STAGE...]   (default: parity compare; needs .ref/newbie, .ref/shim and
+#                                               .deps/include as run_parity.sh)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=$1
+shift
+STAGES=${*:-parity compare}
 B=build-gpu
+mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 T=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 conf() { cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DCHARAFORGE_ENGINE_ONLY=ON -DCHARAFORGE_BUILD_TESTS=ON -DCHARAFORGE_BUILD_BENCH=ON \
@@ -21,11 +28,22 @@ if ! build; then
   build || exit 1
 fi
 date
-$B/tests/charaforge_engine_gpu_tests 2>&1 | grep -E "OK \]|FAILED|PASSED|Expected|Which|error|Failure|max err" | head -40
+$B/tests/charaforge_engine_gpu_tests 2>&1 | tee "$OUT/gpu-tests.log" | grep -E "OK \]|FAILED|PASSED|Expected|Which|error|Failure|max err" | head -40
 $B/tests/charaforge_engine_tests --gtest_filter='Sampler.*:NextDiT.*' 2>&1 | grep -E "FAILED|PASSED|Failure" | head -20
-python3 tools/gpu/attention_probe.py 2>&1 | grep -v -i warn
-date
-tools/gpu/run_parity.sh "$OUT" nextdit
-date
-tools/gpu/bench_compare.sh "$OUT" $B
+for stage in $STAGES; do
+  date
+  case $stage in
+    profile)
+      for f in 0 1; do
+        name=$([ $f = 0 ] && echo off || echo on)
+        CHARAFORGE_FUSED=$f $B/tools/bench/charaforge-bench --mixed "" --vae-dtypes "" --e2e-steps 0 --iters 5 \
+          --profile /tmp/prof-$name --out "$OUT/bench-$name.json" 2>&1 | tee "$OUT/bench-$name.log"
+        for t in /tmp/prof-$name/*.json; do python3 tools/gpu/profile_summary.py "$t" --top 22; done > "$OUT/profile-$name.txt"
+        head -12 "$OUT/profile-$name.txt"
+      done ;;
+    parity) tools/gpu/run_parity.sh "$OUT" nextdit ;;
+    compare) tools/gpu/bench_compare.sh "$OUT" $B ;;
+    *) echo "unknown stage $stage" ;;
+  esac
+done
 date

@@ -190,10 +190,10 @@ JointAttentionImpl::JointAttentionImpl(const NextDiTConfig& cfg, const torch::Te
 torch::Tensor JointAttentionImpl::forward(const torch::Tensor& x, const std::vector<int64_t>& valid_lens,
                                           const torch::Tensor& cos, const torch::Tensor& sin) {
     const int64_t B = x.size(0), L = x.size(1);
-    auto parts = qkv(x).split({n_heads * head_dim, n_kv_heads * head_dim, n_kv_heads * head_dim}, -1);
-    auto q = apply_rope(q_norm(parts[0].view({B, L, n_heads, head_dim})), cos, sin);    // [B, L, Hq, Dh]
-    auto k = apply_rope(k_norm(parts[1].view({B, L, n_kv_heads, head_dim})), cos, sin); // [B, L, Hkv, Dh]
-    auto v = parts[2].view({B, L, n_kv_heads, head_dim}).contiguous();                  // [B, L, Hkv, Dh]
+    // q/k RMSNorm + rotation (+ the V copy) in one pass over the projection where the CUDA kernel applies.
+    const auto qkv_heads =
+        fused::qk_norm_rope(qkv(x), q_norm->weight, k_norm->weight, q_norm->eps, cos, sin, n_heads, n_kv_heads);
+    const auto &q = qkv_heads[0], &k = qkv_heads[1], &v = qkv_heads[2]; // [B, L, Hq, Dh], [B, L, Hkv, Dh] x 2
     const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
     const bool all_valid =
         valid_lens.empty() || std::all_of(valid_lens.begin(), valid_lens.end(), [&](int64_t l) { return l == L; });
@@ -248,19 +248,18 @@ JointTransformerBlockImpl::JointTransformerBlockImpl(const NextDiTConfig& cfg, b
 torch::Tensor JointTransformerBlockImpl::forward(const torch::Tensor& x_in, const std::vector<int64_t>& valid_lens,
                                                  const torch::Tensor& cos, const torch::Tensor& sin,
                                                  const torch::Tensor& adaln) {
-    auto x = x_in;
+    // RMSNorm + adaLN scale, and the tanh-gated residual with its RMSNorm, each one pass over [B, L, D] where the
+    // CUDA kernels apply. Blocks without modulation (context refiner) get undefined scales and gates.
+    torch::Tensor scale_msa, gate_msa, scale_mlp, gate_mlp;
     if (modulation) {
         auto mods = adaLN_modulation->forward(adaln).chunk(4, 1); // 4 x [B, D]
-        const auto &scale_msa = mods[0], gate_msa = mods[1], scale_mlp = mods[2], gate_mlp = mods[3];
-        // Residual + tanh gate as one addcmul pass over [B, L, D].
-        x = torch::addcmul(x, gate_msa.tanh().unsqueeze(1),
-                           attention_norm2(attention(modulate(attention_norm1(x), scale_msa), valid_lens, cos, sin)));
-        x = torch::addcmul(x, gate_mlp.tanh().unsqueeze(1), ffn_norm2(feed_forward(modulate(ffn_norm1(x), scale_mlp))));
-    } else {
-        x = x + attention_norm2(attention(attention_norm1(x), valid_lens, cos, sin));
-        x = x + ffn_norm2(feed_forward(ffn_norm1(x)));
+        scale_msa = mods[0], gate_msa = mods[1], scale_mlp = mods[2], gate_mlp = mods[3];
     }
-    return x;
+    auto h = fused::rms_norm_modulate(x_in, attention_norm1->weight, attention_norm1->eps, scale_msa); // [B, L, D]
+    auto x = fused::gated_residual_rms_norm(x_in, attention(h, valid_lens, cos, sin), attention_norm2->weight,
+                                            attention_norm2->eps, gate_msa); // [B, L, D]
+    h = fused::rms_norm_modulate(x, ffn_norm1->weight, ffn_norm1->eps, scale_mlp);
+    return fused::gated_residual_rms_norm(x, feed_forward(h), ffn_norm2->weight, ffn_norm2->eps, gate_mlp);
 }
 
 TimestepEmbedderImpl::TimestepEmbedderImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts) {
@@ -315,99 +314,130 @@ NextDiTImpl::NextDiTImpl(const NextDiTConfig& cfg, const torch::TensorOptions& o
 
 torch::Tensor NextDiTImpl::timestep_embedding(const torch::Tensor& t) const {
     const int64_t half = cfg_.t_freq_dim / 2;
-    auto freqs =
-        torch::exp(-std::log(cfg_.t_max_period) * torch::arange(half, torch::kFloat32) / static_cast<double>(half))
-            .to(t.device());                                             // [half]
+    auto freqs = torch::exp(-std::log(cfg_.t_max_period) *
+                            torch::arange(half, torch::TensorOptions().dtype(torch::kFloat32).device(t.device())) /
+                            static_cast<double>(half)); // [half], made on the device (no host copy per step)
     auto args = t.to(torch::kFloat32).unsqueeze(1) * freqs.unsqueeze(0); // [B, half]
     return torch::cat({torch::cos(args), torch::sin(args)}, -1);         // [B, 2 half]
 }
 
 std::pair<torch::Tensor, torch::Tensor> NextDiTImpl::rope(const torch::Tensor& pos) const {
+    if (axis_freqs_dev_.empty() || axis_freqs_dev_[0].device() != pos.device()) {
+        axis_freqs_dev_.clear();
+        for (const auto& f : axis_freqs_)
+            axis_freqs_dev_.push_back(f.to(pos.device()));
+    }
     std::vector<torch::Tensor> angles;
     for (int a = 0; a < 3; ++a) {
-        auto p = pos.select(-1, a).to(torch::kFloat64).unsqueeze(-1);         // [B, L, 1]
-        auto ang = (p * axis_freqs_[a].to(pos.device())).to(torch::kFloat32); // [B, L, d_a/2]
+        auto p = pos.select(-1, a).to(torch::kFloat64).unsqueeze(-1); // [B, L, 1]
+        auto ang = (p * axis_freqs_dev_[a]).to(torch::kFloat32);      // [B, L, d_a/2]
         angles.push_back(ang);
     }
     auto ang = torch::cat(angles, -1); // [B, L, Dh/2]
     return {torch::cos(ang), torch::sin(ang)};
 }
 
-torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cap,
-                                   const std::vector<int64_t>& cap_lens, const torch::Tensor& pooled) {
-    const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), p = cfg_.patch_size;
-    TORCH_CHECK(C == cfg_.in_channels, "nextdit: latent has ", C, " channels, the model expects ", cfg_.in_channels);
-    TORCH_CHECK(H % p == 0 && W % p == 0, "nextdit: latent size ", H, "x", W, " is not a multiple of the patch size");
-    TORCH_CHECK(static_cast<int64_t>(cap_lens.size()) == B && cap.size(0) == B && pooled.size(0) == B && t.size(0) == B,
-                "nextdit: batch sizes of latent, time, caption and pooled embedding differ");
-    const int64_t Ht = H / p, Wt = W / p, n_img = Ht * Wt, Lc = cap.size(1);
-    TORCH_CHECK(Ht < cfg_.axes_lens[1] && Wt < cfg_.axes_lens[2], "nextdit: image of ", Ht, "x", Wt,
-                " patches exceeds the rotary table");
-    int64_t max_len = 0;
+NextDiTCaptions NextDiTImpl::encode_captions(const torch::Tensor& cap, const std::vector<int64_t>& cap_lens) {
+    const int64_t B = cap.size(0), Lc = cap.size(1);
+    TORCH_CHECK(static_cast<int64_t>(cap_lens.size()) == B, "nextdit: ", cap_lens.size(), " caption lengths for ", B,
+                " captions");
+    NextDiTCaptions c;
     for (auto len : cap_lens) {
         TORCH_CHECK(len >= 1 && len <= Lc, "nextdit: caption length ", len, " outside 1..", Lc);
         TORCH_CHECK(len < cfg_.axes_lens[0], "nextdit: caption of ", len, " tokens exceeds the model's limit of ",
                     cfg_.axes_lens[0] - 1);
-        max_len = std::max(max_len, len);
+        c.max_len = std::max(c.max_len, len);
     }
-    const auto dev = x.device();
+    const auto dev = cap.device();
     const auto dtype = x_embedder->weight.scalar_type();
     auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
-    auto lens = torch::tensor(cap_lens, torch::kInt64).to(dev); // [B]
+    c.cap_lens = cap_lens;
+    c.lens = torch::tensor(cap_lens, torch::kInt64).to(dev); // [B]
+    c.capx = cap_embedder->forward(cap.to(dtype));           // [B, Lc, D]
+
+    // Caption positions (j, 0, 0); padded slots get a zero rotation (q, k zeroed) as in the reference.
+    auto j = torch::arange(Lc, i64);                      // [Lc]
+    auto cap_mask = j.unsqueeze(0) < c.lens.unsqueeze(1); // [B, Lc]
+    c.cap_pos = torch::zeros({B, Lc, 3}, i64);            // [B, Lc, 3]
+    c.cap_pos.select(-1, 0).copy_(j.unsqueeze(0).expand({B, Lc}));
+    auto [cap_cos, cap_sin] = rope(c.cap_pos);               // [B, Lc, Dh/2] fp32
+    auto valid = cap_mask.unsqueeze(-1).to(torch::kFloat32); // [B, Lc, 1]
+    cap_cos = cap_cos * valid;
+    cap_sin = cap_sin * valid;
+    for (const auto& m : *context_refiner)
+        c.capx = m->as<JointTransformerBlock>()->forward(c.capx, cap_lens, cap_cos, cap_sin, {});
+    return c;
+}
+
+torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cap,
+                                   const std::vector<int64_t>& cap_lens, const torch::Tensor& pooled) {
+    TORCH_CHECK(static_cast<int64_t>(cap_lens.size()) == x.size(0) && cap.size(0) == x.size(0),
+                "nextdit: batch sizes of latent, time, caption and pooled embedding differ");
+    auto caps = encode_captions(cap, cap_lens);
+    return forward(x, t, caps, pooled);
+}
+
+torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t, NextDiTCaptions& caps,
+                                   const torch::Tensor& pooled) {
+    const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), p = cfg_.patch_size;
+    TORCH_CHECK(C == cfg_.in_channels, "nextdit: latent has ", C, " channels, the model expects ", cfg_.in_channels);
+    TORCH_CHECK(H % p == 0 && W % p == 0, "nextdit: latent size ", H, "x", W, " is not a multiple of the patch size");
+    const auto& cap_lens = caps.cap_lens;
+    TORCH_CHECK(static_cast<int64_t>(cap_lens.size()) == B && caps.capx.size(0) == B && pooled.size(0) == B &&
+                    t.size(0) == B,
+                "nextdit: batch sizes of latent, time, caption and pooled embedding differ");
+    const int64_t Ht = H / p, Wt = W / p, n_img = Ht * Wt;
+    TORCH_CHECK(Ht < cfg_.axes_lens[1] && Wt < cfg_.axes_lens[2], "nextdit: image of ", Ht, "x", Wt,
+                " patches exceeds the rotary table");
+    const auto dev = x.device();
+    const auto dtype = x_embedder->weight.scalar_type();
+    const int64_t max_len = caps.max_len, L = max_len + n_img;
+
+    // Rotary tables of this grid: image positions (len_i, row, col), then the joint sequence
+    // [caption (len_i), image (N)] right-padded to max_len + N. Made once per batch and grid.
+    if (caps.grid_h != Ht || caps.grid_w != Wt) {
+        auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+        auto row = torch::arange(Ht, i64).view({Ht, 1}).expand({Ht, Wt}).reshape({n_img}); // [N]
+        auto col = torch::arange(Wt, i64).view({1, Wt}).expand({Ht, Wt}).reshape({n_img}); // [N]
+        caps.img_pos = torch::stack({caps.lens.view({B, 1}).expand({B, n_img}), row.unsqueeze(0).expand({B, n_img}),
+                                     col.unsqueeze(0).expand({B, n_img})},
+                                    -1); // [B, N, 3]
+        std::tie(caps.img_cos, caps.img_sin) = rope(caps.img_pos);
+        caps.joint_pos = torch::zeros({B, L, 3}, i64); // [B, L, 3]
+        for (int64_t b = 0; b < B; ++b) {
+            const int64_t len = cap_lens[b];
+            caps.joint_pos[b].narrow(0, 0, len).copy_(caps.cap_pos[b].narrow(0, 0, len));
+            caps.joint_pos[b].narrow(0, len, n_img).copy_(caps.img_pos[b]);
+        }
+        std::tie(caps.cos, caps.sin) = rope(caps.joint_pos);
+        caps.grid_h = Ht;
+        caps.grid_w = Wt;
+    }
 
     // Conditioning: timestep embedding fused with the pooled CLIP text embedding.
     auto t_emb = t_embedder->mlp->forward(timestep_embedding(t).to(dtype));   // [B, A]
     auto clip_emb = clip_text_pooled_proj->forward(pooled.to(dtype));         // [B, Dclip]
     auto adaln = time_text_embed->forward(torch::cat({t_emb, clip_emb}, -1)); // [B, A]
-    auto capx = cap_embedder->forward(cap.to(dtype));                         // [B, Lc, D]
-
-    // Caption positions (j, 0, 0); padded slots get a zero rotation (q, k zeroed) as in the reference.
-    auto j = torch::arange(Lc, i64);                    // [Lc]
-    auto cap_mask = j.unsqueeze(0) < lens.unsqueeze(1); // [B, Lc]
-    auto cap_pos = torch::zeros({B, Lc, 3}, i64);       // [B, Lc, 3]
-    cap_pos.select(-1, 0).copy_(j.unsqueeze(0).expand({B, Lc}));
-    auto [cap_cos, cap_sin] = rope(cap_pos);                 // [B, Lc, Dh/2]
-    auto valid = cap_mask.unsqueeze(-1).to(torch::kFloat32); // [B, Lc, 1]
-    // Rotation tables in the activations' dtype, converted once per forward rather than in every block.
-    cap_cos = (cap_cos * valid).to(dtype);
-    cap_sin = (cap_sin * valid).to(dtype);
-    for (const auto& m : *context_refiner)
-        capx = m->as<JointTransformerBlock>()->forward(capx, cap_lens, cap_cos, cap_sin, {});
 
     // Image tokens: patch vectors ordered (py, px, c), c fastest; tokens row-major.
     auto patches =
         x.view({B, C, Ht, p, Wt, p}).permute({0, 2, 4, 3, 5, 1}).reshape({B, n_img, p * p * C}); // [B, N, ppC]
-    auto row = torch::arange(Ht, i64).view({Ht, 1}).expand({Ht, Wt}).reshape({n_img});           // [N]
-    auto col = torch::arange(Wt, i64).view({1, Wt}).expand({Ht, Wt}).reshape({n_img});           // [N]
-    auto img_pos = torch::stack({lens.view({B, 1}).expand({B, n_img}), row.unsqueeze(0).expand({B, n_img}),
-                                 col.unsqueeze(0).expand({B, n_img})},
-                                -1); // [B, N, 3]
-    auto [img_cos, img_sin] = rope(img_pos);
-    img_cos = img_cos.to(dtype);
-    img_sin = img_sin.to(dtype);
-    auto img = x_embedder(patches); // [B, N, D]
+    auto img = x_embedder(patches);                                                              // [B, N, D]
     for (const auto& m : *noise_refiner)
-        img = m->as<JointTransformerBlock>()->forward(img, {}, img_cos, img_sin, adaln);
+        img = m->as<JointTransformerBlock>()->forward(img, {}, caps.img_cos, caps.img_sin, adaln);
 
     // Joint sequence per sample: [caption (len_i), image (N)], right-padded to max_len + N.
-    const int64_t L = max_len + n_img;
     auto joint = torch::zeros({B, L, cfg_.dim}, img.options()); // [B, L, D]
-    auto joint_pos = torch::zeros({B, L, 3}, i64);              // [B, L, 3]
     for (int64_t b = 0; b < B; ++b) {
         const int64_t len = cap_lens[b];
-        joint[b].narrow(0, 0, len).copy_(capx[b].narrow(0, 0, len));
+        joint[b].narrow(0, 0, len).copy_(caps.capx[b].narrow(0, 0, len));
         joint[b].narrow(0, len, n_img).copy_(img[b]);
-        joint_pos[b].narrow(0, 0, len).copy_(cap_pos[b].narrow(0, 0, len));
-        joint_pos[b].narrow(0, len, n_img).copy_(img_pos[b]);
     }
-    auto [cos, sin] = rope(joint_pos);
-    cos = cos.to(dtype);
-    sin = sin.to(dtype);
     std::vector<int64_t> joint_lens; // valid tokens of each sample's joint sequence
     for (auto len : cap_lens)
         joint_lens.push_back(len + n_img);
     for (const auto& m : *layers)
-        joint = m->as<JointTransformerBlock>()->forward(joint, joint_lens, cos, sin, adaln);
+        joint = m->as<JointTransformerBlock>()->forward(joint, joint_lens, caps.cos, caps.sin, adaln);
     auto y = final_layer(joint, adaln); // [B, L, ppC]
 
     // Unpatchify each sample's image tokens.

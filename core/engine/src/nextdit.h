@@ -99,6 +99,21 @@ public:
 };
 TORCH_MODULE(FinalLayer);
 
+// What the forward computes from the captions alone (no time, no latent), made once per batch by
+// NextDiTImpl::encode_captions and reused by every sampler step of that batch.
+struct NextDiTCaptions {
+    torch::Tensor capx;               // [B, Lc, D] after the caption embedder and the context refiner
+    torch::Tensor cap_pos;            // [B, Lc, 3] int64 position ids (j, 0, 0)
+    torch::Tensor lens;               // [B] int64 on the device
+    std::vector<int64_t> cap_lens;    // valid caption length of each sample
+    int64_t max_len = 0;              // max(cap_lens)
+    int64_t grid_h = -1, grid_w = -1; // the image grid (in patches) the tables below were made for
+    torch::Tensor img_pos;            // [B, N, 3] int64
+    torch::Tensor img_cos, img_sin;   // [B, N, Dh/2] fp32
+    torch::Tensor joint_pos;          // [B, max_len + N, 3] int64
+    torch::Tensor cos, sin;           // [B, max_len + N, Dh/2] fp32
+};
+
 class NextDiTImpl : public torch::nn::Module {
 public:
     NextDiTImpl(const NextDiTConfig& cfg, const torch::TensorOptions& opts);
@@ -112,6 +127,12 @@ public:
     //   returns  [B, C, H', W'] in the weights' dtype
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cap,
                           const std::vector<int64_t>& cap_lens, const torch::Tensor& pooled);
+    // The same with the captions encoded beforehand (the rotary tables of x's grid are added to `caps` on first
+    // use): the caption embedder and the context refiner do not depend on t, so a sampler runs them once.
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, NextDiTCaptions& caps,
+                          const torch::Tensor& pooled);
+    //   cap [B, Lc, cap_feat_dim] right-padded, cap_lens as for forward.
+    NextDiTCaptions encode_captions(const torch::Tensor& cap, const std::vector<int64_t>& cap_lens);
 
     const NextDiTConfig& config() const { return cfg_; }
 
@@ -130,7 +151,8 @@ private:
     std::pair<torch::Tensor, torch::Tensor> rope(const torch::Tensor& pos) const;
 
     NextDiTConfig cfg_;
-    std::vector<torch::Tensor> axis_freqs_; // per axis [axes_dims[a] / 2] float64 on CPU
+    std::vector<torch::Tensor> axis_freqs_;             // per axis [axes_dims[a] / 2] float64 on CPU
+    mutable std::vector<torch::Tensor> axis_freqs_dev_; // the same on the device last used (one copy, not per call)
 };
 TORCH_MODULE(NextDiT);
 

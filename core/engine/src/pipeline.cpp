@@ -420,30 +420,40 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
     torch::Tensor last_x, last_v;
     float last_t = 0.0f;
 
+    // The captions of the forward's rows, encoded (caption embedder + context refiner) once per set of guided
+    // requests: they do not depend on t, and the set changes only where a request's CFG truncation starts.
+    std::vector<int64_t> enc_guided{-1};
+    NextDiTCaptions enc;
+    torch::Tensor gidx, pooled_in;
     auto velocity = [&](const torch::Tensor& xt, float t) {
         // Unconditional rows only for the requests that still guide at this t.
         std::vector<int64_t> guided;
         for (int64_t b = 0; b < B; ++b)
             if (scales[b] != 1.0f && t < truncs[b])
                 guided.push_back(b);
-        auto gidx = torch::tensor(guided, torch::kInt64).to(rt.device);
         const int64_t G = static_cast<int64_t>(guided.size());
+        if (guided != enc_guided) {
+            gidx = torch::tensor(guided, torch::kInt64).to(rt.device);
+            std::vector<int64_t> lens = cond.lens;
+            torch::Tensor feats = cond.features;
+            pooled_in = cond.pooled;
+            if (G) {
+                for (auto g : guided)
+                    lens.push_back(uncond.lens[g]);
+                auto uf = uncond.features.index_select(0, gidx);
+                const int64_t L = std::max(feats.size(1), uf.size(1));
+                auto pad = [&](const torch::Tensor& f) {
+                    return f.size(1) == L ? f : torch::constant_pad_nd(f, {0, 0, 0, L - f.size(1)}); // [*, L, D]
+                };
+                feats = torch::cat({pad(feats), pad(uf)});                                // [B + G, L, D]
+                pooled_in = torch::cat({pooled_in, uncond.pooled.index_select(0, gidx)}); // [B + G, Dp]
+            }
+            enc = transformer->encode_captions(feats, lens);
+            enc_guided = guided;
+        }
         auto x_in = G ? torch::cat({xt, xt.index_select(0, gidx)}) : xt; // [B + G, C, h, w]
         auto t_in = torch::full({B + G}, t, torch::TensorOptions().device(rt.device).dtype(torch::kFloat32));
-        std::vector<int64_t> lens = cond.lens;
-        torch::Tensor feats = cond.features, pooled = cond.pooled;
-        if (G) {
-            for (auto g : guided)
-                lens.push_back(uncond.lens[g]);
-            auto uf = uncond.features.index_select(0, gidx);
-            const int64_t L = std::max(feats.size(1), uf.size(1));
-            auto pad = [&](const torch::Tensor& f) {
-                return f.size(1) == L ? f : torch::constant_pad_nd(f, {0, 0, 0, L - f.size(1)}); // [*, L, D]
-            };
-            feats = torch::cat({pad(feats), pad(uf)});                          // [B + G, L, D]
-            pooled = torch::cat({pooled, uncond.pooled.index_select(0, gidx)}); // [B + G, Dp]
-        }
-        auto v = transformer->forward(x_in, t_in, feats, lens, pooled).to(torch::kFloat32); // [B + G, C, h, w]
+        auto v = transformer->forward(x_in, t_in, enc, pooled_in).to(torch::kFloat32); // [B + G, C, h, w]
         auto v_cond = v.narrow(0, 0, B).clone();
         for (int64_t j = 0; j < G; ++j) {
             const int64_t b = guided[j];

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <limits>
 
 using namespace charaforge::engine;
 
@@ -349,4 +350,107 @@ TEST(Gpu, GroupedQueryAttentionMatchesRepeatedHeads) {
     auto ref = torch::matmul(p, vr);
     const double rel = ((got - ref).norm() / ref.norm()).item<double>();
     EXPECT_LT(rel, std::ldexp(1.0, -6)) << rel; // bf16 inputs and output: ~2^-8 per element
+}
+
+namespace {
+// Leaves NaNs in the caching allocator's free blocks, so that an output the kernel failed to write shows.
+void poison_cache(int64_t bytes) {
+    auto p = torch::full({bytes / 2}, std::numeric_limits<float>::quiet_NaN(),
+                         torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16));
+    torch::cuda::synchronize();
+}
+
+// Every element of `got` (bf16) within one bf16 rounding of `exact` (fp64), 2^-8 relative to the element, plus
+// `abs_tol` for the fp32 arithmetic; and no worse than the ATen composition's largest error.
+void expect_one_rounding(const torch::Tensor& got, const torch::Tensor& comp, const torch::Tensor& exact,
+                         double abs_tol, const std::string& what) {
+    ASSERT_EQ(got.sizes(), exact.sizes()) << what;
+    ASSERT_FALSE(got.isnan().any().item<bool>()) << what;
+    auto err = (got.to(torch::kFloat64) - exact).abs();
+    auto bound = exact.abs() * std::ldexp(1.0, -8) + abs_tol;
+    EXPECT_TRUE((err <= bound).all().item<bool>()) << what << " max err " << err.max().item<double>();
+    auto comp_err = (comp.to(torch::kFloat64) - exact).abs();
+    EXPECT_LE(err.max().item<double>(), comp_err.max().item<double>() * 1.01 + abs_tol) << what;
+}
+
+torch::Tensor rms_exact(const torch::Tensor& x, const torch::Tensor& w, double eps) { // fp64
+    auto x64 = x.to(torch::kFloat64);
+    return x64 * torch::rsqrt(x64.pow(2).mean(-1, true) + eps) * w.to(torch::kFloat64);
+}
+} // namespace
+
+TEST(Gpu, FusedRmsNormModulateMatchesTheComposition) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    torch::manual_seed(7);
+    auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16);
+    // The released width (2304: 288 threads of 8) and the tiny model's (48: one partial warp).
+    for (int64_t D : {int64_t{2304}, int64_t{48}}) {
+        auto x = torch::randn({3, 37, D}, opts) * 3;
+        auto w = 1 + 0.1 * torch::randn({D}, opts);
+        auto mods = (torch::randn({3, 4 * D}, opts) * 0.5).chunk(4, 1); // strided [3, D] views, as the block's
+        for (const auto& scale : {mods[2], torch::Tensor()}) {
+            poison_cache(x.numel() * 4);
+            auto got = fused::rms_norm_modulate(x, w, 1e-5, scale);
+            auto comp = fused::rms_norm_modulate_reference(x, w, 1e-5, scale);
+            auto exact = rms_exact(x, w, 1e-5);
+            if (scale.defined())
+                exact = exact * (1 + scale.to(torch::kFloat64).unsqueeze(1));
+            expect_one_rounding(got, comp, exact, 1e-5, "D " + std::to_string(D) + (scale.defined() ? " mod" : ""));
+        }
+    }
+}
+
+TEST(Gpu, FusedGatedResidualRmsNormMatchesTheComposition) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    torch::manual_seed(8);
+    auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16);
+    for (int64_t D : {int64_t{2304}, int64_t{48}}) {
+        auto res = torch::randn({2, 41, D}, opts) * 4, y = torch::randn({2, 41, D}, opts) * 0.3;
+        auto w = 1 + 0.1 * torch::randn({D}, opts);
+        auto mods = (torch::randn({2, 4 * D}, opts) * 2).chunk(4, 1);
+        for (const auto& gate : {mods[1], torch::Tensor()}) {
+            poison_cache(res.numel() * 4);
+            auto got = fused::gated_residual_rms_norm(res, y, w, 1e-5, gate);
+            auto comp = fused::gated_residual_rms_norm_reference(res, y, w, 1e-5, gate);
+            auto n = rms_exact(y, w, 1e-5);
+            if (gate.defined())
+                n = n * gate.to(torch::kFloat64).tanh().unsqueeze(1);
+            auto exact = res.to(torch::kFloat64) + n;
+            // One rounding of the sum; the absolute term covers fp32 tanh and product on terms of scale ~1.
+            expect_one_rounding(got, comp, exact, std::ldexp(1.0, -14),
+                                "D " + std::to_string(D) + (gate.defined() ? " gated" : ""));
+        }
+    }
+}
+
+TEST(Gpu, FusedQkNormRopeMatchesTheComposition) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    torch::manual_seed(9);
+    auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16);
+    const int64_t B = 2, L = 301, hq = 24, hkv = 8;
+    for (int64_t dh : {int64_t{96}, int64_t{64}}) {
+        auto qkv = torch::randn({B, L, (hq + 2 * hkv) * dh}, opts) * 2;
+        auto qw = 1 + 0.1 * torch::randn({dh}, opts), kw = 1 + 0.1 * torch::randn({dh}, opts);
+        auto ang = torch::rand({B, L, dh / 2}, opts.dtype(torch::kFloat32)) * 200; // many turns
+        auto cos = torch::cos(ang), sin = torch::sin(ang);
+        poison_cache(qkv.numel() * 4);
+        auto got = fused::qk_norm_rope(qkv, qw, kw, 1e-5, cos, sin, hq, hkv);
+        auto comp = fused::qk_norm_rope_reference(qkv, qw, kw, 1e-5, cos, sin, hq, hkv);
+        auto parts = qkv.split({hq * dh, hkv * dh, hkv * dh}, -1);
+        auto rot = [&](const torch::Tensor& part, int64_t h, const torch::Tensor& w) { // fp64 reference
+            auto n = rms_exact(part.reshape({B, L, h, dh}), w, 1e-5).unflatten(-1, {-1, 2});
+            auto a = n.select(-1, 0), b = n.select(-1, 1);
+            auto c = cos.to(torch::kFloat64).unsqueeze(2), s = sin.to(torch::kFloat64).unsqueeze(2);
+            return torch::stack({a * c - b * s, a * s + b * c}, -1).flatten(-2); // [B, L, h, dh]
+        };
+        // The rotation mixes two normalised values of scale ~1: 2^-16 absolute covers fp32 cancellation to ~0.
+        expect_one_rounding(got[0], comp[0], rot(parts[0], hq, qw), std::ldexp(1.0, -16), "q dh " + std::to_string(dh));
+        expect_one_rounding(got[1], comp[1], rot(parts[1], hkv, kw), std::ldexp(1.0, -16),
+                            "k dh " + std::to_string(dh));
+        EXPECT_TRUE(torch::equal(got[2], parts[2].reshape({B, L, hkv, dh}))) << "v is a copy";
+        EXPECT_TRUE(got[0].is_contiguous() && got[1].is_contiguous() && got[2].is_contiguous());
+    }
 }

@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <set>
+#include <tuple>
 
 using namespace charaforge::engine;
 using charaforge::test::TempDir;
@@ -129,6 +130,27 @@ TEST(NextDiT, PaddedBatchEqualsUnpaddedSingles) {
     cap2[1].narrow(0, 2, 3).fill_(1e3);
     auto batched2 = m->forward(x, t, cap2, {5, 2}, pooled);
     EXPECT_LT((batched2 - batched).abs().max().item<float>(), 1e-5);
+}
+
+TEST(NextDiT, CaptionsEncodedOnceEqualTheFullForwardAtEveryStepAndGrid) {
+    // The sampler encodes the captions once per batch; each step and grid must get what the plain forward gives.
+    torch::NoGradGuard ng;
+    auto m = random_tiny();
+    const auto& c = m->config();
+    torch::manual_seed(5);
+    auto cap = torch::randn({2, 5, c.cap_feat_dim});
+    auto pooled = torch::randn({2, c.clip_text_dim});
+    auto caps = m->encode_captions(cap, {5, 2});
+    for (auto [h, w, tv] : {std::tuple{8, 6, 0.3f}, std::tuple{8, 6, 0.8f}, std::tuple{4, 10, 0.5f}}) {
+        auto x = torch::randn({2, 16, h, w});
+        auto t = torch::full({2}, tv);
+        auto once = m->forward(x, t, caps, pooled);
+        auto full = m->forward(x, t, cap, {5, 2}, pooled);
+        EXPECT_EQ(once.sizes(), x.sizes());
+        EXPECT_TRUE(torch::equal(once, full)) << h << "x" << w << " t " << tv;
+    }
+    EXPECT_THROW(m->encode_captions(cap, {5}), c10::Error);
+    EXPECT_THROW(m->encode_captions(cap, {6, 2}), c10::Error);
 }
 
 TEST(NextDiT, OutputDependsOnEveryInput) {
