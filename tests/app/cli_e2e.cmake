@@ -54,7 +54,8 @@ endif()
 set(subcommands make-test-model inspect generate tokenize run-component)
 if(NOT ENGINE_ONLY)
   list(APPEND subcommands "prompt check" "queue add" "queue list" "queue pause" "queue resume" "queue cancel"
-       "queue retry" "queue duplicate" "queue move" worker)
+       "queue retry" "queue duplicate" "queue move" worker "gallery list" "gallery export" "gallery import"
+       "gallery mark" "lama convert" "lama make-test-model" erase)
 endif()
 foreach(sub IN LISTS subcommands)
   separate_arguments(words UNIX_COMMAND "${sub}")
