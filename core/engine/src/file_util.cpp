@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,16 @@ void write_file_atomic(const std::string& path, std::string_view data) {
         ::fsync(dfd);
         ::close(dfd);
     }
+}
+
+std::vector<std::string> beside_executable(const std::string& name, std::initializer_list<const char*> subdirs) {
+    std::error_code ec;
+    const auto exe_dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+    std::vector<std::string> out;
+    if (!ec)
+        for (const char* rel : subdirs)
+            out.push_back((exe_dir / rel / name).lexically_normal().string());
+    return out;
 }
 
 std::string read_file(const std::string& path) {

@@ -207,11 +207,7 @@ std::string sentencepiece_probe_path() {
     } else {
         // Beside the executable before the build tree, as for the bridge (tokenizer.cpp): an installed
         // program runs its own probe.
-        std::error_code ec;
-        const auto exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-        if (!ec)
-            for (const char* rel : {".", "../lib/charaforge", "../libexec/charaforge"})
-                candidates.push_back((exe_dir / rel / "charaforge-spm-probe").lexically_normal().string());
+        candidates = beside_executable("charaforge-spm-probe", {".", "../lib/charaforge", "../libexec/charaforge"});
 #if __has_include("spm_library_path.h")
 #include "spm_library_path.h"
 #endif

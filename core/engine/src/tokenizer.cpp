@@ -34,11 +34,8 @@ const Bridge& bridge() {
             candidates.push_back(env);
         // Beside the executable before the build tree: an installed program uses its own copy even on the
         // machine that built it (where the build-tree file may be newer, older, or rebuilt mid-run).
-        std::error_code ec;
-        const auto exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-        if (!ec)
-            for (const char* rel : {".", "../lib", "../lib/charaforge"})
-                candidates.push_back((exe_dir / rel / "libcharaforge_spm.so").lexically_normal().string());
+        for (auto& c : beside_executable("libcharaforge_spm.so", {".", "../lib", "../lib/charaforge"}))
+            candidates.push_back(std::move(c));
 #if __has_include("spm_library_path.h")
 #include "spm_library_path.h"
 #endif
@@ -48,6 +45,7 @@ const Bridge& bridge() {
         candidates.push_back("libcharaforge_spm.so"); // the dynamic loader's search path
         const char* ns = std::getenv("CHARAFORGE_SPM_NAMESPACE");
         const bool shared = ns && std::string(ns) == "shared";
+        std::error_code ec;
         std::string tried;
         for (const auto& c : candidates) {
             if (c.find('/') != std::string::npos && !fs::exists(c, ec)) {
