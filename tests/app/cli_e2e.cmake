@@ -2,25 +2,9 @@
 # Run by CTest: cmake -DCLI=... -DWORK=... -DENGINE_ONLY=... -P cli_e2e.cmake
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  set(LAST_OUT "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/cli_e2e_common.cmake)
 
 run("${CLI}" make-test-model "${WORK}/model" --seed 3)
-
-# A command expected to fail: exit status matching `rc_regex`, stderr matching `expected`.
-function(fails rc_regex expected)
-  execute_process(COMMAND "${CLI}" ${ARGN} TIMEOUT 120 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc MATCHES "${rc_regex}" OR NOT err MATCHES "${expected}")
-    message(FATAL_ERROR "expected exit ${rc_regex} and '${expected}' (got ${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  set(LAST_OUT "${out}" PARENT_SCOPE)
-  set(LAST_ERR "${err}" PARENT_SCOPE)
-endfunction()
 
 # make-test-model refuses a folder that is not empty (it would overwrite a model's files) unless --force.
 set(weights "${WORK}/model/transformer/diffusion_pytorch_model.safetensors")

@@ -350,16 +350,6 @@ TEST(Studio, ASeedAbove31BitsSurvivesEditRestoreAndTheSession) {
     EXPECT_EQ(other.settings().seed, 4294967295);
 }
 
-int main(int argc, char** argv) {
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
-    QApplication app(argc, argv);
-    qRegisterMetaType<QList<qint64>>();
-    qRegisterMetaType<QList<QPair<QString, qint64>>>();
-    ::testing::InitGoogleTest(&argc, argv);
-    return RUN_ALL_TESTS();
-}
-
 // Variants…: a 3-style × 4-seed group from the form, queued as one group whose jobs carry their axis values;
 // the form's count is the seed axis, as on the command line.
 TEST(Studio, VariantsQueueAGroupOfTheProductWithItsAxisValues) {
@@ -404,4 +394,14 @@ TEST(Studio, VariantsQueueAGroupOfTheProductWithItsAxisValues) {
     EXPECT_EQ(store.jobs().size(), 12);
     EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("character_3")))
         << rig.window.statusText().toStdString();
+}
+
+int main(int argc, char** argv) {
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
+    qRegisterMetaType<QList<qint64>>();
+    qRegisterMetaType<QList<QPair<QString, qint64>>>();
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
 }

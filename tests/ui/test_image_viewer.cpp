@@ -313,11 +313,3 @@ TEST(ImageViewerInWindow, TheGalleryShowsAWholeRowOfThumbnailsAtLaptopSize) {
     EXPECT_GE(list->viewport()->height(), list->gridSize().height());
     EXPECT_GE(s.w.viewer()->height(), s.w.viewer()->minimumHeight());
 }
-
-int main(int argc, char** argv) {
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
-    QApplication app(argc, argv);
-    ::testing::InitGoogleTest(&argc, argv);
-    return RUN_ALL_TESTS();
-}

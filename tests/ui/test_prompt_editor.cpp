@@ -365,11 +365,3 @@ TEST_F(PromptEditorTest, DroppingACharacterCardReorders) {
     EXPECT_EQ(field(QStringLiteral("character_1_n"))->text(), QStringLiteral("a"));
     EXPECT_FALSE(m_editor->undoStack()->canUndo());
 }
-
-int main(int argc, char** argv) {
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
-    QApplication app(argc, argv);
-    ::testing::InitGoogleTest(&argc, argv);
-    return RUN_ALL_TESTS();
-}
