@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   libtorch-dev
   qt6-base-dev qt6-qpa-plugins libqt6sql6-sqlite
-  libopencv-dev
+  libopencv-dev libpng-dev libzip-dev libcli11-dev poppler-utils
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev
   libgtest-dev libgmock-dev

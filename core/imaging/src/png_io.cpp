@@ -1,13 +1,13 @@
-// Ref: PNG specification (ISO/IEC 15948) chunk layout, iTXt/tEXt chunks, CRC-32.
+// PNG through libpng: pixels and tEXt/zTXt/iTXt text (compressed or not), CRCs checked by the codec.
+// Ref: PNG specification (ISO/IEC 15948); libpng manual (png_set_text, png_get_text, memory I/O callbacks).
 #include "charaforge/imaging/png_io.h"
 
 #include "charaforge/engine/temp_files.h"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <png.h>
 
-#include <array>
 #include <cerrno>
+#include <csetjmp>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -19,46 +19,104 @@
 namespace charaforge::imaging {
 namespace {
 
-uint32_t crc32(const uint8_t* data, std::size_t n, uint32_t crc = 0) {
-    static const auto table = [] {
-        std::array<uint32_t, 256> t{};
-        for (uint32_t i = 0; i < 256; ++i) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; ++k)
-                c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[i] = c;
-        }
-        return t;
-    }();
-    crc = ~crc;
-    for (std::size_t i = 0; i < n; ++i)
-        crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
+// libpng reports errors by longjmp back into the function that set it up; the message is kept here and that
+// function throws it as a C++ exception (no exception crosses libpng's C frames).
+struct CodecState {
+    std::string error;
+    const std::vector<uint8_t>* in = nullptr;
+    std::size_t pos = 0;
+    std::vector<uint8_t>* out = nullptr;
+};
+
+CodecState& state(png_structp png) {
+    return *static_cast<CodecState*>(png_get_error_ptr(png));
 }
 
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8)
-        out.push_back(static_cast<uint8_t>(v >> s));
+void on_error(png_structp png, png_const_charp message) {
+    state(png).error = message ? message : "unknown error";
+    png_longjmp(png, 1);
 }
 
-uint32_t get_u32(const uint8_t* p) {
-    return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+void on_warning(png_structp, png_const_charp) {} // e.g. a bad CRC in a text chunk: libpng drops that chunk
+
+void read_bytes(png_structp png, png_bytep data, png_size_t n) {
+    CodecState& s = state(png);
+    if (n > s.in->size() - s.pos)
+        png_error(png, "the file ends inside a chunk");
+    std::memcpy(data, s.in->data() + s.pos, n);
+    s.pos += n;
 }
 
-std::vector<uint8_t> itxt_chunk(const std::string& keyword, const std::string& text) {
-    std::vector<uint8_t> body(keyword.begin(), keyword.end());
-    body.insert(body.end(), {0, 0, 0, 0, 0}); // NUL, uncompressed, method 0, empty language, empty translation
-    body.insert(body.end(), text.begin(), text.end());
-    std::vector<uint8_t> chunk;
-    put_u32(chunk, static_cast<uint32_t>(body.size()));
-    const char type[] = {'i', 'T', 'X', 't'};
-    chunk.insert(chunk.end(), type, type + 4);
-    chunk.insert(chunk.end(), body.begin(), body.end());
-    put_u32(chunk, crc32(chunk.data() + 4, body.size() + 4));
-    return chunk;
+void write_bytes(png_structp png, png_bytep data, png_size_t n) {
+    state(png).out->insert(state(png).out->end(), data, data + n);
+}
+
+void flush_bytes(png_structp) {}
+
+// Runs `f` (libpng calls) with libpng's error jump set here: false when libpng reported an error. `f` keeps no
+// objects with destructors of its own (a jump skips them); what it fills lives in the caller.
+template <class F> bool guarded(png_structp png, F&& f) {
+    if (setjmp(png_jmpbuf(png)))
+        return false;
+    f();
+    return true;
 }
 
 const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+void collect_text(png_structp png, png_infop info, TextChunks& text) {
+    png_textp entries = nullptr;
+    const int n = png_get_text(png, info, &entries, nullptr);
+    for (int i = 0; i < n; ++i)
+        text[entries[i].key] = std::string(
+            entries[i].text ? entries[i].text : "",
+            entries[i].compression >= PNG_ITXT_COMPRESSION_NONE ? entries[i].itxt_length : entries[i].text_length);
+}
+
+// Decodes `bytes`: the pixels as 8-bit RGB into `pixels` (when given) and every text chunk, before and after
+// the image data, into `text`. Throws std::runtime_error with libpng's reason.
+void decode(const std::vector<uint8_t>& bytes, RgbImage* pixels, TextChunks& text) {
+    if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0)
+        throw std::runtime_error("not a PNG file");
+    CodecState s;
+    s.in = &bytes;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, on_error, on_warning);
+    if (!png)
+        throw std::runtime_error("out of memory");
+    png_infop info = png_create_info_struct(png);
+    png_infop end = info ? png_create_info_struct(png) : nullptr;
+    RgbImage image;
+    std::vector<png_bytep> rows;
+    const bool ok = end && guarded(png, [&] {
+                        png_set_read_fn(png, &s, read_bytes);
+                        png_set_user_limits(png, 1u << 15, 1u << 15); // 32768 pixels a side at most
+                        png_read_info(png, info);
+                        png_set_expand(png);      // palette and low-bit grey to 8 bits, tRNS to alpha
+                        png_set_strip_16(png);    // 16-bit samples to 8
+                        png_set_strip_alpha(png); // our images are RGB
+                        png_set_gray_to_rgb(png);
+                        png_set_interlace_handling(png);
+                        png_read_update_info(png, info);
+                        image.width = static_cast<int>(png_get_image_width(png, info));
+                        image.height = static_cast<int>(png_get_image_height(png, info));
+                        if (png_get_rowbytes(png, info) != static_cast<png_size_t>(image.width) * 3)
+                            png_error(png, "unsupported pixel layout");
+                        image.rgb.resize(static_cast<std::size_t>(image.width) * image.height * 3);
+                        rows.resize(static_cast<std::size_t>(image.height));
+                        for (int y = 0; y < image.height; ++y)
+                            rows[static_cast<std::size_t>(y)] =
+                                image.rgb.data() + static_cast<std::size_t>(y) * image.width * 3;
+                        png_read_image(png, rows.data());
+                        png_read_end(png, end);
+                        collect_text(png, info, text);
+                        collect_text(png, end, text);
+                    });
+    png_destroy_read_struct(&png, &info, &end);
+    if (!ok)
+        throw std::runtime_error(s.error.empty() ? "out of memory" : s.error);
+    if (pixels)
+        *pixels = std::move(image);
+}
 
 } // namespace
 
@@ -66,23 +124,45 @@ std::vector<uint8_t> encode_png(const RgbImage& image, const TextChunks& text) {
     if (image.width <= 0 || image.height <= 0 ||
         image.rgb.size() != static_cast<std::size_t>(image.width) * image.height * 3)
         throw std::runtime_error("png: image buffer does not match its size");
-    cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.rgb.data()));
-    cv::Mat bgr;
-    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-    std::vector<uint8_t> png;
-    if (!cv::imencode(".png", bgr, png))
-        throw std::runtime_error("png: encoding failed");
-    // Insert the text chunks right after IHDR (8-byte signature + 25-byte IHDR chunk).
-    const std::size_t after_ihdr = 8 + 8 + get_u32(png.data() + 8) + 4;
-    std::vector<uint8_t> chunks;
-    for (const auto& [k, v] : text) {
+    for (const auto& [k, v] : text)
         if (k.empty() || k.size() > 79)
             throw std::runtime_error("png: text keyword must have 1 to 79 characters: '" + k + "'");
-        auto c = itxt_chunk(k, v);
-        chunks.insert(chunks.end(), c.begin(), c.end());
-    }
-    png.insert(png.begin() + static_cast<long>(after_ihdr), chunks.begin(), chunks.end());
-    return png;
+    std::vector<uint8_t> out;
+    CodecState s;
+    s.out = &out;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &s, on_error, on_warning);
+    if (!png)
+        throw std::runtime_error("png: out of memory");
+    png_infop info = png_create_info_struct(png);
+    std::vector<png_text> entries(text.size()); // sized before the jump point
+    std::vector<png_bytep> rows(static_cast<std::size_t>(image.height));
+    const bool ok =
+        info && guarded(png, [&] {
+            png_set_write_fn(png, &s, write_bytes, flush_bytes);
+            png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
+                         PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+            std::size_t i = 0;
+            for (const auto& [k, v] : text) {
+                png_text& e = entries[i++];
+                e.compression = PNG_ITXT_COMPRESSION_NONE; // iTXt: UTF-8, readable by every tool without inflating
+                e.key = const_cast<char*>(k.c_str());
+                e.text = const_cast<char*>(v.c_str());
+                e.itxt_length = v.size();
+                e.lang = nullptr;
+                e.lang_key = nullptr;
+            }
+            if (!entries.empty())
+                png_set_text(png, info, entries.data(), static_cast<int>(entries.size()));
+            for (int y = 0; y < image.height; ++y)
+                rows[static_cast<std::size_t>(y)] =
+                    const_cast<png_bytep>(image.rgb.data()) + static_cast<std::size_t>(y) * image.width * 3;
+            png_set_rows(png, info, rows.data());
+            png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
+        });
+    png_destroy_write_struct(&png, &info);
+    if (!ok)
+        throw std::runtime_error("png: encoding failed: " + (s.error.empty() ? std::string("out of memory") : s.error));
+    return out;
 }
 
 void write_png_atomic(const std::string& path, const RgbImage& image, const TextChunks& text) {
@@ -125,39 +205,11 @@ void write_png_atomic(const std::string& path, const RgbImage& image, const Text
 }
 
 TextChunks read_png_text(const std::vector<uint8_t>& png) {
-    if (png.size() < 8 || std::memcmp(png.data(), kSignature, 8) != 0)
-        throw std::runtime_error("png: not a PNG file");
     TextChunks text;
-    std::size_t pos = 8;
-    while (pos + 12 <= png.size()) {
-        const uint32_t len = get_u32(png.data() + pos);
-        if (len > png.size() - pos - 12)
-            throw std::runtime_error("png: chunk runs past the end of the file");
-        const std::string type(reinterpret_cast<const char*>(png.data() + pos + 4), 4);
-        const uint8_t* body = png.data() + pos + 8;
-        if (type == "tEXt" || type == "iTXt") {
-            const auto* nul = static_cast<const uint8_t*>(std::memchr(body, 0, len));
-            if (nul) {
-                std::string key(reinterpret_cast<const char*>(body), static_cast<std::size_t>(nul - body));
-                std::size_t off = static_cast<std::size_t>(nul - body) + 1;
-                if (type == "iTXt") {
-                    // compression flag, method, language tag NUL, translated keyword NUL
-                    const bool compressed = off < len && body[off] != 0;
-                    off += 2;
-                    for (int field = 0; field < 2 && off <= len; ++field) {
-                        const auto* z = static_cast<const uint8_t*>(std::memchr(body + off, 0, len - off));
-                        off = z ? static_cast<std::size_t>(z - body) + 1 : len + 1;
-                    }
-                    if (!compressed && off <= len)
-                        text[key] = std::string(reinterpret_cast<const char*>(body + off), len - off);
-                } else {
-                    text[key] = std::string(reinterpret_cast<const char*>(body + off), len - off);
-                }
-            }
-        }
-        if (type == "IEND")
-            break;
-        pos += 12 + len;
+    try {
+        decode(png, nullptr, text);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("png: ") + e.what());
     }
     return text;
 }
@@ -167,17 +219,15 @@ RgbImage read_png(const std::string& path, TextChunks* text) {
     if (!in)
         throw std::runtime_error("png: " + path + ": cannot open");
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    cv::Mat bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
-    if (bgr.empty())
-        throw std::runtime_error("png: " + path + ": cannot decode");
-    if (text)
-        *text = read_png_text(bytes);
-    cv::Mat rgb;
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     RgbImage img;
-    img.width = rgb.cols;
-    img.height = rgb.rows;
-    img.rgb.assign(rgb.data, rgb.data + rgb.total() * 3);
+    TextChunks chunks;
+    try {
+        decode(bytes, &img, chunks);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error("png: " + path + ": cannot decode: " + e.what());
+    }
+    if (text)
+        *text = std::move(chunks);
     return img;
 }
 

@@ -1,12 +1,15 @@
 #include "charaforge/imaging/png_io.h"
 
 #include <gtest/gtest.h>
+#include <png.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -22,7 +25,78 @@ RgbImage gradient(int w, int h) {
                     static_cast<uint8_t>((x * 7 + y * 13 + c * 50) & 0xff);
     return img;
 }
+// A PNG written by libpng itself with the given text chunks (each entry: key, text, libpng compression code),
+// placed before the image data or after it: what other tools (A1111, ComfyUI, exiftool) may write.
+std::vector<uint8_t> foreign_png(const std::vector<std::tuple<std::string, std::string, int>>& chunks, bool after) {
+    std::vector<uint8_t> out;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+    png_infop info = png_create_info_struct(png);
+    if (setjmp(png_jmpbuf(png)))
+        return {};
+    png_set_write_fn(
+        png, &out,
+        [](png_structp p, png_bytep d, png_size_t n) {
+            auto* o = static_cast<std::vector<uint8_t>*>(png_get_io_ptr(p));
+            o->insert(o->end(), d, d + n);
+        },
+        nullptr);
+    png_set_IHDR(png, info, 3, 2, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    std::vector<png_text> text(chunks.size());
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        text[i].compression = std::get<2>(chunks[i]);
+        text[i].key = const_cast<char*>(std::get<0>(chunks[i]).c_str());
+        text[i].text = const_cast<char*>(std::get<1>(chunks[i]).c_str());
+        text[i].text_length = std::get<1>(chunks[i]).size();
+        text[i].itxt_length = std::get<1>(chunks[i]).size();
+    }
+    if (!after)
+        png_set_text(png, info, text.data(), static_cast<int>(text.size()));
+    png_write_info(png, info);
+    uint8_t row[3] = {0, 128, 255};
+    for (int y = 0; y < 2; ++y)
+        png_write_row(png, row);
+    if (after)
+        png_set_text(png, info, text.data(), static_cast<int>(text.size()));
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return out;
+}
 } // namespace
+
+TEST(PngIo, CompressedAndLateTextChunksOfOtherToolsAreRead) {
+    const std::string long_text = std::string(3000, 'a') + " Steps: 28, Sampler: DPM++ 2M Karras, 初音ミク";
+    for (bool after : {false, true}) {
+        const auto png = foreign_png({{"parameters", long_text, PNG_TEXT_COMPRESSION_zTXt},
+                                      {"charaforge", "<character_1>ミク</character_1>", PNG_ITXT_COMPRESSION_zTXt},
+                                      {"Comment", "plain", PNG_TEXT_COMPRESSION_NONE}},
+                                     after);
+        ASSERT_FALSE(png.empty());
+        const auto text = read_png_text(png);
+        ASSERT_EQ(text.size(), 3u) << "after the image data: " << after;
+        EXPECT_EQ(text.at("parameters"), long_text);
+        EXPECT_EQ(text.at("charaforge"), "<character_1>ミク</character_1>");
+        EXPECT_EQ(text.at("Comment"), "plain");
+    }
+}
+
+TEST(PngIo, ATextChunkWithABadCrcIsDroppedAndACorruptImageIsAnError) {
+    auto png = encode_png(gradient(4, 4), {{"charaforge", "<general_tags>1girl</general_tags>"}});
+    ASSERT_EQ(read_png_text(png).count("charaforge"), 1u);
+    // Flip one byte of the text: the chunk's CRC no longer matches, so its text must not be trusted.
+    const std::string needle = "1girl";
+    auto at = std::search(png.begin(), png.end(), needle.begin(), needle.end());
+    ASSERT_NE(at, png.end());
+    *at = '2';
+    EXPECT_EQ(read_png_text(png).count("charaforge"), 0u);
+    // The same in the image data is an error, not wrong pixels.
+    auto broken = encode_png(gradient(8, 8));
+    const std::string idat = "IDAT";
+    auto data = std::search(broken.begin(), broken.end(), idat.begin(), idat.end());
+    ASSERT_NE(data, broken.end());
+    data[6] ^= 0x55;
+    EXPECT_THROW(read_png_text(broken), std::runtime_error);
+}
 
 TEST(PngIo, PixelsAndUtf8TextSurviveARoundTrip) {
     auto dir = std::filesystem::temp_directory_path() / "charaforge-png-test";

@@ -1,5 +1,5 @@
 #pragma once
-// PNG files with text metadata (OpenCV encodes pixels; we add iTXt chunks). No Qt, no torch.
+// PNG files with text metadata, through libpng (tEXt, zTXt and iTXt read; iTXt written). No Qt, no torch.
 #include <cstdint>
 #include <map>
 #include <string>
