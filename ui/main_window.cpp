@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "ui/decimal_spin_box.h"
 #include "ui/gallery_view.h"
 #include "ui/image_viewer.h"
 #include "ui/job_states.h"
@@ -164,15 +165,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         m_preset->addItem(QStringLiteral("%1 × %2  (%3)").arg(size.width()).arg(size.height()).arg(ratioLabel(size)),
                           size);
     m_preset->setToolTip(tr("The model's trained resolutions (about one megapixel)"));
-    m_width = spin(kSizeStep, 2048, kSizeStep, 1024, "width");
-    m_height = spin(kSizeStep, 2048, kSizeStep, 1024, "height");
+    m_width = spin(kSizeStep, kMaxImageSide, kSizeStep, 1024, "width");
+    m_height = spin(kSizeStep, kMaxImageSide, kSizeStep, 1024, "height");
     for (QSpinBox* size : {m_width, m_height})
         size->setToolTip(tr("A multiple of %1: the VAE works at 1/8 scale and the transformer on 2×2 latent "
                             "patches")
                              .arg(kSizeStep));
     connect(m_width, &QSpinBox::editingFinished, this, [this] { snapSize(m_width, tr("Width")); });
     connect(m_height, &QSpinBox::editingFinished, this, [this] { snapSize(m_height, tr("Height")); });
-    m_steps = spin(1, 200, 1, 28, "steps");
+    m_steps = spin(1, kMaxSteps, 1, 28, "steps");
     // Seeds are 0 .. 2^32-1, beyond QSpinBox's int: a spin box of doubles with no decimals holds them exactly.
     m_seed = new QDoubleSpinBox(box);
     m_seed->setObjectName(QStringLiteral("seed"));
@@ -186,11 +187,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_sampler->setObjectName(QStringLiteral("sampler"));
     m_sampler->addItem(tr("Euler"), QStringLiteral("euler"));
     m_sampler->addItem(tr("Midpoint"), QStringLiteral("midpoint"));
-    m_cfg = new QDoubleSpinBox(box);
-    m_cfg->setObjectName(QStringLiteral("cfg"));
-    m_cfg->setRange(1.0, 20.0);
-    m_cfg->setSingleStep(0.5);
-    m_cfg->setValue(5.0);
+    // The engine's ranges and enough decimals that a job queued on the command line is edited without a change.
+    auto decimal = [&](double lo, double hi, double step, double value, const char* name, const QString& tip) {
+        auto* d = new DecimalSpinBox(box);
+        d->setObjectName(QString::fromLatin1(name));
+        d->setRange(lo, hi);
+        d->setSingleStep(step);
+        d->setValue(value);
+        d->setToolTip(tip);
+        return d;
+    };
+    m_cfg = decimal(0.0, kMaxGuidance, 0.5, 5.0, "cfg", tr("Classifier-free guidance scale (1: no negative branch)"));
+    m_cfgTrunc = decimal(0.0, 1.0, 0.05, 1.0, "cfgTrunc", tr("Guidance applies while t < this (1: every step)"));
+    m_renorm = decimal(0.0, kMaxGuidance, 0.5, 0.0, "renorm",
+                       tr("Above 0: caps the guided velocity at this times the conditional one's norm"));
+    m_shift = decimal(std::pow(10.0, -DecimalSpinBox::kDecimals), kMaxShift, 0.5, 6.0, "shift",
+                      tr("Time shift of the sampling schedule"));
     m_seedMode = new QComboBox(box);
     m_seedMode->setObjectName(QStringLiteral("seedMode"));
     m_seedMode->addItem(tr("Random"), QStringLiteral("random"));
@@ -206,9 +218,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_height, &QSpinBox::valueChanged, this, &MainWindow::syncPreset);
 
     const std::pair<QString, QWidget*> fields[] = {
-        {tr("Resolution"), m_preset},  {tr("Count"), m_count},        {tr("Width"), m_width},
-        {tr("Height"), m_height},      {tr("Steps"), m_steps},        {tr("Sampler"), m_sampler},
-        {tr("Guidance (CFG)"), m_cfg}, {tr("Seed mode"), m_seedMode}, {tr("Seed"), m_seed}};
+        {tr("Resolution"), m_preset},       {tr("Count"), m_count},        {tr("Width"), m_width},
+        {tr("Height"), m_height},           {tr("Steps"), m_steps},        {tr("Sampler"), m_sampler},
+        {tr("Guidance (CFG)"), m_cfg},      {tr("Seed mode"), m_seedMode}, {tr("Seed"), m_seed},
+        {tr("CFG truncation"), m_cfgTrunc}, {tr("CFG renorm"), m_renorm},  {tr("Shift"), m_shift}};
     for (int i = 0; i < static_cast<int>(std::size(fields)); ++i) {
         auto* label = new QLabel(fields[i].first, box);
         label->setBuddy(fields[i].second);
@@ -216,6 +229,27 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         form->addWidget(fields[i].second, i / 2, (i % 2) * 2 + 1);
     }
     leftLayout->addWidget(box);
+    // The folders of an edited or restored job that are not the window's: shown, and one click from the window's.
+    auto* targetRow = new QHBoxLayout;
+    m_jobTarget = new QLabel(left);
+    m_jobTarget->setObjectName(QStringLiteral("jobTarget"));
+    m_jobTarget->setWordWrap(true);
+    m_useWindowTarget = new QPushButton(tr("Use the window's"), left);
+    m_useWindowTarget->setObjectName(QStringLiteral("useWindowTarget"));
+    m_useWindowTarget->setToolTip(tr("Generate with the window's model folder and output folder instead"));
+    connect(m_useWindowTarget, &QPushButton::clicked, this, [this] { setJobTarget({}, {}); });
+    targetRow->addWidget(m_jobTarget, 1);
+    targetRow->addWidget(m_useWindowTarget);
+    leftLayout->addLayout(targetRow);
+    setJobTarget({}, {});
+    m_restoreNotice = new QLabel(left);
+    m_restoreNotice->setObjectName(QStringLiteral("restoreNotice"));
+    m_restoreNotice->setWordWrap(true);
+    m_restoreNotice->setTextFormat(Qt::RichText);
+    m_restoreNotice->setFrameShape(QFrame::StyledPanel);
+    m_restoreNotice->hide();
+    connect(m_restoreNotice, &QLabel::linkActivated, this, [this] { setRestoreNotice({}); });
+    leftLayout->addWidget(m_restoreNotice);
 
     auto* buttons = new QHBoxLayout;
     m_queueButton = new QPushButton(tr("Add to queue"), left);
@@ -399,9 +433,14 @@ GenerationSettings MainWindow::settings() const {
     s.steps = m_steps->value();
     s.sampler = m_sampler->currentData().toString();
     s.cfg = m_cfg->value();
+    s.cfgTrunc = m_cfgTrunc->value();
+    s.renorm = m_renorm->value();
+    s.shift = m_shift->value();
     s.seed = static_cast<qint64>(std::llround(m_seed->value()));
     s.count = m_count->value();
     s.seedMode = m_seedMode->currentData().toString();
+    s.model = m_jobModel;
+    s.outputDir = m_jobOutputDir;
     return s;
 }
 
@@ -413,10 +452,39 @@ void MainWindow::setSettings(const GenerationSettings& s) {
     m_steps->setValue(s.steps);
     m_sampler->setCurrentIndex(std::max(0, m_sampler->findData(s.sampler)));
     m_cfg->setValue(s.cfg);
+    m_cfgTrunc->setValue(s.cfgTrunc);
+    m_renorm->setValue(s.renorm);
+    m_shift->setValue(s.shift);
     m_seed->setValue(static_cast<double>(std::clamp<qint64>(s.seed, 0, kMaxSeed)));
     m_count->setValue(s.count);
     m_seedMode->setCurrentIndex(std::max(0, m_seedMode->findData(s.seedMode)));
+    setJobTarget(s.model, s.outputDir);
     syncPreset();
+}
+
+void MainWindow::setRestoreNotice(const QStringList& lines) {
+    m_restoreNoticeLines = lines;
+    QString html;
+    for (const QString& line : lines)
+        html += QStringLiteral("<li>%1</li>").arg(line.toHtmlEscaped());
+    m_restoreNotice->setText(lines.isEmpty() ? QString()
+                                             : tr("<b>Restored with changes</b> (no equivalent here):<ul "
+                                                  "style='margin: 0'>%1</ul><a href='dismiss'>Dismiss</a>")
+                                                   .arg(html));
+    m_restoreNotice->setVisible(!lines.isEmpty());
+}
+
+void MainWindow::setJobTarget(const QString& model, const QString& outputDir) {
+    m_jobModel = model;
+    m_jobOutputDir = outputDir;
+    QStringList parts;
+    if (!model.isEmpty())
+        parts << tr("model folder %1").arg(QDir::toNativeSeparators(model));
+    if (!outputDir.isEmpty())
+        parts << tr("output folder %1").arg(QDir::toNativeSeparators(outputDir));
+    m_jobTarget->setText(parts.isEmpty() ? QString() : tr("This job uses its own %1.").arg(parts.join(tr(" and "))));
+    m_jobTarget->setVisible(!parts.isEmpty());
+    m_useWindowTarget->setVisible(!parts.isEmpty());
 }
 
 void MainWindow::applyPreset(int index) {
@@ -547,6 +615,9 @@ void MainWindow::saveSession(QSettings& settings) const {
     settings.setValue(QStringLiteral("editor/steps"), s.steps);
     settings.setValue(QStringLiteral("editor/sampler"), s.sampler);
     settings.setValue(QStringLiteral("editor/cfg"), s.cfg);
+    settings.setValue(QStringLiteral("editor/cfgTrunc"), s.cfgTrunc);
+    settings.setValue(QStringLiteral("editor/renorm"), s.renorm);
+    settings.setValue(QStringLiteral("editor/shift"), s.shift);
     settings.setValue(QStringLiteral("editor/seed"), s.seed);
     settings.setValue(QStringLiteral("editor/count"), s.count);
     settings.setValue(QStringLiteral("editor/seedMode"), s.seedMode);
@@ -572,6 +643,14 @@ void MainWindow::restoreSession(const QSettings& settings) {
     s.steps = value("steps").toInt() > 0 ? value("steps").toInt() : s.steps;
     s.sampler = value("sampler").toString().isEmpty() ? s.sampler : value("sampler").toString();
     s.cfg = value("cfg").toDouble() > 0 ? value("cfg").toDouble() : s.cfg;
+    auto number = [&](const char* key, double fallback) {
+        bool ok = false;
+        const double v = value(key).toDouble(&ok);
+        return ok && std::isfinite(v) ? v : fallback;
+    };
+    s.cfgTrunc = number("cfgTrunc", s.cfgTrunc);
+    s.renorm = number("renorm", s.renorm);
+    s.shift = number("shift", s.shift);
     s.seed = value("seed").toLongLong();
     s.count = value("count").toInt() > 0 ? value("count").toInt() : s.count;
     s.seedMode = value("seedMode").toString().isEmpty() ? s.seedMode : value("seedMode").toString();

@@ -33,6 +33,12 @@ class VramMonitor;
 
 // The largest seed, the engine's (charaforge::engine::kMaxSeed, 2^32-1; the app layer asserts they agree).
 inline constexpr qint64 kMaxSeed = 0xFFFFFFFFll;
+// The engine's other limits (charaforge/engine/request_validation.h; the app layer asserts they agree): the form
+// takes every job the command line can queue, so editing one never clamps a setting.
+inline constexpr int kMaxImageSide = 8192;
+inline constexpr int kMaxSteps = 1000;
+inline constexpr double kMaxGuidance = 100.0;
+inline constexpr double kMaxShift = 1000.0;
 
 // What the settings form holds; the app layer turns it into queued jobs.
 struct GenerationSettings {
@@ -43,9 +49,16 @@ struct GenerationSettings {
     int steps = 28;
     QString sampler = QStringLiteral("euler");
     double cfg = 5.0;
+    double cfgTrunc = 1.0; // guidance applies while t < this (1: every step)
+    double renorm = 0.0;   // > 0 caps the guided velocity at this times |v_cond|
+    double shift = 6.0;    // time-shift of the sampling grid
     qint64 seed = 0;
     int count = 1;                               // jobs queued by one click
     QString seedMode = QStringLiteral("random"); // "random" (a new seed per job), "fixed", "increment"
+    // The model folder and output folder of the job being edited or restored; empty: the window's (the app
+    // layer's current ones). A job queued from the command line keeps its own through an edit.
+    QString model;
+    QString outputDir;
 };
 
 // The model's trained 1024-class resolution buckets (spec 6.1: 4096 patches of 16 px, aspect ratio at most
@@ -66,6 +79,11 @@ public:
     void setModelDescription(const QString& line, const QString& details = QString());
     QString statusText() const;
     QImage currentImage() const;
+
+    // The settings a restored image recorded that have no equivalent here, one line each, shown above the queue
+    // button until dismissed or replaced (an empty list hides it).
+    void setRestoreNotice(const QStringList& lines);
+    QStringList restoreNotice() const { return m_restoreNoticeLines; }
 
     // Editing a queued job: the queue button becomes "Update job N" (0 ends editing).
     void setEditingJob(qint64 id);
@@ -130,6 +148,8 @@ protected:
 
 private:
     void applyPreset(int index);
+    // The form's job folders (GenerationSettings::model, outputDir), shown when not the window's.
+    void setJobTarget(const QString& model, const QString& outputDir);
     // Rounds an edited width/height to the model's size step and says why when it changed.
     void snapSize(QSpinBox* box, const QString& what);
     void updateProgressFromQueue();
@@ -149,6 +169,15 @@ private:
     QSpinBox* m_steps = nullptr;
     QComboBox* m_sampler = nullptr;
     QDoubleSpinBox* m_cfg = nullptr;
+    QDoubleSpinBox* m_cfgTrunc = nullptr;
+    QDoubleSpinBox* m_renorm = nullptr;
+    QDoubleSpinBox* m_shift = nullptr;
+    QString m_jobModel;     // GenerationSettings::model of the form ("" = the window's)
+    QString m_jobOutputDir; // GenerationSettings::outputDir of the form
+    QLabel* m_jobTarget = nullptr;
+    QPushButton* m_useWindowTarget = nullptr;
+    QLabel* m_restoreNotice = nullptr;
+    QStringList m_restoreNoticeLines;
     QDoubleSpinBox* m_seed = nullptr;
     QComboBox* m_seedMode = nullptr;
     QSpinBox* m_count = nullptr;

@@ -20,6 +20,9 @@
 namespace charaforge::app {
 
 static_assert(static_cast<uint64_t>(ui::kMaxSeed) == engine::kMaxSeed, "the window's seed range must be the engine's");
+static_assert(ui::kMaxImageSide == engine::kMaxImageSize && ui::kMaxSteps == engine::kMaxSteps &&
+                  ui::kMaxGuidance == engine::kMaxGuidance && ui::kMaxShift == engine::kMaxShift,
+              "the window's ranges must be the engine's");
 
 namespace {
 
@@ -108,6 +111,12 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
         }
         auto s = settingsFor(job->spec);
         s.seedMode = QStringLiteral("fixed");
+        // Folders that are the window's are not the job's own (a later change of the window's applies).
+        if (s.model == m_model)
+            s.model.clear();
+        if (s.outputDir == m_outputDir)
+            s.outputDir.clear();
+        m_window.setRestoreNotice({}); // about an image, not this job
         m_window.setSettings(s);
         m_window.setEditingJob(id);
     });
@@ -220,8 +229,12 @@ QList<queue::JobSpec> StudioController::specsFor(const ui::GenerationSettings& s
         j.steps = s.steps;
         j.sampler = s.sampler;
         j.cfg = s.cfg;
-        j.model = m_model;
-        j.outputDir = m_outputDir;
+        j.cfgTrunc = s.cfgTrunc;
+        j.renorm = s.renorm;
+        j.shift = s.shift;
+        // An edited or restored job's own folders, else the window's.
+        j.model = s.model.isEmpty() ? m_model : s.model;
+        j.outputDir = s.outputDir.isEmpty() ? m_outputDir : s.outputDir;
         j.seed = s.seedMode == QStringLiteral("random")      ? QRandomGenerator::global()->bounded(ui::kMaxSeed + 1)
                  : s.seedMode == QStringLiteral("increment") ? s.seed + i
                                                              : s.seed;
@@ -239,7 +252,12 @@ ui::GenerationSettings StudioController::settingsFor(const queue::JobSpec& spec)
     s.steps = spec.steps;
     s.sampler = spec.sampler;
     s.cfg = spec.cfg;
+    s.cfgTrunc = spec.cfgTrunc;
+    s.renorm = spec.renorm;
+    s.shift = spec.shift;
     s.seed = spec.seed;
+    s.model = spec.model;
+    s.outputDir = spec.outputDir;
     s.count = 1;
     s.seedMode = QStringLiteral("fixed");
     return s;
@@ -391,14 +409,36 @@ void StudioController::loadHistory() {
 
 bool StudioController::restoreFromImage(const QString& path) {
     QString error;
-    const auto spec = queue::specFromPng(path, &error);
+    QStringList notes;
+    const auto spec = queue::specFromPng(path, &error, &notes);
     if (!spec) {
         m_window.showError(tr("cannot restore settings: %1").arg(error));
         return false;
     }
+    auto s = settingsFor(*spec);
+    // The image's model when it is here and not the window's; new images go to the window's output folder
+    // (a PNG does not record one, and the folder it lies in may be a download folder).
+    if (s.model == m_model || s.model.isEmpty()) {
+        s.model.clear();
+    } else if (!QFileInfo(s.model).isDir()) {
+        notes << tr("model folder %1 is not here; using the current model").arg(s.model);
+        s.model.clear();
+    }
+    s.outputDir.clear();
+    if (s.seed < 0 || s.seed > ui::kMaxSeed) {
+        notes << tr("seed %1 is outside 0 to %2; using random seeds").arg(s.seed).arg(ui::kMaxSeed);
+        s.seed = 0;
+        s.seedMode = QStringLiteral("random");
+    }
     m_window.setEditingJob(0);
-    m_window.setSettings(settingsFor(*spec));
-    m_window.showMessage(tr("Restored the settings of %1 (seed %2).").arg(QFileInfo(path).fileName()).arg(spec->seed));
+    m_window.setSettings(s);
+    m_window.setRestoreNotice(notes);
+    m_window.showMessage(
+        tr("Restored the settings of %1 (seed %2)%3.")
+            .arg(QFileInfo(path).fileName())
+            .arg(spec->seed)
+            .arg(notes.isEmpty() ? QString()
+                                 : tr("; %n setting(s) with no equivalent", nullptr, static_cast<int>(notes.size()))));
     return true;
 }
 

@@ -15,8 +15,21 @@ namespace charaforge::queue {
 
 namespace {
 
+// The model our A1111 `parameters` text names (pngRecord writes it).
+constexpr const char* kModelName = "NewBie-image-Exp0.1";
+
 QString samplerLabel(const QString& sampler) {
     return sampler == QStringLiteral("midpoint") ? QStringLiteral("Midpoint") : QStringLiteral("Euler");
+}
+
+// Our sampler for a recorded name ("Euler", "midpoint"); any other is Euler, with a note saying so.
+QString samplerFor(const QString& recorded, QStringList* notes) {
+    for (const QString& known : {QStringLiteral("euler"), QStringLiteral("midpoint")})
+        if (recorded.compare(known, Qt::CaseInsensitive) == 0)
+            return known;
+    if (notes)
+        notes->append(QStringLiteral("sampler \"%1\" has no equivalent; using Euler").arg(recorded));
+    return QStringLiteral("euler");
 }
 
 } // namespace
@@ -94,7 +107,8 @@ bool pngRecordIsJob(const std::map<std::string, std::string>& text, const Job& j
            spec->height == s.height && spec->steps == s.steps && spec->sampler == s.sampler;
 }
 
-std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>& text, QString* error) {
+std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>& text, QString* error,
+                                       QStringList* notes) {
     auto fail = [&](const QString& why) -> std::optional<JobSpec> {
         if (error)
             *error = why;
@@ -115,7 +129,7 @@ std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>&
         const auto seed = o.value(QStringLiteral("seed"));
         s.seed = seed.isString() ? seed.toString().toLongLong() : static_cast<qint64>(seed.toDouble());
         s.steps = o.value(QStringLiteral("steps")).toInt();
-        s.sampler = o.value(QStringLiteral("sampler")).toString();
+        s.sampler = samplerFor(o.value(QStringLiteral("sampler")).toString(), notes);
         s.cfg = o.value(QStringLiteral("cfg")).toDouble();
         s.cfgTrunc = o.value(QStringLiteral("cfg_trunc")).toDouble(1.0);
         s.renorm = o.value(QStringLiteral("renorm_cfg")).toDouble(0.0);
@@ -147,9 +161,7 @@ std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>&
             if (key == QStringLiteral("Steps"))
                 s.steps = value.toInt();
             else if (key == QStringLiteral("Sampler"))
-                s.sampler = value.compare(QStringLiteral("midpoint"), Qt::CaseInsensitive) == 0
-                                ? QStringLiteral("midpoint")
-                                : QStringLiteral("euler");
+                s.sampler = samplerFor(value, notes);
             else if (key == QStringLiteral("CFG scale"))
                 s.cfg = value.toDouble();
             else if (key == QStringLiteral("Seed"))
@@ -160,6 +172,12 @@ std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>&
                     s.width = wh[0].toInt();
                     s.height = wh[1].toInt();
                 }
+            } else if (key == QStringLiteral("Model")) {
+                if (value != QLatin1String(kModelName) && notes)
+                    notes->append(QStringLiteral("model \"%1\" is not %2; using the current model")
+                                      .arg(value, QLatin1String(kModelName)));
+            } else if (key != QStringLiteral("Model hash") && key != QStringLiteral("Version") && notes) {
+                notes->append(QStringLiteral("\"%1: %2\" has no equivalent; ignored").arg(key, value));
             }
         }
         return s;
@@ -167,7 +185,7 @@ std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>&
     return fail(QStringLiteral("no generation settings in it (no charaforge or parameters text chunk)"));
 }
 
-std::optional<JobSpec> specFromPng(const QString& path, QString* error) {
+std::optional<JobSpec> specFromPng(const QString& path, QString* error, QStringList* notes) {
     std::map<std::string, std::string> text;
     try {
         QFile f(path);
@@ -181,7 +199,7 @@ std::optional<JobSpec> specFromPng(const QString& path, QString* error) {
         return std::nullopt;
     }
     QString why;
-    auto spec = specFromPngText(text, &why);
+    auto spec = specFromPngText(text, &why, notes);
     if (!spec && error)
         *error = path + QStringLiteral(": ") + why;
     return spec;

@@ -6,6 +6,7 @@
 #include <QList>
 #include <QPair>
 #include <QString>
+#include <QStringList>
 #include <functional>
 
 #include <map>
@@ -30,9 +31,13 @@ std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFi
 
 // The settings stored in a PNG's text chunks: our JSON record, else A1111 `parameters` (prompt, negative,
 // steps, sampler, CFG, seed, size). Sets *error (naming what is missing) and returns nullopt otherwise.
-std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>& text, QString* error = nullptr);
+// A recorded setting with no equivalent here (an A1111 sampler such as "DPM++ 2M Karras", "Clip skip", a
+// Stable Diffusion model) is not silently dropped: *notes gets one line per such setting saying what is used
+// instead ("sampler \"DPM++ 2M Karras\" has no equivalent; using Euler").
+std::optional<JobSpec> specFromPngText(const std::map<std::string, std::string>& text, QString* error = nullptr,
+                                       QStringList* notes = nullptr);
 // Reads `path` and calls specFromPngText; errors name the file.
-std::optional<JobSpec> specFromPng(const QString& path, QString* error = nullptr);
+std::optional<JobSpec> specFromPng(const QString& path, QString* error = nullptr, QStringList* notes = nullptr);
 // The job id recorded in a PNG (0 when none).
 qint64 jobIdFromPngText(const std::map<std::string, std::string>& text);
 // True when a PNG's record says it is this job's result: the same queue, job id, prompt, negative prompt,

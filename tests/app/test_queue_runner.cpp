@@ -574,6 +574,33 @@ TEST(JobRecord, A1111ParametersAreReadWhenOurRecordIsAbsent) {
     EXPECT_TRUE(error.contains(QStringLiteral("not valid JSON"))) << error.toStdString();
 }
 
+// A recorded setting with no equivalent is said, not silently replaced: an A1111 "DPM++ 2M Karras" becomes
+// Euler with a note, unknown keys and a Stable Diffusion model are listed; our own record has no notes.
+TEST(JobRecord, SettingsWithNoEquivalentAreListedInTheNotes) {
+    std::map<std::string, std::string> text{
+        {"parameters", "1girl, smile\nSteps: 20, Sampler: DPM++ 2M Karras, Schedule type: Karras, CFG scale: 7, "
+                       "Seed: 5, Size: 512x768, Model hash: abc, Model: anything-v5, Clip skip: 2"}};
+    QStringList notes;
+    auto s = specFromPngText(text, nullptr, &notes);
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->sampler, QStringLiteral("euler"));
+    EXPECT_EQ(notes, (QStringList{QStringLiteral("sampler \"DPM++ 2M Karras\" has no equivalent; using Euler"),
+                                  QStringLiteral("\"Schedule type: Karras\" has no equivalent; ignored"),
+                                  QStringLiteral("model \"anything-v5\" is not NewBie-image-Exp0.1; using the "
+                                                 "current model"),
+                                  QStringLiteral("\"Clip skip: 2\" has no equivalent; ignored")}));
+
+    Job job;
+    job.spec.sampler = QStringLiteral("midpoint");
+    notes.clear();
+    const auto ours = pngRecord(job, {}, QStringLiteral("1"), QStringLiteral("q"));
+    ASSERT_TRUE(specFromPngText(ours, nullptr, &notes).has_value());
+    EXPECT_TRUE(notes.isEmpty()) << notes.join(u'\n').toStdString();
+    ASSERT_TRUE(specFromPngText({{"parameters", ours.at("parameters")}}, nullptr, &notes).has_value());
+    EXPECT_TRUE(notes.isEmpty()) << "our own A1111 text: " << notes.join(u'\n').toStdString();
+    EXPECT_EQ(specFromPngText({{"parameters", ours.at("parameters")}})->sampler, QStringLiteral("midpoint"));
+}
+
 TEST(JobRecord, OurRecordCarriesEverySettingAndTheModelHashes) {
     Job job;
     job.id = 42;

@@ -3,6 +3,7 @@
 // cancel one, resume; images stream into the gallery with previews; a dropped PNG restores its settings.
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/imaging/png_io.h"
+#include "charaforge/prompt/prompt.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
 #include "queue/group_store.h"
@@ -16,8 +17,10 @@
 #include "ui/vram_monitor.h"
 
 #include <QApplication>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QLabel>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -393,6 +396,162 @@ TEST(Studio, VariantsQueueAGroupOfTheProductWithItsAxisValues) {
     });
     EXPECT_EQ(store.jobs().size(), 12);
     EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("character_3")))
+        << rig.window.statusText().toStdString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every field of a job survives every round trip, one test per field: the form → a queued job → Edit job →
+// the form → Update; a job queued from the command line → Edit job → Update; a job's PNG record → restore →
+// the form → Add to queue. Each case changes one field of a base job to a value the form used to lose
+// (cfg_trunc, renorm and shift were not in the form; cfg below 1 or with 3 decimals, steps above 200 and
+// sizes above 2048 were clamped; a CLI job's model and output folder became the window's).
+
+namespace {
+
+struct FieldCase {
+    const char* name;
+    std::function<void(queue::JobSpec&, const QString& dir)> set;
+};
+
+std::ostream& operator<<(std::ostream& os, const FieldCase& c) {
+    return os << c.name;
+}
+
+const FieldCase kFieldCases[] = {
+    {"prompt",
+     [](queue::JobSpec& s, const QString&) {
+         s.prompt = prompt::serialise(
+             prompt::parse(QStringLiteral("<character_1><n>rin</n><gender>1girl</gender></character_1>")).document);
+     }},
+    {"negative", [](queue::JobSpec& s, const QString&) { s.negative = QStringLiteral("lowres, bad hands"); }},
+    {"width", [](queue::JobSpec& s, const QString&) { s.width = 4096; }},
+    {"height", [](queue::JobSpec& s, const QString&) { s.height = 3008; }},
+    {"steps", [](queue::JobSpec& s, const QString&) { s.steps = 640; }},
+    {"sampler", [](queue::JobSpec& s, const QString&) { s.sampler = QStringLiteral("midpoint"); }},
+    {"cfg", [](queue::JobSpec& s, const QString&) { s.cfg = 0.625; }},
+    {"cfg_trunc", [](queue::JobSpec& s, const QString&) { s.cfgTrunc = 0.375; }},
+    {"renorm", [](queue::JobSpec& s, const QString&) { s.renorm = 1.25; }},
+    {"shift", [](queue::JobSpec& s, const QString&) { s.shift = 3.0625; }},
+    {"seed", [](queue::JobSpec& s, const QString&) { s.seed = 4000000001; }},
+    {"model", [](queue::JobSpec& s, const QString& dir) { s.model = dir + QStringLiteral("/cli-model"); }},
+    {"output_folder", [](queue::JobSpec& s, const QString& dir) { s.outputDir = dir + QStringLiteral("/cli-out"); }},
+};
+
+class JobFieldRoundTrip : public ::testing::TestWithParam<FieldCase> {
+protected:
+    void SetUp() override {
+        QDir().mkpath(rig.dir + QStringLiteral("/cli-model")); // a restored model folder is used when it is here
+        controller.setModel(rig.dir + QStringLiteral("/model"));
+        controller.setOutputDir(rig.dir + QStringLiteral("/out"));
+        store.setPaused(true);
+        base.prompt = prompt::serialise(prompt::parse(QStringLiteral("<general_tags>x</general_tags>")).document);
+        base.width = base.height = 64;
+        base.steps = 3;
+        base.seed = 17;
+        base.model = controller.model();
+        base.outputDir = controller.outputDir();
+        spec = base;
+        GetParam().set(spec, rig.dir);
+        ASSERT_NE(spec, base) << "the case changes its field";
+    }
+
+    // Queued job `id`: Edit job, then Update job (without a change) through the window's buttons.
+    void editAndUpdate(qint64 id) {
+        Q_EMIT rig.window.queuePanel()->editRequested(id);
+        ASSERT_EQ(rig.window.editingJob(), id) << rig.window.statusText().toStdString();
+        rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click();
+        ASSERT_EQ(rig.window.editingJob(), 0) << rig.window.statusText().toStdString();
+    }
+
+    qint64 clickAddToQueue() {
+        const auto before = store.jobs().size();
+        rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click();
+        const auto jobs = store.jobs();
+        EXPECT_EQ(jobs.size(), before + 1) << rig.window.statusText().toStdString();
+        return jobs.isEmpty() ? 0 : jobs.back().id;
+    }
+
+    Rig rig;
+    app::StudioController controller{rig.window, *rig.worker, rig.db};
+    queue::JobStore store{rig.db};
+    queue::JobSpec base;
+    queue::JobSpec spec;
+};
+
+} // namespace
+
+TEST_P(JobFieldRoundTrip, SurvivesEditingAJobQueuedFromTheCommandLine) {
+    const qint64 id = store.add({spec}).front();
+    Q_EMIT rig.window.queuePanel()->editRequested(id);
+    ui::GenerationSettings shown = rig.window.settings();
+    if (shown.model.isEmpty())
+        shown.model = controller.model();
+    if (shown.outputDir.isEmpty())
+        shown.outputDir = controller.outputDir();
+    shown.seedMode = QStringLiteral("fixed");
+    EXPECT_EQ(controller.specsFor(shown).front(), spec) << "the form shows the job as it is";
+    rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click();
+    EXPECT_EQ(store.job(id)->spec, spec) << rig.window.statusText().toStdString();
+}
+
+TEST_P(JobFieldRoundTrip, SurvivesTheFormAQueuedJobEditJobAndTheFormAgain) {
+    rig.window.setSettings(app::StudioController::settingsFor(spec));
+    const qint64 id = clickAddToQueue();
+    ASSERT_NE(id, 0);
+    EXPECT_EQ(store.job(id)->spec, spec) << "the form to the queue";
+    editAndUpdate(id);
+    EXPECT_EQ(store.job(id)->spec, spec) << "Edit job, then Update job";
+    // The form still holds the job: queued again, it is the same job.
+    const qint64 again = clickAddToQueue();
+    ASSERT_NE(again, 0);
+    EXPECT_EQ(store.job(again)->spec, spec) << "the form after the edit";
+}
+
+// A PNG does not record an output folder (and may lie in a download folder): a restored job's images go to the
+// window's output folder; every other field is the recorded one.
+TEST_P(JobFieldRoundTrip, SurvivesAPngRecordRestoredAndQueued) {
+    const qint64 id = store.add({spec}).front();
+    const QString png = rig.dir + QStringLiteral("/record.png");
+    ASSERT_NO_THROW(
+        imaging::write_png_atomic(png.toStdString(), imaging::RgbImage{8, 8, std::vector<uint8_t>(8 * 8 * 3, 90)},
+                                  queue::pngRecord(*store.job(id), {}, QStringLiteral("test"), store.queueId())));
+    rig.window.setSettings(ui::GenerationSettings{});
+    ASSERT_TRUE(controller.restoreFromImage(png)) << rig.window.statusText().toStdString();
+    EXPECT_TRUE(rig.window.restoreNotice().isEmpty()) << rig.window.restoreNotice().join(u'\n').toStdString();
+    const qint64 again = clickAddToQueue();
+    ASSERT_NE(again, 0);
+    queue::JobSpec expected = spec;
+    expected.outputDir = controller.outputDir();
+    EXPECT_EQ(store.job(again)->spec, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Studio, JobFieldRoundTrip, ::testing::ValuesIn(kFieldCases),
+                         [](const ::testing::TestParamInfo<FieldCase>& info) { return std::string(info.param.name); });
+
+// A recorded model folder that is not on this machine is not queued: the current model is used and the
+// notice says so, as it does for a seed the engine cannot take (-1, A1111's "random").
+TEST(Studio, ARestoredModelFolderThatIsNotHereOrABadSeedIsReplacedAndSaid) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setModel(rig.dir + QStringLiteral("/model"));
+    controller.setOutputDir(rig.dir);
+    queue::Job job;
+    job.id = 5;
+    job.spec.prompt = QStringLiteral("1girl, smile");
+    job.spec.model = QStringLiteral("/nowhere/NewBie-image-Exp0.1");
+    job.spec.seed = -1;
+    const QString png = rig.dir + QStringLiteral("/record.png");
+    imaging::write_png_atomic(png.toStdString(), imaging::RgbImage{8, 8, std::vector<uint8_t>(8 * 8 * 3, 90)},
+                              queue::pngRecord(job, {}, QStringLiteral("test"), QStringLiteral("q")));
+    ASSERT_TRUE(controller.restoreFromImage(png));
+    const QStringList notice = rig.window.restoreNotice();
+    ASSERT_EQ(notice.size(), 2) << notice.join(u'\n').toStdString();
+    EXPECT_TRUE(notice[0].contains(QStringLiteral("/nowhere/NewBie-image-Exp0.1"))) << notice[0].toStdString();
+    EXPECT_TRUE(notice[1].contains(QStringLiteral("seed -1"))) << notice[1].toStdString();
+    EXPECT_TRUE(rig.window.settings().model.isEmpty()) << "the current model";
+    EXPECT_EQ(rig.window.settings().seedMode, QStringLiteral("random"));
+    EXPECT_TRUE(rig.window.findChild<QLabel*>(QStringLiteral("restoreNotice"))->isVisibleTo(&rig.window));
+    EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("2 setting(s) with no equivalent")))
         << rig.window.statusText().toStdString();
 }
 

@@ -11,6 +11,7 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QLabel>
@@ -377,4 +378,68 @@ TEST(MainWindow, APromptWithErrorsIsNotQueuedAndAValidOneIsQueuedCanonical) {
     const QString canonical = charaforge::prompt::serialise(charaforge::prompt::parse(verbatim).document);
     EXPECT_EQ(got.prompt, canonical);
     EXPECT_NE(canonical, verbatim);
+}
+
+// cfg_trunc, renorm and shift are in the form (they were not, and an edited job lost them), with the engine's
+// ranges and enough decimals for a value typed on the command line; they are shown with their own digits only,
+// and the saved session keeps them.
+TEST(MainWindow, CfgTruncRenormAndShiftAreInTheFormAndTheSession) {
+    QTemporaryDir dir;
+    QSettings store(dir.filePath(QStringLiteral("session.ini")), QSettings::IniFormat);
+    GenerationSettings s;
+    s.prompt = QStringLiteral("<general_tags><count>1girl</count></general_tags>");
+    s.cfg = 0.625;
+    s.cfgTrunc = 0.375;
+    s.renorm = 1.25;
+    s.shift = 3.0625;
+    s.steps = 640;
+    s.width = 4096;
+    {
+        MainWindow w;
+        w.setSettings(s);
+        const GenerationSettings got = w.settings();
+        EXPECT_EQ(got.cfg, 0.625);
+        EXPECT_EQ(got.cfgTrunc, 0.375);
+        EXPECT_EQ(got.renorm, 1.25);
+        EXPECT_EQ(got.shift, 3.0625);
+        EXPECT_EQ(got.steps, 640);
+        EXPECT_EQ(got.width, 4096);
+        auto* shift = w.findChild<QDoubleSpinBox*>(QStringLiteral("shift"));
+        ASSERT_NE(shift, nullptr);
+        EXPECT_EQ(shift->text(), QStringLiteral("3.0625"));
+        EXPECT_EQ(w.findChild<QDoubleSpinBox*>(QStringLiteral("cfg"))->text(), QStringLiteral("0.625"));
+        w.saveSession(store);
+    }
+    MainWindow w;
+    w.restoreSession(store);
+    const GenerationSettings got = w.settings();
+    EXPECT_EQ(got.cfgTrunc, 0.375);
+    EXPECT_EQ(got.renorm, 1.25);
+    EXPECT_EQ(got.shift, 3.0625);
+    EXPECT_EQ(got.cfg, 0.625);
+}
+
+// A job with its own model or output folder (queued from the command line, or restored) says so in the form, and
+// one click goes back to the window's.
+TEST(MainWindow, AJobsOwnFoldersAreShownAndCanBeDropped) {
+    MainWindow w;
+    w.show();
+    GenerationSettings s = w.settings();
+    auto* label = w.findChild<QLabel*>(QStringLiteral("jobTarget"));
+    auto* drop = w.findChild<QPushButton*>(QStringLiteral("useWindowTarget"));
+    ASSERT_NE(label, nullptr);
+    ASSERT_NE(drop, nullptr);
+    EXPECT_FALSE(label->isVisible());
+    s.model = QStringLiteral("/models/cli");
+    s.outputDir = QStringLiteral("/out/cli");
+    w.setSettings(s);
+    EXPECT_TRUE(label->isVisible());
+    EXPECT_TRUE(label->text().contains(QDir::toNativeSeparators(QStringLiteral("/models/cli"))));
+    EXPECT_TRUE(label->text().contains(QDir::toNativeSeparators(QStringLiteral("/out/cli"))));
+    EXPECT_EQ(w.settings().model, QStringLiteral("/models/cli"));
+    EXPECT_EQ(w.settings().outputDir, QStringLiteral("/out/cli"));
+    drop->click();
+    EXPECT_FALSE(label->isVisible());
+    EXPECT_TRUE(w.settings().model.isEmpty());
+    EXPECT_TRUE(w.settings().outputDir.isEmpty());
 }
