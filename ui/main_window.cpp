@@ -519,7 +519,13 @@ QImage MainWindow::currentImage() const {
 }
 
 void MainWindow::setEditingJob(qint64 id) {
+    // Editing is a detour: the form as it was (prompt, seed mode, count, ...) comes back when it ends.
+    if (id && !m_editing)
+        m_beforeEditing = settings();
+    const bool ended = !id && m_editing;
     m_editing = id;
+    if (ended)
+        setSettings(m_beforeEditing);
     m_queueButton->setText(id ? tr("Update job %1").arg(id) : tr("Add to queue"));
     m_variantsButton->setEnabled(!id && !m_promptHasErrors); // variants are new jobs, not an edit of one
     m_cancelEdit->setVisible(id != 0);

@@ -85,7 +85,8 @@ public:
     void setRestoreNotice(const QStringList& lines);
     QStringList restoreNotice() const { return m_restoreNoticeLines; }
 
-    // Editing a queued job: the queue button becomes "Update job N" (0 ends editing).
+    // Editing a queued job: the queue button becomes "Update job N" (0 ends editing). Call it before showing
+    // the job's settings: the form as it was before is put back when editing ends (Update or Stop editing).
     void setEditingJob(qint64 id);
     qint64 editingJob() const { return m_editing; }
 
@@ -193,6 +194,7 @@ private:
     QueuePanel* m_queue = nullptr;
     VramMonitor* m_monitor = nullptr;
     qint64 m_editing = 0;
+    GenerationSettings m_beforeEditing; // the form when editing began
     QString m_aboutDetails;
     QString m_torchVersion;
     QList<qint64> m_progressJobs;   // the batch the progress line shows

@@ -117,8 +117,8 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
         if (s.outputDir == m_outputDir)
             s.outputDir.clear();
         m_window.setRestoreNotice({}); // about an image, not this job
+        m_window.setEditingJob(id);    // first: the form as it is comes back when editing ends
         m_window.setSettings(s);
-        m_window.setEditingJob(id);
     });
 
     connect(&worker, &QueueWorker::queueChanged, this, &StudioController::refresh);

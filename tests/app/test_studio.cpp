@@ -24,6 +24,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QThread>
 #include <QTimer>
 #include <QTreeView>
@@ -553,6 +554,49 @@ TEST(Studio, ARestoredModelFolderThatIsNotHereOrABadSeedIsReplacedAndSaid) {
     EXPECT_TRUE(rig.window.findChild<QLabel*>(QStringLiteral("restoreNotice"))->isVisibleTo(&rig.window));
     EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("2 setting(s) with no equivalent")))
         << rig.window.statusText().toStdString();
+}
+
+// Edit job is a detour: after Update job, or Stop editing, the form is back as it was before (it stayed at the
+// job's seed mode Fixed and count 1, and the prompt being written was replaced by the job's).
+TEST(Studio, AfterEditJobTheFormIsBackAsItWasBeforeWithItsSeedModeAndCount) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setModel(rig.dir + QStringLiteral("/model"));
+    controller.setOutputDir(rig.dir);
+    queue::JobStore store(rig.db);
+    store.setPaused(true);
+    queue::JobSpec job;
+    job.prompt = QStringLiteral("<general_tags>\n<style>sketch</style>\n</general_tags>");
+    job.width = job.height = 64;
+    job.seed = 7;
+    job.model = controller.model();
+    job.outputDir = rig.dir;
+    const qint64 id = store.add({job}).front();
+
+    ui::GenerationSettings mine = rig.window.settings();
+    mine.prompt = QStringLiteral("<general_tags><style>watercolor</style></general_tags>");
+    mine.seedMode = QStringLiteral("increment");
+    mine.seed = 4000000000;
+    mine.count = 5;
+    mine.cfg = 3.5;
+    for (const char* end : {"queue", "cancelEdit"}) { // Update job, then Stop editing
+        rig.window.setSettings(mine);
+        Q_EMIT rig.window.queuePanel()->editRequested(id);
+        ASSERT_EQ(rig.window.editingJob(), id);
+        EXPECT_EQ(rig.window.settings().seedMode, QStringLiteral("fixed")) << "the job's own seed while editing";
+        EXPECT_EQ(rig.window.settings().seed, 7);
+        EXPECT_EQ(rig.window.settings().prompt, job.prompt);
+        rig.window.findChild<QPushButton*>(QString::fromLatin1(end))->click();
+        ASSERT_EQ(rig.window.editingJob(), 0) << end;
+        const ui::GenerationSettings back = rig.window.settings();
+        EXPECT_EQ(back.seedMode, QStringLiteral("increment")) << end;
+        EXPECT_EQ(back.count, 5) << end;
+        EXPECT_EQ(back.seed, 4000000000) << end;
+        EXPECT_EQ(back.prompt, mine.prompt) << end;
+        EXPECT_EQ(back.cfg, 3.5) << end;
+        EXPECT_TRUE(rig.window.findChild<QSpinBox*>(QStringLiteral("count"))->isEnabled()) << end;
+    }
+    EXPECT_EQ(store.jobs().size(), 1) << "Update job changed the job, it queued none";
 }
 
 int main(int argc, char** argv) {
