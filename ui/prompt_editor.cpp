@@ -136,6 +136,22 @@ PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QSt
     scroll->setWidgetResizable(true);
     auto* scrollBody = new QWidget(scroll);
     auto* bodyLayout = new QVBoxLayout(scrollBody);
+    // A tag list or a sentence is a prompt of its own (not XML): shown here as what it is, edited as such.
+    m_kindNotice = new QLabel(scrollBody);
+    m_kindNotice->setObjectName(QStringLiteral("promptKind"));
+    m_kindNotice->setWordWrap(true);
+    m_kindNotice->setFrameShape(QFrame::StyledPanel);
+    bodyLayout->addWidget(m_kindNotice);
+    m_freeTextLabel = new QLabel(scrollBody);
+    m_freeTextLabel->setObjectName(QStringLiteral("freeTextLabel"));
+    bodyLayout->addWidget(m_freeTextLabel);
+    m_freeText = new QPlainTextEdit(scrollBody);
+    m_freeText->setObjectName(QStringLiteral("freeText"));
+    m_freeText->setTabChangesFocus(true);
+    m_freeText->setMaximumHeight(m_freeText->fontMetrics().lineSpacing() * 5);
+    m_freeTextLabel->setBuddy(m_freeText);
+    connect(m_freeText, &QPlainTextEdit::textChanged, this, &PromptEditor::freeTextEdited);
+    bodyLayout->addWidget(m_freeText);
     m_cardsHost = new QWidget(scrollBody);
     m_cardsLayout = new QVBoxLayout(m_cardsHost);
     m_cardsLayout->setContentsMargins(0, 0, 0, 0);
@@ -218,6 +234,7 @@ void PromptEditor::setXml(const QString& text) {
     showDiagnostics(result.diagnostics);
     m_doc = std::move(result.document);
     m_undo->clear();
+    m_conversion.clear();
     refreshForm();
     Q_EMIT changed();
 }
@@ -317,7 +334,72 @@ void PromptEditor::applyDocument(const Document& doc, bool writeXml) {
 }
 
 void PromptEditor::pushDocument(const Document& after, const QString& text, const QString& mergeKey) {
+    // A form field other than the free text makes a tag list or a sentence an XML prompt: said, not silent.
+    if (m_doc.kind == prompt::Kind::TagList && after.kind == prompt::Kind::Xml && !m_doc.tags.isEmpty())
+        m_conversion = tr("The tag list is now an XML prompt: its tags are under General tags › Other. "
+                          "Undo goes back to the tag list.");
+    else if (m_doc.kind == prompt::Kind::NaturalLanguage && after.kind == prompt::Kind::Xml && !m_doc.text.isEmpty())
+        m_conversion = tr("The text is now an XML prompt: it is the caption above. Undo goes back to the text.");
     m_undo->push(new DocumentCommand(this, m_doc, after, text, mergeKey, true));
+}
+
+void PromptEditor::freeTextEdited() {
+    const QString typed = m_freeText->toPlainText();
+    Document after = m_doc;
+    QString what;
+    if (after.kind == prompt::Kind::TagList && !after.tags.isEmpty()) {
+        after.tags = prompt::split_tags(typed); // stays a tag list
+        what = tr("Edit tags");
+    } else if (after.kind == prompt::Kind::NaturalLanguage && !after.text.isEmpty()) {
+        after.text = typed.trimmed(); // stays natural language
+        what = tr("Edit text");
+    } else {
+        after = editableDocument();
+        const QString caption = typed.simplified();
+        if (caption.isEmpty())
+            after.caption.reset();
+        else
+            after.caption = caption;
+        what = tr("Edit caption");
+    }
+    if (after == m_doc)
+        return;
+    pushDocument(after, what, QStringLiteral("free"));
+}
+
+void PromptEditor::refreshFreeText() {
+    QString label, shown, notice;
+    const bool tagList = m_doc.kind == prompt::Kind::TagList && !m_doc.tags.isEmpty();
+    const bool text = m_doc.kind == prompt::Kind::NaturalLanguage && !m_doc.text.isEmpty();
+    if (tagList) {
+        label = tr("Tags (a plain tag list)");
+        shown = prompt::join_tags(m_doc.tags);
+        notice = tr("This prompt is a plain tag list, not XML: the model reads it as it is. Edit it here; a "
+                    "character or a field below makes it an XML prompt with these tags under Other.");
+    } else if (text) {
+        label = tr("Free text (natural language)");
+        shown = m_doc.text;
+        notice = tr("This prompt is natural-language text, not XML: the model reads it as it is. Edit it here; a "
+                    "character or a field below makes it an XML prompt with this text as its caption.");
+    } else {
+        label = tr("Caption (natural language, optional)");
+        shown = m_doc.caption.value_or(QString());
+        notice = m_conversion;
+    }
+    if (tagList || text)
+        m_conversion.clear();
+    m_freeTextLabel->setText(label);
+    m_kindNotice->setText(notice);
+    m_kindNotice->setVisible(!notice.isEmpty());
+    // Only when it differs from what the field means: rewriting the field being typed in would move its cursor.
+    const QString typed = m_freeText->toPlainText();
+    const bool same = tagList ? prompt::split_tags(typed) == m_doc.tags
+                      : text  ? typed.trimmed() == shown
+                              : typed.simplified() == shown;
+    if (!same) {
+        const QSignalBlocker block(m_freeText);
+        m_freeText->setPlainText(shown);
+    }
 }
 
 Document PromptEditor::editableDocument() const {
@@ -339,6 +421,7 @@ Document PromptEditor::editableDocument() const {
 }
 
 void PromptEditor::refreshForm() {
+    refreshFreeText();
     if (m_cards.size() != m_doc.characters.size()) {
         rebuildForm();
         return;

@@ -16,6 +16,7 @@
 
 class QEvent;
 class QGroupBox;
+class QLabel;
 class QListWidget;
 class QListWidgetItem;
 class QMenu;
@@ -96,6 +97,9 @@ private:
     void populateLibraryMenu();
     prompt::Document editableDocument() const;
     TagChipEdit* makeField(QWidget* parent, const QString& field, const QString& objectName);
+    // The free-text field: the caption of an XML prompt, or the whole of a tag list or natural-language prompt.
+    void freeTextEdited();
+    void refreshFreeText();
 
     QTabWidget* m_tabs = nullptr;
     QWidget* m_cardsHost = nullptr;
@@ -103,6 +107,10 @@ private:
     std::vector<QGroupBox*> m_cards;
     std::vector<std::vector<TagChipEdit*>> m_characterEdits; // [row][field]
     std::vector<TagChipEdit*> m_generalEdits;
+    QLabel* m_kindNotice = nullptr;
+    QLabel* m_freeTextLabel = nullptr;
+    QPlainTextEdit* m_freeText = nullptr;
+    QString m_conversion; // what the last form edit did to a tag list or a text ("" when nothing)
     QPlainTextEdit* m_xmlEdit = nullptr;
     QListWidget* m_diagnostics = nullptr;
     QTimer* m_reparseTimer = nullptr;

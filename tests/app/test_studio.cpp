@@ -21,6 +21,7 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QLabel>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -597,6 +598,37 @@ TEST(Studio, AfterEditJobTheFormIsBackAsItWasBeforeWithItsSeedModeAndCount) {
         EXPECT_TRUE(rig.window.findChild<QSpinBox*>(QStringLiteral("count"))->isEnabled()) << end;
     }
     EXPECT_EQ(store.jobs().size(), 1) << "Update job changed the job, it queued none";
+}
+
+// An A1111 image: its tag-list prompt is in the Form tab's free-text field (the form looked empty), and the
+// sampler with no equivalent is in the notice instead of silently becoming Euler.
+TEST(Studio, AnA1111ImageShowsItsTagsInTheFormAndListsWhatHasNoEquivalent) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setModel(rig.dir + QStringLiteral("/model"));
+    const QString png = rig.dir + QStringLiteral("/a1111.png");
+    imaging::write_png_atomic(png.toStdString(), imaging::RgbImage{8, 8, std::vector<uint8_t>(8 * 8 * 3, 90)},
+                              {{"parameters", "masterpiece, 1girl, smile\nNegative prompt: lowres\nSteps: 20, "
+                                              "Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 5, Size: 512x768"}});
+    ASSERT_TRUE(controller.restoreFromImage(png)) << rig.window.statusText().toStdString();
+    EXPECT_EQ(rig.window.restoreNotice(),
+              QStringList{QStringLiteral("sampler \"DPM++ 2M Karras\" has no equivalent; using Euler")});
+    auto* notice = rig.window.findChild<QLabel*>(QStringLiteral("restoreNotice"));
+    ASSERT_NE(notice, nullptr);
+    EXPECT_TRUE(notice->isVisibleTo(&rig.window));
+    EXPECT_TRUE(notice->text().contains(QStringLiteral("DPM++ 2M Karras"))) << notice->text().toStdString();
+    auto* text = rig.window.findChild<QPlainTextEdit*>(QStringLiteral("freeText"));
+    ASSERT_NE(text, nullptr);
+    EXPECT_EQ(text->toPlainText(), QStringLiteral("masterpiece, 1girl, smile"));
+    const ui::GenerationSettings s = rig.window.settings();
+    EXPECT_EQ(s.sampler, QStringLiteral("euler"));
+    EXPECT_EQ(s.steps, 20);
+    EXPECT_EQ(s.width, 512);
+    EXPECT_EQ(s.negative, QStringLiteral("lowres"));
+    // Dismissed, it is gone.
+    Q_EMIT notice->linkActivated(QStringLiteral("dismiss"));
+    EXPECT_FALSE(notice->isVisibleTo(&rig.window));
+    EXPECT_TRUE(rig.window.restoreNotice().isEmpty());
 }
 
 int main(int argc, char** argv) {

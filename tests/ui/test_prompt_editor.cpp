@@ -17,6 +17,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextCursor>
 #include <QToolButton>
 #include <QUndoStack>
 
@@ -364,4 +365,84 @@ TEST_F(PromptEditorTest, DroppingACharacterCardReorders) {
     EXPECT_EQ(m_editor->xml(), original);
     EXPECT_EQ(field(QStringLiteral("character_1_n"))->text(), QStringLiteral("a"));
     EXPECT_FALSE(m_editor->undoStack()->canUndo());
+}
+
+namespace {
+
+QPlainTextEdit* freeText(PromptEditor& editor) {
+    auto* edit = editor.findChild<QPlainTextEdit*>(QStringLiteral("freeText"));
+    EXPECT_NE(edit, nullptr);
+    return edit;
+}
+
+void typeAtEnd(QPlainTextEdit* edit, const QString& text) {
+    edit->setFocus();
+    edit->moveCursor(QTextCursor::End);
+    QTest::keyClicks(edit, text);
+}
+
+} // namespace
+
+// A tag list (an A1111 prompt) and a sentence are prompts of their own: the Form tab shows them in the free-text
+// field, said to be what they are (the form looked empty), and editing them there keeps them a tag list or a
+// text (no move into <other> or <caption>).
+TEST_F(PromptEditorTest, TagListsAndTextAreShownInTheFormAndEditedAsWhatTheyAre) {
+    m_editor->setXml(QStringLiteral("1girl, solo, smile"));
+    QPlainTextEdit* text = freeText(*m_editor);
+    ASSERT_NE(text, nullptr);
+    EXPECT_EQ(text->toPlainText(), QStringLiteral("1girl, solo, smile"));
+    auto* label = m_editor->findChild<QLabel*>(QStringLiteral("freeTextLabel"));
+    auto* kind = m_editor->findChild<QLabel*>(QStringLiteral("promptKind"));
+    ASSERT_NE(label, nullptr);
+    ASSERT_NE(kind, nullptr);
+    EXPECT_TRUE(label->text().contains(QStringLiteral("tag list"))) << label->text().toStdString();
+    EXPECT_TRUE(kind->isVisible());
+    EXPECT_TRUE(kind->text().contains(QStringLiteral("not XML"))) << kind->text().toStdString();
+    typeAtEnd(text, QStringLiteral(", blush"));
+    EXPECT_EQ(m_editor->xml(), QStringLiteral("1girl, solo, smile, blush"));
+    EXPECT_EQ(m_editor->document().kind, charaforge::prompt::Kind::TagList);
+    EXPECT_EQ(text->toPlainText(), QStringLiteral("1girl, solo, smile, blush")) << "the field being typed in is kept";
+
+    const QString sentence = QStringLiteral("A girl with silver hair stands under the cherry blossoms.");
+    m_editor->setXml(sentence);
+    EXPECT_EQ(text->toPlainText(), sentence);
+    EXPECT_TRUE(label->text().contains(QStringLiteral("Free text"))) << label->text().toStdString();
+    typeAtEnd(text, QStringLiteral(" She smiles."));
+    EXPECT_EQ(m_editor->xml(), sentence + QStringLiteral(" She smiles."));
+    EXPECT_EQ(m_editor->document().kind, charaforge::prompt::Kind::NaturalLanguage);
+    m_editor->undoStack()->undo();
+    EXPECT_EQ(m_editor->xml(), sentence) << "typing is one undo step";
+}
+
+// A form field other than the free text turns a tag list into an XML prompt (its tags under Other), and the form
+// says so; Undo gives the tag list back.
+TEST_F(PromptEditorTest, AFormFieldMakesATagListXmlAndSaysSo) {
+    m_editor->setXml(QStringLiteral("1girl, smile"));
+    type(QStringLiteral("general_style"), QStringLiteral("anime"));
+    const QString xml = m_editor->xml();
+    EXPECT_TRUE(xml.contains(QStringLiteral("<other>1girl, smile</other>"))) << xml.toStdString();
+    EXPECT_TRUE(xml.contains(QStringLiteral("<style>anime</style>"))) << xml.toStdString();
+    auto* kind = m_editor->findChild<QLabel*>(QStringLiteral("promptKind"));
+    ASSERT_NE(kind, nullptr);
+    EXPECT_TRUE(kind->isVisible());
+    EXPECT_TRUE(kind->text().contains(QStringLiteral("Other"))) << kind->text().toStdString();
+    EXPECT_EQ(field(QStringLiteral("general_other"))->text(), QStringLiteral("1girl, smile"));
+    while (m_editor->undoStack()->canUndo())
+        m_editor->undoStack()->undo();
+    EXPECT_EQ(m_editor->xml(), QStringLiteral("1girl, smile"));
+    EXPECT_EQ(freeText(*m_editor)->toPlainText(), QStringLiteral("1girl, smile"));
+}
+
+// The <caption> of an XML prompt is the same field: shown (it was invisible) and edited in place.
+TEST_F(PromptEditorTest, TheCaptionOfAnXmlPromptIsShownAndEdited) {
+    m_editor->setXml(
+        QStringLiteral("<caption>a quiet street</caption>\n<general_tags><style>anime</style></general_tags>"));
+    QPlainTextEdit* text = freeText(*m_editor);
+    ASSERT_NE(text, nullptr);
+    EXPECT_EQ(text->toPlainText(), QStringLiteral("a quiet street"));
+    EXPECT_FALSE(m_editor->findChild<QLabel*>(QStringLiteral("promptKind"))->isVisible());
+    typeAtEnd(text, QStringLiteral(" at night"));
+    EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<caption>a quiet street at night</caption>")))
+        << m_editor->xml().toStdString();
+    EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<style>anime</style>")));
 }
