@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include <QCoreApplication>
 #include <QDropEvent>
 #include <QFileInfo>
 #include <QFontDatabase>
@@ -133,6 +134,7 @@ PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QSt
     formLayout->addLayout(toolbar);
 
     auto* scroll = new QScrollArea(formPage);
+    m_scroll = scroll;
     scroll->setWidgetResizable(true);
     auto* scrollBody = new QWidget(scroll);
     auto* bodyLayout = new QVBoxLayout(scrollBody);
@@ -333,7 +335,17 @@ void PromptEditor::applyDocument(const Document& doc, bool writeXml) {
     Q_EMIT changed();
 }
 
-void PromptEditor::pushDocument(const Document& after, const QString& text, const QString& mergeKey) {
+void PromptEditor::pushDocument(Document after, const QString& text, const QString& mergeKey) {
+    const prompt::TagList was = prompt::count_tags(m_doc.characters);
+    const prompt::TagList now = prompt::count_tags(after.characters);
+    prompt::GeneralTags general = after.general_tags.value_or(prompt::GeneralTags{});
+    if (was != now && general.count == was) {
+        general.count = now;
+        if (general.empty() && general.extra.empty())
+            after.general_tags.reset();
+        else
+            after.general_tags = general;
+    }
     // A form field other than the free text makes a tag list or a sentence an XML prompt: said, not silent.
     if (m_doc.kind == prompt::Kind::TagList && after.kind == prompt::Kind::Xml && !m_doc.tags.isEmpty())
         m_conversion = tr("The tag list is now an XML prompt: its tags are under General tags › Other. "
@@ -527,6 +539,16 @@ void PromptEditor::addCharacter() {
     c.index = static_cast<int>(after.characters.size()) + 1;
     after.characters.push_back(c);
     pushDocument(after, tr("Add character"));
+    revealCard(static_cast<int>(m_doc.characters.size()) - 1);
+}
+
+void PromptEditor::revealCard(int row) {
+    QTimer::singleShot(0, this, [this, row] {
+        // The new card's place is known once the layouts have run and the scroll area has sized its body.
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+        if (row >= 0 && row < static_cast<int>(m_cards.size()))
+            m_scroll->ensureWidgetVisible(m_cards[static_cast<size_t>(row)]);
+    });
 }
 
 void PromptEditor::duplicateCharacter(int row) {
@@ -536,6 +558,7 @@ void PromptEditor::duplicateCharacter(int row) {
     after.characters.insert(after.characters.begin() + row + 1, after.characters[static_cast<size_t>(row)]);
     renumber(after, m_doc);
     pushDocument(after, tr("Duplicate character %1").arg(row + 1));
+    revealCard(row + 1);
 }
 
 void PromptEditor::removeCharacter(int row) {
@@ -650,6 +673,7 @@ bool PromptEditor::insertFromLibrary(const QString& path) {
     c->index = static_cast<int>(after.characters.size()) + 1;
     after.characters.push_back(*c);
     pushDocument(after, tr("Insert %1").arg(QFileInfo(path).completeBaseName()));
+    revealCard(static_cast<int>(m_doc.characters.size()) - 1);
     return true;
 }
 

@@ -22,6 +22,7 @@ class QListWidgetItem;
 class QMenu;
 class QMimeData;
 class QPlainTextEdit;
+class QScrollArea;
 class QTabWidget;
 class QTimer;
 class QUndoStack;
@@ -88,7 +89,11 @@ private:
     friend class DocumentCommand;
     // Sets the document from a form edit or an undo step; rewrites the XML when `writeXml`.
     void applyDocument(const prompt::Document& doc, bool writeXml);
-    void pushDocument(const prompt::Document& after, const QString& text, const QString& mergeKey = QString());
+    // Pushes a form edit. Count tags the form derived (prompt::count_tags of the characters) follow the
+    // characters' genders; count tags the user typed are left alone.
+    void pushDocument(prompt::Document after, const QString& text, const QString& mergeKey = QString());
+    // Scrolls the form to character card `row` once the cards are laid out.
+    void revealCard(int row);
     void rebuildForm();
     void refreshForm();
     void reparseXml();
@@ -102,6 +107,7 @@ private:
     void refreshFreeText();
 
     QTabWidget* m_tabs = nullptr;
+    QScrollArea* m_scroll = nullptr;
     QWidget* m_cardsHost = nullptr;
     QVBoxLayout* m_cardsLayout = nullptr;
     std::vector<QGroupBox*> m_cards;

@@ -26,6 +26,10 @@ TagChipEdit::TagChipEdit(QWidget* parent) : QWidget(parent) {
         takeInput(false);
         Q_EMIT tagsEdited();
     });
+    connect(m_input, &TagLineEdit::commitRequested, this, [this] {
+        takeInput(true);
+        Q_EMIT tagsEdited();
+    });
 }
 
 void TagChipEdit::setVocabulary(const QStringList& tags) {

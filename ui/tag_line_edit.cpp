@@ -31,6 +31,14 @@ void TagLineEdit::keyPressEvent(QKeyEvent* event) {
         switch (event->key()) {
         case Qt::Key_Enter:
         case Qt::Key_Return:
+            if (!m_completer->popup()->currentIndex().isValid()) {
+                m_completer->popup()->hide();
+                event->accept();
+                Q_EMIT commitRequested();
+                return;
+            }
+            event->ignore(); // the chosen completion: the completer inserts it, and its comma commits it
+            return;
         case Qt::Key_Escape:
         case Qt::Key_Tab:
         case Qt::Key_Backtab:

@@ -19,6 +19,9 @@ public:
 Q_SIGNALS:
     // The user changed the tags (typing or accepting a completion); not emitted by setText().
     void tagsEdited();
+    // Enter while the completion popup is open and no completion is chosen: the typed tag is to be committed now
+    // (the popup used to take that Enter, and the tag needed a second one).
+    void commitRequested();
 
 protected:
     void keyPressEvent(QKeyEvent* event) override;

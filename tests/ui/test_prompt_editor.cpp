@@ -3,6 +3,7 @@
 #include "ui/prompt_editor.h"
 #include "ui/tag_vocabulary.h"
 
+#include <QAbstractItemView>
 #include <QApplication>
 #include <QCompleter>
 #include <QDir>
@@ -14,6 +15,8 @@
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -88,7 +91,7 @@ protected:
         type(QStringLiteral("character_1_appearance"), QStringLiteral("long_hair, blue_eyes"));
         type(QStringLiteral("character_2_gender"), QStringLiteral("1boy"));
         type(QStringLiteral("character_2_clothing"), QStringLiteral("suit"));
-        type(QStringLiteral("general_count"), QStringLiteral("1girl, 1boy"));
+        // <count>1girl, 1boy</count> follows from the genders (prompt::count_tags).
         type(QStringLiteral("general_style"), QStringLiteral("anime_style"));
     }
 
@@ -445,4 +448,75 @@ TEST_F(PromptEditorTest, TheCaptionOfAnXmlPromptIsShownAndEdited) {
     EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<caption>a quiet street at night</caption>")))
         << m_editor->xml().toStdString();
     EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<style>anime</style>")));
+}
+
+// Count tags follow the characters' genders (danbooru's 1girl / 2girls, multiple_girls / 1girl, 1boy) while they
+// are the derived ones; count tags the user typed are theirs and stay. Adding a character used to leave them.
+TEST_F(PromptEditorTest, CountTagsFollowTheGendersUntilTheUserTypesTheirOwn) {
+    m_editor->setXml(QStringLiteral("<character_1><n>alice</n><gender>1girl</gender></character_1>"
+                                    "<general_tags><count>1girl</count></general_tags>"));
+    auto count = [&] { return m_editor->document().general_tags.value_or(charaforge::prompt::GeneralTags{}).count; };
+    click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
+    type(QStringLiteral("character_2_gender"), QStringLiteral("1girl"));
+    EXPECT_EQ(count(), (QStringList{QStringLiteral("2girls"), QStringLiteral("multiple_girls")}));
+    EXPECT_EQ(field(QStringLiteral("general_count"))->text(), QStringLiteral("2girls, multiple_girls"));
+    click(cardButton(2, "remove"));
+    click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
+    type(QStringLiteral("character_2_gender"), QStringLiteral("1boy"));
+    EXPECT_EQ(count(), (QStringList{QStringLiteral("1girl"), QStringLiteral("1boy")}));
+    EXPECT_TRUE(m_editor->xml().contains(QStringLiteral("<count>1girl, 1boy</count>")))
+        << m_editor->xml().toStdString();
+    click(cardButton(1, "duplicate"));
+    EXPECT_EQ(count(),
+              (QStringList{QStringLiteral("2girls"), QStringLiteral("multiple_girls"), QStringLiteral("1boy")}));
+
+    // The user's own count tags are left alone.
+    type(QStringLiteral("general_count"), QStringLiteral("solo_focus"));
+    const QStringList mine = count();
+    click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
+    type(QStringLiteral("character_4_gender"), QStringLiteral("1boy"));
+    EXPECT_EQ(count(), mine);
+}
+
+// A new card (added, duplicated or inserted from the library) is scrolled into view in a form too short for it.
+TEST_F(PromptEditorTest, TheFormScrollsToANewCharacterCard) {
+    m_editor->resize(700, 400);
+    auto* add = m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter"));
+    for (int i = 0; i < 3; ++i)
+        click(add);
+    QApplication::processEvents();
+    QApplication::processEvents();
+    auto* card = m_editor->findChild<QGroupBox*>(QStringLiteral("character_3"));
+    ASSERT_NE(card, nullptr);
+    auto* scroll = qobject_cast<QScrollArea*>(card->parentWidget()->parentWidget()->parentWidget()->parentWidget());
+    ASSERT_NE(scroll, nullptr);
+    EXPECT_GT(scroll->verticalScrollBar()->value(), 0);
+    const int top = card->mapTo(scroll->viewport(), QPoint(0, 0)).y();
+    EXPECT_GE(top, 0);
+    EXPECT_LT(top, scroll->viewport()->height()) << "the third card is in view";
+}
+
+// Enter while the completion popup is open commits the tag in one press: the typed text when no completion is
+// chosen, the chosen completion otherwise (the popup took the first Enter and the tag needed a second).
+TEST_F(PromptEditorTest, EnterWithTheCompletionPopupOpenCommitsTheTagInOnePress) {
+    click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
+    TagChipEdit* edit = field(QStringLiteral("character_1_appearance"));
+    ASSERT_NE(edit, nullptr);
+    type(QStringLiteral("character_1_appearance"), QStringLiteral("long_h"));
+    QAbstractItemView* popup = edit->tagCompleter()->popup();
+    ASSERT_TRUE(popup->isVisible());
+    QTest::keyClick(popup, Qt::Key_Return); // where the key goes while the popup is open
+    EXPECT_EQ(edit->chipTags(), QStringList{QStringLiteral("long_h")});
+    EXPECT_EQ(edit->input()->text(), QString());
+    EXPECT_FALSE(popup->isVisible());
+
+    type(QStringLiteral("character_1_appearance"), QStringLiteral("long_h"));
+    ASSERT_TRUE(popup->isVisible());
+    QTest::keyClick(popup, Qt::Key_Down); // chooses the first completion
+    ASSERT_TRUE(popup->currentIndex().isValid());
+    QTest::keyClick(popup, Qt::Key_Return);
+    EXPECT_EQ(edit->chipTags(), (QStringList{QStringLiteral("long_h"), QStringLiteral("long_hair")}));
+    EXPECT_EQ(edit->input()->text(), QString());
+    EXPECT_EQ(m_editor->document().characters.at(0).appearance,
+              (QStringList{QStringLiteral("long_h"), QStringLiteral("long_hair")}));
 }

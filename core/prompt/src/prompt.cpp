@@ -102,6 +102,29 @@ QString join_tags(const TagList& tags) {
     return tags.join(u", "_s);
 }
 
+TagList count_tags(const std::vector<Character>& characters) {
+    struct Group {
+        QStringList names; // gender tags that mean one of these
+        const char* one;   // "girl": 1girl, 2girls, multiple_girls
+    };
+    const Group groups[] = {{{u"1girl"_s, u"girl"_s, u"female"_s}, "girl"},
+                            {{u"1boy"_s, u"boy"_s, u"male"_s}, "boy"},
+                            {{u"1other"_s, u"other"_s}, "other"}};
+    TagList out;
+    for (const Group& g : groups) {
+        int n = 0;
+        for (const Character& c : characters)
+            n += std::any_of(c.gender.begin(), c.gender.end(),
+                             [&](const QString& t) { return g.names.contains(t.toLower().replace(u' ', u'_')); });
+        const QString one = QString::fromLatin1(g.one);
+        if (n == 1)
+            out << u"1"_s + one;
+        else if (n > 1)
+            out << (n >= 6 ? u"6+"_s : QString::number(n)) + one + u's' << u"multiple_"_s + one + u's';
+    }
+    return out;
+}
+
 Kind detect_kind(QStringView text) {
     const QStringView trimmed = text.trimmed();
     qsizetype first = 0;

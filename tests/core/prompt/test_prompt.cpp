@@ -654,6 +654,29 @@ std::string write_file(const QTemporaryDir& dir, const char* name, const QByteAr
 
 } // namespace
 
+// Danbooru count tags from the genders, girls first (golden values from danbooru's tag wiki: 1girl, 2girls,
+// 6+girls, multiple_girls, 1boy, 1other).
+TEST(Prompt, CountTagsComeFromTheCharactersGenders) {
+    auto chars = [](std::initializer_list<const char*> genders) {
+        std::vector<Character> out;
+        for (const char* g : genders) {
+            Character c;
+            c.gender = split_tags(QString::fromLatin1(g));
+            out.push_back(c);
+        }
+        return out;
+    };
+    EXPECT_EQ(count_tags({}), TagList{});
+    EXPECT_EQ(count_tags(chars({"1girl"})), TagList{QStringLiteral("1girl")});
+    EXPECT_EQ(count_tags(chars({"1girl", "girl"})),
+              (TagList{QStringLiteral("2girls"), QStringLiteral("multiple_girls")}));
+    EXPECT_EQ(count_tags(chars({"1boy", "1girl"})), (TagList{QStringLiteral("1girl"), QStringLiteral("1boy")}));
+    EXPECT_EQ(count_tags(chars({"male", "1other", ""})), (TagList{QStringLiteral("1boy"), QStringLiteral("1other")}));
+    EXPECT_EQ(count_tags(chars({"1girl", "1girl", "1girl", "1girl", "1girl", "1girl", "1girl"})),
+              (TagList{QStringLiteral("6+girls"), QStringLiteral("multiple_girls")}));
+    EXPECT_EQ(count_tags(chars({"1boy", "1boy"})), (TagList{QStringLiteral("2boys"), QStringLiteral("multiple_boys")}));
+}
+
 TEST(Cli, ValidFilePrintsCanonicalPrompt) {
     QTemporaryDir dir;
     const std::string path =

@@ -178,6 +178,12 @@ QString serialise(const Document& document);
 // text ends a sentence ("...two words." / "。") or holds CJK sentence punctuation; else TagList.
 Kind detect_kind(QStringView text);
 
+// The danbooru count tags of `characters`, from their genders: girls, then boys, then others, each as
+// "1girl" / "2girls" ... "6+girls" with "multiple_girls" from two on ("1girl, 1boy", "2girls, multiple_girls").
+// A character's gender counts when it is 1girl/girl/female, 1boy/boy/male or 1other/other; a character with
+// none of them is not counted.
+TagList count_tags(const std::vector<Character>& characters);
+
 // "a, b ,c" -> {"a", "b", "c"}: split on ',', whitespace runs collapsed, empty parts dropped.
 TagList split_tags(QStringView text);
 QString join_tags(const TagList& tags);
