@@ -4,6 +4,7 @@
 #   build    engine-only CUDA build (incremental)        tests   ctest -L 'gpu|unit'
 #   nextdit  transformer parity, full 3.5B config         vae     FLUX VAE parity, full config
 #   gemma    Gemma3-4B text parity (33 of 34 layers)      jina    Jina CLIP v2 text parity (24 layers)
+#   dpm      DPM-Solver++ 2M against the official transport/dpm_solver.py on a toy model (CPU, seconds)
 #   e2e      the full-size random model (the parity stages' weights + test tokenizers) generates from a
 #            prompt through charaforge-cli, bf16, 1024x1024
 # The reference code is read from .ref/ (ignored by git; carried to the machine).
@@ -34,6 +35,7 @@ for stage in "$@"; do
     tests) run tests ctest --test-dir $B --output-on-failure -L 'gpu|unit' -j 4 ;;
     nextdit) run nextdit python3 tools/parity/nextdit_parity.py .ref/newbie .ref/shim $CLI $W/np --out "$OUT/nextdit.json" ;;
     vae) run vae python3 tools/parity/vae_parity.py --cli $CLI --work $W/vp --ref .ref/flux/autoencoder.py ;;
+    dpm) run dpm python3 tools/parity/dpm_parity.py .ref/newbie $B/tests/charaforge_dpm_trajectory ;;
     gemma) run gemma python3 tools/parity/gemma3_parity.py $CLI $W/gp --device cuda ;;
     jina) run jina python3 tools/parity/jina_parity.py $CLI $W/jp .ref/jina --device cuda ;;
     e2e)

@@ -118,69 +118,152 @@ TEST(Sampler, DpmGridMatchesTheReferenceFormula) {
 }
 
 namespace {
-// DPM_Solver.sample(method="multistep", order=2, lower_order_final=True, algorithm_type="dpmsolver++") of
-// transport/dpm_solver.py, transcribed for one scalar state in double, in the reference's own terms: DPM time
-// s (alpha = 1 - s, sigma = s), the model called at Lumina time 1 - s, noise = x - (1 - sigma) v
-// (Sampler.sample_dpm), data prediction x0 = (x - sigma noise) / alpha.
-double reference_dpm(double x, const std::vector<double>& ts, const std::function<double(double, double)>& model) {
-    auto lambda = [](double s) { return std::log(1 - s) - std::log(s); };
+// DPM_Solver.sample(method="multistep", order=2, lower_order_final=True, algorithm_type="dpmsolver++",
+// solver_type="dpmsolver") of transport/dpm_solver.py, transcribed for one scalar state in double, in the
+// reference's own terms: DPM time s (NoiseScheduleFlow: alpha_s = 1 - s, sigma_s = s, lambda_s = log alpha_s -
+// log sigma_s), the model called at Lumina time 1 - s, noise = x - (1 - sigma_s) v (Sampler.sample_dpm), data
+// prediction x0 = (x - sigma_s noise) / alpha_s. Returns the state after every step (return_intermediate) and
+// appends the DPM time of every model call to `calls`.
+std::vector<double> reference_dpm(double x, const std::vector<double>& ts,
+                                  const std::function<double(double, double)>& model, std::vector<double>& calls) {
+    auto alpha = [](double s) { return 1 - s; };
+    auto sigma = [](double s) { return s; };
+    auto lambda = [&](double s) { return std::log(alpha(s)) - std::log(sigma(s)); };
     auto model_fn = [&](double xs, double s) {
-        const double noise = xs - (1 - s) * model(xs, 1 - s);
-        return (xs - s * noise) / (1 - s);
+        calls.push_back(s);
+        const double noise = xs - (1 - sigma(s)) * model(xs, 1 - s);
+        return (xs - sigma(s) * noise) / alpha(s);
     };
-    auto first_update = [&](double xs, double s, double t, double m) {
+    auto first_update = [&](double xs, double s, double t, double m) { // dpm_solver_first_update
         const double h = lambda(t) - lambda(s);
-        return t / s * xs - (1 - t) * std::expm1(-h) * m;
+        const double alpha_t = std::exp(std::log(alpha(t)));
+        return sigma(t) / sigma(s) * xs - alpha_t * std::expm1(-h) * m;
     };
     const int steps = static_cast<int>(ts.size()) - 1, order = 2;
+    std::vector<double> out;
     std::vector<double> t_prev{ts[0]}, m_prev{model_fn(x, ts[0])};
-    for (int step = 1; step < order; ++step) {
+    for (int step = 1; step < order; ++step) { // the first value by the first-order solver
         x = first_update(x, t_prev.back(), ts[step], m_prev.back());
+        out.push_back(x);
         t_prev.push_back(ts[step]);
-        m_prev.push_back(model_fn(x, ts[step]));
+        if (step < steps) // (the reference asserts steps >= order; one step ends here)
+            m_prev.push_back(model_fn(x, ts[step]));
     }
     for (int step = order; step <= steps; ++step) {
         const double t = ts[step];
-        const int step_order = std::min(order, steps + 1 - step);
+        const int step_order = std::min(order, steps + 1 - step); // lower_order_final
         if (step_order == 1) {
             x = first_update(x, t_prev.back(), t, m_prev.back());
-        } else { // multistep_dpm_solver_second_update, solver_type "dpmsolver"
-            const double h0 = lambda(t_prev[1]) - lambda(t_prev[0]), h = lambda(t) - lambda(t_prev[1]);
-            const double r0 = h0 / h, phi = std::expm1(-h), alpha_t = 1 - t;
-            const double d1 = (1.0 / r0) * (m_prev[1] - m_prev[0]);
-            x = (t / t_prev[1]) * x - (alpha_t * phi) * m_prev[1] - 0.5 * (alpha_t * phi) * d1;
+        } else { // multistep_dpm_solver_second_update
+            const double h_0 = lambda(t_prev[1]) - lambda(t_prev[0]), h = lambda(t) - lambda(t_prev[1]);
+            const double r0 = h_0 / h, phi_1 = std::expm1(-h), alpha_t = std::exp(std::log(alpha(t)));
+            const double d1_0 = (1.0 / r0) * (m_prev[1] - m_prev[0]);
+            x = (sigma(t) / sigma(t_prev[1])) * x - (alpha_t * phi_1) * m_prev[1] - 0.5 * (alpha_t * phi_1) * d1_0;
         }
+        out.push_back(x);
         t_prev[0] = t_prev[1];
         m_prev[0] = m_prev[1];
         t_prev[1] = t;
         if (step < steps)
             m_prev[1] = model_fn(x, t);
     }
-    return x;
+    return out;
 }
 } // namespace
 
-TEST(Sampler, DpmMultistepFollowsTheReferenceFormulas) {
+TEST(Sampler, DpmMultistepFollowsTheReferenceFormulasStepByStep) {
     // A nonlinear velocity field, so that the second-order correction matters.
     auto field = [](double x, double t) { return std::sin(3 * x) * (1 - t) - 0.7 * x + 0.2 * t; };
-    for (int steps : {1, 2, 3, 8}) {
-        auto grid = dpm_time_grid(steps, 3.0);
-        std::vector<double> ts; // the reference's DPM times
-        for (auto t : grid)
-            ts.push_back(1.0 - static_cast<double>(t));
-        int evals = 0;
-        VelocityFn f = [&](const torch::Tensor& x, float t) {
-            ++evals;
-            return torch::sin(3 * x) * (1 - static_cast<double>(t)) - 0.7 * x + 0.2 * static_cast<double>(t);
-        };
-        auto x0 = torch::tensor({0.9, -1.4, 0.1}, torch::kFloat64);
-        auto got = integrate_flow(Solver::DpmMultistep, x0, grid, f);
-        EXPECT_EQ(evals, steps);
-        for (int i = 0; i < 3; ++i) {
-            const double expected = reference_dpm(x0[i].item<double>(), ts, field);
-            EXPECT_NEAR(got[i].item<double>(), expected, 1e-9 * (1 + std::abs(expected))) << steps << " " << i;
+    for (int steps : {1, 2, 3, 8, 28}) {
+        for (double shift : {1.0, 3.0, 6.0}) {
+            SCOPED_TRACE("steps " + std::to_string(steps) + " shift " + std::to_string(shift));
+            auto grid = dpm_time_grid(steps, shift);
+            std::vector<double> ts; // the reference's DPM times
+            for (auto t : grid)
+                ts.push_back(1.0 - static_cast<double>(t));
+            std::vector<float> called; // Lumina times of our model calls
+            VelocityFn f = [&](const torch::Tensor& x, float t) {
+                called.push_back(t);
+                const double td = t;
+                return torch::sin(3 * x) * (1 - td) - 0.7 * x + 0.2 * td;
+            };
+            const std::vector<double> x0{0.9, -1.4, 0.1};
+            std::vector<std::vector<double>> states; // ours after every step, per element
+            integrate_flow(Solver::DpmMultistep, torch::tensor(x0, torch::kFloat64), grid, f,
+                           [&](int64_t step, int64_t total, const torch::Tensor& x) {
+                               EXPECT_EQ(step, static_cast<int64_t>(states.size()) + 1);
+                               EXPECT_EQ(total, steps);
+                               states.emplace_back(x.data_ptr<double>(), x.data_ptr<double>() + x.numel());
+                           });
+            ASSERT_EQ(states.size(), static_cast<std::size_t>(steps));
+            // One model call per step, at grid[0 .. steps - 1]: never at the data end t = 1.
+            ASSERT_EQ(called.size(), static_cast<std::size_t>(steps));
+            for (int k = 0; k < steps; ++k)
+                EXPECT_EQ(called[k], grid[k]) << k;
+            for (std::size_t i = 0; i < x0.size(); ++i) {
+                std::vector<double> calls;
+                const auto expected = reference_dpm(x0[i], ts, field, calls);
+                ASSERT_EQ(expected.size(), states.size());
+                if (steps >= 2)
+                    EXPECT_EQ(calls.size(), static_cast<std::size_t>(steps));
+                for (int k = 0; k < steps; ++k)
+                    EXPECT_NEAR(states[k][i], expected[k], 1e-12 * (1 + std::abs(expected[k]))) << "step " << k + 1;
+            }
         }
     }
+}
+
+namespace {
+// The flow from N(0, 1) noise to N(mu, sd^2) data along x_t = t x_data + (1 - t) noise has the exact velocity
+// field v(x, t) = mu + (t sd^2 - (1 - t)) (x - t mu) / var_t with var_t = t^2 sd^2 + (1 - t)^2, and its ODE
+// carries a point z at t = 0 to x(t) = t mu + sqrt(var_t) z.
+constexpr double kMu = 0.5, kSd = 1.5;
+double gaussian_flow_exact(double z, double t) {
+    return t * kMu + std::sqrt(t * t * kSd * kSd + (1 - t) * (1 - t)) * z;
+}
+torch::Tensor gaussian_flow_velocity(const torch::Tensor& x, float t) {
+    const double td = t, var = td * td * kSd * kSd + (1 - td) * (1 - td);
+    return kMu + (td * kSd * kSd - (1 - td)) * (x - td * kMu) / var;
+}
+
+// Max error at t = 1 of `solver` with `steps` steps on its own grid, started from the exact solution at
+// the grid's first time.
+double flow_error(Solver solver, int64_t steps, double shift) {
+    const std::vector<double> z{-1.2, 0.4, 2.0};
+    auto grid = time_grid(solver, steps, shift);
+    std::vector<double> start, end;
+    for (double zi : z) {
+        start.push_back(gaussian_flow_exact(zi, grid.front()));
+        end.push_back(gaussian_flow_exact(zi, 1.0));
+    }
+    auto x = integrate_flow(solver, torch::tensor(start, torch::kFloat64), grid, gaussian_flow_velocity);
+    return (x - torch::tensor(end, torch::kFloat64)).abs().max().item<double>();
+}
+} // namespace
+
+TEST(Sampler, DpmMultistepConvergesAtSecondOrderAndBeatsEuler) {
+    for (double shift : {1.0, 3.0}) {
+        SCOPED_TRACE("shift " + std::to_string(shift));
+        double prev_dpm = 0, prev_euler = 0;
+        for (int64_t steps : {128, 256, 512, 1024}) {
+            const double dpm = flow_error(Solver::DpmMultistep, steps, shift);
+            const double euler = flow_error(Solver::Euler, steps, shift);
+            EXPECT_LT(dpm * 10, euler) << steps;
+            if (prev_dpm > 0) {
+                // Halving the step divides the error by ~4 (second order: 3.3 to 3.8 here, nearing 4 as the steps
+                // grow, slowly because the grid's first step, from the reference's t_0 = 1/1000, shrinks only
+                // like log N in lambda) and Euler's by 2 (first order).
+                EXPECT_GT(prev_dpm / dpm, 3.2) << steps;
+                EXPECT_LT(prev_dpm / dpm, 4.2) << steps;
+                EXPECT_NEAR(prev_euler / euler, 2.0, 0.05) << steps;
+            }
+            prev_dpm = dpm;
+            prev_euler = euler;
+        }
+    }
+    // At the step counts people use, with the official shift 6, DPM-Solver++ is the better of the two.
+    for (int64_t steps : {8, 16, 28})
+        EXPECT_LT(flow_error(Solver::DpmMultistep, steps, 6.0), flow_error(Solver::Euler, steps, 6.0)) << steps;
 }
 
 TEST(Sampler, DpmMultistepIsExactOnAStraightPath) {
