@@ -2,7 +2,9 @@
 #include "model_folder.h"
 
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/model_check.h"
 #include "file_util.h"
+#include "text_encoders.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -164,8 +166,10 @@ ModelFiles locate_model(const std::string& path, Require require) {
         m.vae_bfl = classify_checkpoint(vf) == CheckpointKind::VaeBfl;
     }
     std::vector<std::string> missing;
-    const bool need_transformer = require == Require::TransformerAndVae || require == Require::Transformer;
-    const bool need_vae = require == Require::TransformerAndVae || require == Require::Vae;
+    const bool everything = require == Require::Everything;
+    const bool need_transformer =
+        everything || require == Require::TransformerAndVae || require == Require::Transformer;
+    const bool need_vae = everything || require == Require::TransformerAndVae || require == Require::Vae;
     if (need_transformer && m.transformer.weights.empty())
         missing.push_back(diffusers ? "transformer weights: no .safetensors in " + (root / "transformer").string()
                                     : "transformer weights (NewBie-Image-Exp0.1-bf16.safetensors) in " + path +
@@ -173,6 +177,40 @@ ModelFiles locate_model(const std::string& path, Require require) {
     if (need_vae && m.vae.weights.empty())
         missing.push_back(diffusers ? "VAE weights: no .safetensors in " + (root / "vae").string()
                                     : "VAE weights (FLUX ae.safetensors) in " + path + " or its vae/ folder");
+    if (everything) {
+        // The tokenizers are SentencePiece model files, beside the weights or inside them (a spiece_model
+        // tensor, as some ComfyUI files carry); a folder with only tokenizer.json is told so.
+        auto no_tokenizer = [](const ComponentFiles& c) {
+            return c.tokenizer.empty() && (c.weights.empty() || embedded_spiece_model(c.weights).empty());
+        };
+        auto tokenizer_hint = [&](const fs::path& dir) {
+            return fs::is_regular_file(dir / "tokenizer.json", ec)
+                       ? "; " + (dir / "tokenizer.json").string() + " is there, which CharaForge does not read"
+                       : std::string();
+        };
+        if (diffusers) {
+            if (m.text_encoder.weights.empty())
+                missing.push_back("Gemma3 text encoder: no .safetensors in " + (root / "text_encoder").string());
+            if (no_tokenizer(m.text_encoder))
+                missing.push_back("Gemma3 tokenizer: no tokenizer.model in " + (root / "text_encoder").string() +
+                                  tokenizer_hint(root / "text_encoder"));
+            if (m.clip.weights.empty())
+                missing.push_back("Jina CLIP v2 text encoder: no .safetensors in " + (root / "clip_model").string());
+            if (no_tokenizer(m.clip))
+                missing.push_back("Jina CLIP v2 tokenizer: no sentencepiece.bpe.model in " +
+                                  (root / "clip_model").string() + tokenizer_hint(root / "clip_model"));
+        } else {
+            const std::string where = " in " + path + " or its text_encoders/ folder";
+            if (m.text_encoder.weights.empty())
+                missing.push_back("Gemma3 text encoder (gemma_3_4b_it_bf16.safetensors)" + where);
+            if (no_tokenizer(m.text_encoder))
+                missing.push_back("Gemma3 tokenizer (tokenizer.model)" + where + tokenizer_hint(root));
+            if (m.clip.weights.empty())
+                missing.push_back("Jina CLIP v2 text encoder (jina_clip_v2_bf16.safetensors)" + where);
+            if (no_tokenizer(m.clip))
+                missing.push_back("Jina CLIP v2 tokenizer (sentencepiece.bpe.model)" + where);
+        }
+    }
     if (!missing.empty()) {
         std::string msg = "model: " + path + " is not a complete NewBie-image model folder; missing:";
         for (const auto& s : missing)
@@ -180,6 +218,15 @@ ModelFiles locate_model(const std::string& path, Require require) {
         throw EngineError(msg);
     }
     return m;
+}
+
+std::string check_model_folder(const std::string& dir) {
+    try {
+        locate_model(dir, Require::Everything);
+        return {};
+    } catch (const std::exception& e) { // EngineError, or a header the safetensors reader refuses
+        return e.what();
+    }
 }
 
 std::vector<std::shared_ptr<SafetensorsFile>> open_all(const std::vector<std::string>& paths) {

@@ -34,7 +34,8 @@ struct ModelFiles {
 // Locates every component under `path` (a model folder, a ComfyUI models folder, or a folder of
 // single files). Throws one EngineError naming every missing component and the places looked in.
 // Text encoders are optional here (requests may carry embeddings); the transformer and VAE are not.
-enum class Require { TransformerAndVae, Transformer, Vae, Nothing };
+// Everything: the transformer, the VAE and both text encoders with their tokenizers (text prompts).
+enum class Require { TransformerAndVae, Transformer, Vae, Nothing, Everything };
 ModelFiles locate_model(const std::string& path, Require require = Require::TransformerAndVae);
 
 // Strips the transformer's known wrapper prefixes (model.diffusion_model., inner_model.).

@@ -1,4 +1,5 @@
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/model_check.h"
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
 #include "charaforge/engine/tools.h"
@@ -6,6 +7,7 @@
 #include "file_util.h"
 #include "flow_sampler.h"
 #include "latent_preview.h"
+#include "model_folder.h"
 #include "pipeline_internal.h"
 #include "safetensors.h"
 #include "test_model.h"
@@ -252,6 +254,33 @@ TEST(ModelFolder, MissingComponentsAreListedWithWhereWeLooked) {
         EXPECT_NE(msg.find(dir.str()), std::string::npos) << msg;
     }
     EXPECT_THROW(Pipeline::open(dir.file("nope")), EngineError);
+}
+
+// The studio checks a folder before it replaces a working model: every missing part is named with where it
+// was looked for (the text encoders and tokenizers too, which prompts need), and no weights are loaded.
+TEST(ModelFolder, TheCheckNamesEveryPartPromptsNeed) {
+    TempDir dir;
+    make_test_model(dir.str(), 1);
+    EXPECT_EQ(check_model_folder(dir.str()), "");
+    charaforge::test::remove_tree(dir.path() / "clip_model");
+    std::remove((dir.path() / "text_encoder" / "tokenizer.model").c_str());
+    write_file_atomic((dir.path() / "text_encoder" / "tokenizer.json").string(), "{}");
+    const std::string msg = check_model_folder(dir.str());
+    EXPECT_NE(msg.find("Jina CLIP v2 text encoder: no .safetensors in " + (dir.path() / "clip_model").string()),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("Jina CLIP v2 tokenizer"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Gemma3 tokenizer: no tokenizer.model"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("tokenizer.json is there"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("transformer weights"), std::string::npos) << msg;
+    EXPECT_NO_THROW(locate_model(dir.str())) << "the pipeline's own check still allows embeddings-only folders";
+
+    TempDir empty;
+    std::filesystem::create_directories(empty.path() / "transformer");
+    const std::string none = check_model_folder(empty.str());
+    for (const char* part : {"transformer weights", "VAE weights", "Gemma3 text encoder", "Jina CLIP v2 text encoder"})
+        EXPECT_NE(none.find(part), std::string::npos) << part << " in " << none;
+    EXPECT_NE(check_model_folder(empty.file("nope")).find("does not exist"), std::string::npos);
 }
 
 TEST(ModelFolder, ComfyUiSingleFilesAreFoundByTheirKeys) {
