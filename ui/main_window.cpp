@@ -278,12 +278,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     // A prompt with errors is never queued (the command line refuses it too): the buttons wait for a fix.
     auto setPromptValid = [this](bool hasErrors) {
         m_promptHasErrors = hasErrors;
-        m_queueButton->setEnabled(!hasErrors);
-        m_variantsButton->setEnabled(!hasErrors && !m_editing);
-        m_queueButton->setToolTip(hasErrors
-                                      ? tr("The prompt has errors (see the XML tab): %1").arg(m_prompt->firstError())
-                                      : tr("Queue the jobs (Ctrl+Return). The queue survives crashes and "
-                                           "restarts."));
+        updateQueueButtons();
     };
     connect(m_prompt, &PromptEditor::validityChanged, this, setPromptValid);
     setPromptValid(!m_prompt->firstError().isEmpty());
@@ -361,6 +356,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     openAction->setObjectName(QStringLiteral("openImageAction"));
     openAction->setShortcut(QKeySequence::Open);
     file->addAction(tr("Choose model folder…"), this, &MainWindow::chooseModelRequested);
+    QAction* builtIn = file->addAction(tr("Use the built-in model"), this, &MainWindow::builtInModelRequested);
+    builtIn->setObjectName(QStringLiteral("builtInModelAction"));
+    builtIn->setToolTip(tr("The tiny test model CharaForge makes itself (its images are noise)"));
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setObjectName(QStringLiteral("quitAction"));
@@ -400,6 +398,12 @@ MainWindow::~MainWindow() {
 }
 
 bool MainWindow::queueableSettings(GenerationSettings& out) {
+    if (!m_modelProblem.isEmpty()) {
+        showError(tr("No model is open; nothing was queued. Choose a model folder or use the built-in model (File "
+                     "menu): %1")
+                      .arg(m_modelProblem.section(QLatin1Char('\n'), 0, 0)));
+        return false;
+    }
     m_prompt->flushXml();
     if (const QString error = m_prompt->firstError(); !error.isEmpty()) {
         showError(tr("The prompt has errors; nothing was queued. Fix them in the XML tab first: %1").arg(error));
@@ -510,6 +514,23 @@ void MainWindow::setModelDescription(const QString& line, const QString& details
     m_modelLabel->setToolTip(details);
 }
 
+void MainWindow::setModelProblem(const QString& problem) {
+    m_modelProblem = problem;
+    updateQueueButtons();
+}
+
+void MainWindow::updateQueueButtons() {
+    const bool blocked = m_promptHasErrors || !m_modelProblem.isEmpty();
+    m_queueButton->setEnabled(!blocked);
+    m_variantsButton->setEnabled(!blocked && !m_editing); // variants are new jobs, not an edit of one
+    m_queueButton->setToolTip(
+        !m_modelProblem.isEmpty()
+            ? tr("No model is open: choose a model folder or use the built-in model (File menu). %1")
+                  .arg(m_modelProblem)
+        : m_promptHasErrors ? tr("The prompt has errors (see the XML tab): %1").arg(m_prompt->firstError())
+                            : tr("Queue the jobs (Ctrl+Return). The queue survives crashes and restarts."));
+}
+
 QString MainWindow::statusText() const {
     return statusBar()->currentMessage();
 }
@@ -527,7 +548,7 @@ void MainWindow::setEditingJob(qint64 id) {
     if (ended)
         setSettings(m_beforeEditing);
     m_queueButton->setText(id ? tr("Update job %1").arg(id) : tr("Add to queue"));
-    m_variantsButton->setEnabled(!id && !m_promptHasErrors); // variants are new jobs, not an edit of one
+    updateQueueButtons();
     m_cancelEdit->setVisible(id != 0);
     m_count->setEnabled(id == 0);
     if (id)

@@ -77,6 +77,8 @@ public:
     void setModelNotice(const QString& html);
     // One short line in the panel; the full details as its tooltip.
     void setModelDescription(const QString& line, const QString& details = QString());
+    // Why no model is open ("" once one is): while set, nothing can be queued and the buttons say why.
+    void setModelProblem(const QString& problem);
     QString statusText() const;
     QImage currentImage() const;
 
@@ -141,6 +143,8 @@ Q_SIGNALS:
                            const QString& label);
     void updateJobRequested(qint64 id, const charaforge::ui::GenerationSettings& settings);
     void chooseModelRequested();
+    // File → Use the built-in model.
+    void builtInModelRequested();
     // A PNG was dropped anywhere on the window: restore its settings.
     void imageDropped(const QString& path);
 
@@ -159,6 +163,7 @@ private:
     void openImage();
     void closeEvent(QCloseEvent* event) override;
     void syncPreset();
+    void updateQueueButtons();
 
     QLabel* m_notice = nullptr;
     QLabel* m_modelLabel = nullptr;
@@ -185,6 +190,7 @@ private:
     QPushButton* m_queueButton = nullptr;
     QPushButton* m_variantsButton = nullptr;
     bool m_promptHasErrors = false;
+    QString m_modelProblem;
     QPushButton* m_cancelEdit = nullptr;
     QProgressBar* m_progress = nullptr;
     QSplitter* m_splitter = nullptr;

@@ -86,7 +86,8 @@ QueuePanel::QueuePanel(QWidget* parent) : QWidget(parent) {
     m_cancelAction =
         makeAction(tr("Cancel"), tr("Cancel the selected queued or running jobs"), &QueuePanel::cancelSelected);
     m_retryAction =
-        makeAction(tr("Retry"), tr("Queue the selected failed or cancelled jobs again"), &QueuePanel::retrySelected);
+        makeAction(tr("Retry"), tr("Queue the selected failed or cancelled jobs again, with the current model"),
+                   &QueuePanel::retrySelected);
     m_duplicateAction =
         makeAction(tr("Duplicate"), tr("Queue a copy of each selected job"), &QueuePanel::duplicateSelected);
     m_editAction =

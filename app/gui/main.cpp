@@ -83,23 +83,8 @@ int main(int argc, char** argv) {
         outputDir = QSettings().value(QStringLiteral("output/dir"), charaforge::app::defaultOutputDir()).toString();
     controller->setOutputDir(QDir(outputDir).absolutePath());
 
-    QObject::connect(
-        worker, &QueueWorker::modelOpened, &window, [&window](const QString& line, const QString& details, bool test) {
-            window.setModelDescription(line, details);
-            window.setAboutDetails(
-                QObject::tr("Model: %1<br>%2")
-                    .arg(line.toHtmlEscaped(), details.toHtmlEscaped().replace(u'\n', QStringLiteral("<br>"))));
-            window.setModelNotice(test ? charaforge::app::testModelNotice() : QString());
-        });
-    QObject::connect(worker, &QueueWorker::modelFailed, &window, [&window](const QString& message) {
-        window.setModelDescription(QObject::tr("No model open"), message);
-        window.showError(message);
-    });
-    auto openModel = [worker, &controller](const QString& dir) {
-        controller->setModel(dir);
-        QMetaObject::invokeMethod(worker, "openModel", Qt::QueuedConnection, Q_ARG(QString, dir));
-    };
-    QObject::connect(&window, &charaforge::ui::MainWindow::chooseModelRequested, &window, [&window, openModel] {
+    // The model opening, opened or failing is the controller's to show (and to go back from).
+    QObject::connect(&window, &charaforge::ui::MainWindow::chooseModelRequested, &window, [&window, &controller] {
         // Start where the last model was (its parent folder), else in the home folder, never the working
         // directory.
         const QString last = QSettings().value(QStringLiteral("model/path")).toString();
@@ -107,10 +92,8 @@ int main(int argc, char** argv) {
             !last.isEmpty() && QFileInfo(last).dir().exists() ? QFileInfo(last).absolutePath() : QDir::homePath();
         const QString dir =
             QFileDialog::getExistingDirectory(&window, QObject::tr("Choose the NewBie-image model folder"), start);
-        if (dir.isEmpty())
-            return;
-        charaforge::app::rememberModel(dir);
-        openModel(dir);
+        if (!dir.isEmpty())
+            controller->chooseModelFolder(dir); // checked first: a folder that is not a model changes nothing
     });
     auto* file = window.menuBar()->actions().front()->menu();
     file->insertAction(file->actions().at(1), new QAction(QObject::tr("Choose output folder…"), file));
@@ -132,10 +115,11 @@ int main(int argc, char** argv) {
         QMessageBox::critical(
             &window, QObject::tr("CharaForge"),
             QObject::tr("Could not prepare the default test model: %1").arg(QString::fromStdString(e.what())));
+        window.setModelDescription(QObject::tr("No model open"), QString::fromStdString(e.what()));
+        window.setModelProblem(QString::fromStdString(e.what()));
     }
-    window.setModelDescription(QObject::tr("Opening %1…").arg(choice.path));
     if (!choice.path.isEmpty()) {
-        openModel(choice.path);
+        controller->openModel(choice.path);
         if (charaforge::engine::is_test_model(choice.path.toStdString())) {
             // The test model's images are noise: small and quick is all it needs, even on a CPU.
             auto settings = window.settings();

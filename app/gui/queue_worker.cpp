@@ -82,6 +82,7 @@ void QueueWorker::openModel(const QString& path) {
         m_executor->openModel(path);
         reportModel();
     } catch (const std::exception& e) {
+        m_reportedModel.clear(); // the executor dropped it: the next model opened is reported, the same one too
         Q_EMIT modelFailed(QString::fromStdString(e.what()));
     }
 }

@@ -1,18 +1,23 @@
 #include "gui/studio_controller.h"
 
+#include "charaforge/engine/model_check.h"
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
 #include "gui/queue_worker.h"
 #include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
+#include "queue/model_setup.h"
 #include "ui/gallery_view.h"
 #include "ui/queue_panel.h"
 #include "ui/vram_monitor.h"
 
 #include <QDateTime>
+#include <QDir>
 #include <QFileInfo>
 #include <QImageReader>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QThread>
@@ -90,7 +95,9 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
     connect(panel, &ui::QueuePanel::cancelRequested, this,
             [this](const QList<qint64>& ids) { apply([&] { m_store->cancel(ids); }); });
     connect(panel, &ui::QueuePanel::retryRequested, this, [this, wake](const QList<qint64>& ids) {
-        apply([&] { m_store->retry(ids); });
+        if (!m_modelProblem.isEmpty())
+            return m_window.showError(tr("nothing was retried: no model is open (%1)").arg(m_modelProblem));
+        apply([&] { m_store->retry(ids, m_model); }); // with the window's model, which may not be the job's
         wake();
     });
     connect(panel, &ui::QueuePanel::duplicateRequested, this, [this, wake](const QList<qint64>& ids) {
@@ -134,11 +141,35 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
             [this](qint64 id, const QString& message) { m_window.showError(tr("job %1: %2").arg(id).arg(message)); });
     connect(&worker, &QueueWorker::notice, this, [this](const QString& m) { m_window.showMessage(m); });
     connect(&worker, &QueueWorker::modelOpened, this,
-            [this](const QString&, const QString&, bool, const QList<QPair<QString, qint64>>& components,
-                   const QString& device) {
+            [this](const QString& line, const QString& details, bool test,
+                   const QList<QPair<QString, qint64>>& components, const QString& device) {
+                m_window.setModelDescription(line, details);
+                m_window.setAboutDetails(
+                    tr("Model: %1<br>%2")
+                        .arg(line.toHtmlEscaped(), details.toHtmlEscaped().replace(u'\n', QStringLiteral("<br>"))));
+                m_window.setModelNotice(test ? testModelNotice() : QString());
                 m_components = components;
                 setDevice(device);
+                m_switchedFrom.clear();
+                m_modelProblem.clear();
+                m_window.setModelProblem({});
             });
+    connect(&worker, &QueueWorker::modelFailed, this, &StudioController::onModelFailed);
+    connect(&window, &ui::MainWindow::builtInModelRequested, this, &StudioController::useBuiltInModel);
+    m_modelProblemPrompt = [this](const QString& folder, const QString& problem) {
+        QMessageBox box(QMessageBox::Warning, tr("Model folder not usable"),
+                        tr("%1 cannot be used as the model folder.").arg(QDir::toNativeSeparators(folder)),
+                        QMessageBox::NoButton, &m_window);
+        box.setInformativeText(m_model.isEmpty() || !m_modelProblem.isEmpty()
+                                   ? problem
+                                   : tr("%1\n\nThe current model stays in use: %2").arg(problem, m_model));
+        QPushButton* builtIn = box.addButton(tr("Use the built-in model"), QMessageBox::AcceptRole);
+        QPushButton* keep = box.addButton(tr("Keep the current model"), QMessageBox::RejectRole);
+        box.setDefaultButton(keep);
+        box.setEscapeButton(keep);
+        box.exec();
+        return box.clickedButton() == builtIn;
+    };
 
     // Another process (charaforge-cli) may change the queue: a cheap version check finds out, and only
     // the rows that changed are read (a worker's heartbeat changes none).
@@ -193,6 +224,62 @@ bool StudioController::stopWorker(QThread& thread, int timeoutMs) {
 
 void StudioController::setModel(const QString& path) {
     m_model = path;
+}
+
+void StudioController::openModel(const QString& dir) {
+    m_model = dir;
+    m_window.setModelDescription(tr("Opening %1…").arg(dir));
+    QMetaObject::invokeMethod(&m_worker, "openModel", Qt::QueuedConnection, Q_ARG(QString, dir));
+}
+
+bool StudioController::chooseModelFolder(const QString& dir) {
+    if (dir == m_model && m_modelProblem.isEmpty()) {
+        m_window.showMessage(tr("%1 is the model in use already.").arg(dir));
+        return true;
+    }
+    const QString problem = QString::fromStdString(engine::check_model_folder(dir.toStdString()));
+    if (!problem.isEmpty()) {
+        m_window.showError(problem.section(QLatin1Char('\n'), 0, 0));
+        if (m_modelProblemPrompt(dir, problem))
+            useBuiltInModel();
+        return false;
+    }
+    // Back to the working model should this one fail to load after all (bad weights, wrong shapes).
+    m_switchedFrom = m_modelProblem.isEmpty() ? m_model : QString();
+    rememberModel(dir);
+    openModel(dir);
+    return true;
+}
+
+void StudioController::useBuiltInModel() {
+    try {
+        const QString dir = builtInModel();
+        m_switchedFrom.clear();
+        rememberModel(dir);
+        openModel(dir);
+        m_window.showMessage(tr("Using the built-in test model: its images are noise."));
+    } catch (const std::exception& e) {
+        m_window.showError(tr("cannot prepare the built-in model: %1").arg(QString::fromStdString(e.what())));
+    }
+}
+
+void StudioController::onModelFailed(const QString& message) {
+    if (!m_switchedFrom.isEmpty()) {
+        const QString failed = m_model;
+        const QString previous = m_switchedFrom;
+        m_switchedFrom.clear();
+        rememberModel(previous);
+        openModel(previous);
+        m_window.showError(message.section(QLatin1Char('\n'), 0, 0));
+        if (m_modelProblemPrompt(failed, message))
+            useBuiltInModel();
+        return;
+    }
+    // No model is open: nothing can be queued until one is.
+    m_modelProblem = message;
+    m_window.setModelDescription(tr("No model open"), message);
+    m_window.setModelProblem(message);
+    m_window.showError(message.section(QLatin1Char('\n'), 0, 0));
 }
 
 void StudioController::queueVariants(const ui::GenerationSettings& s, const QStringList& vary, const QString& label) {

@@ -14,6 +14,7 @@
 #include <QTimer>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 class QThread;
@@ -35,6 +36,19 @@ public:
     // The model new jobs are generated with, and the folder their images go to.
     void setModel(const QString& path);
     QString model() const { return m_model; }
+    // Makes `dir` the model of new jobs and retries and opens it in the worker.
+    void openModel(const QString& dir);
+    // A folder the user picked (File → Choose model folder…): it becomes the model, remembered for the next
+    // start, only when it holds every part (engine::check_model_folder, no weights loaded). Otherwise the
+    // current model stays and the problem prompt says what is missing and offers the built-in model; the
+    // same happens when the folder passes the check but fails to load. True when `dir` was taken.
+    bool chooseModelFolder(const QString& dir);
+    // The built-in test model (created when missing) becomes the model and is remembered.
+    void useBuiltInModel();
+    // Answers a folder that cannot be used: true switches to the built-in model. The default is a dialog over
+    // the window; tests answer without one.
+    using ModelProblemPrompt = std::function<bool(const QString& folder, const QString& problem)>;
+    void setModelProblemPrompt(ModelProblemPrompt prompt) { m_modelProblemPrompt = std::move(prompt); }
     void setOutputDir(const QString& dir) { m_outputDir = dir; }
     QString outputDir() const { return m_outputDir; }
     // The device whose memory the monitor shows ("auto" until a model is open).
@@ -64,11 +78,15 @@ private:
     void show();
     void startMemorySampler(MemorySampler::Source source);
     void loadHistory();
+    void onModelFailed(const QString& message);
 
     ui::MainWindow& m_window;
     QueueWorker& m_worker;
     std::unique_ptr<queue::JobStore> m_store;
     QString m_model;
+    QString m_switchedFrom; // the working model while a newly chosen one loads (back to it if that fails)
+    QString m_modelProblem; // why no model is open ("" while one is)
+    ModelProblemPrompt m_modelProblemPrompt;
     QString m_outputDir;
     QString m_device = QStringLiteral("auto");
     QList<QPair<QString, qint64>> m_components;

@@ -688,7 +688,7 @@ void JobStore::cancel(const QList<qint64>& ids) {
     tx.commit();
 }
 
-void JobStore::retry(const QList<qint64>& ids) {
+void JobStore::retry(const QList<qint64>& ids, const QString& model) {
     auto db = QSqlDatabase::database(m_connection);
     Transaction tx(db, m_path, "retry jobs");
     QSqlQuery last(db);
@@ -703,6 +703,19 @@ void JobStore::retry(const QList<qint64>& ids) {
         run(q, m_path, "retry jobs");
         if (q.numRowsAffected() != 1)
             throw StoreError("queue: job " + std::to_string(id) + " cannot be retried: it is not failed or cancelled");
+        if (model.isEmpty())
+            continue;
+        auto other = prepare(db, m_path, "retry jobs",
+                             QStringLiteral("UPDATE jobs SET model = ?, steps_done = 0 WHERE id = ? AND model <> ?"));
+        other.addBindValue(text(model));
+        other.addBindValue(id);
+        other.addBindValue(text(model));
+        run(other, m_path, "retry jobs");
+        if (other.numRowsAffected() == 1) {
+            auto d = prepare(db, m_path, "retry jobs", QStringLiteral("DELETE FROM checkpoints WHERE job_id = ?"));
+            d.addBindValue(id);
+            run(d, m_path, "retry jobs");
+        }
     }
     tx.commit();
 }

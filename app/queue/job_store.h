@@ -83,8 +83,10 @@ public:
     QList<qint64> recoverAbandoned(qint64 staleMs = 120000);
 
     // User actions. Each names the job in its error when the state forbids it.
-    void cancel(const QList<qint64>& ids);             // queued or running → cancelled (a worker stops it)
-    void retry(const QList<qint64>& ids);              // failed or cancelled → queued at the end (checkpoint kept)
+    void cancel(const QList<qint64>& ids); // queued or running → cancelled (a worker stops it)
+    // Failed or cancelled → queued at the end, checkpoint kept. With `model`, a job of another model is queued
+    // with `model` instead and starts over (its checkpoint belongs to the old model).
+    void retry(const QList<qint64>& ids, const QString& model = QString());
     QList<qint64> duplicate(const QList<qint64>& ids); // copies queued at the end
     void edit(qint64 id, const JobSpec& spec);         // queued only; a changed spec drops the checkpoint
     void move(qint64 id, qint64 beforeId);             // queued job placed before `beforeId` (-1: the end)

@@ -1,5 +1,6 @@
 #include "queue/model_setup.h"
 
+#include "charaforge/engine/model_check.h"
 #include "charaforge/engine/pipeline.h"
 
 #include <QDir>
@@ -26,17 +27,25 @@ ModelChoice chooseModel(const QStringList& arguments) {
         return c;
     }
     const QString saved = QSettings().value(QStringLiteral("model/path")).toString();
-    if (!saved.isEmpty() && QFileInfo::exists(saved)) {
+    if (!saved.isEmpty() && engine::check_model_folder(saved.toStdString()).empty()) {
         c.path = saved;
         return c;
     }
-    c.path = defaultTestModelPath();
-    if (!engine::is_test_model(c.path.toStdString())) {
-        QDir().mkpath(c.path);
-        engine::make_test_model(c.path.toStdString(), 0);
-        c.createdTestModel = true;
-    }
+    c.path = builtInModel(&c.createdTestModel);
     return c;
+}
+
+QString builtInModel(bool* created) {
+    const QString path = defaultTestModelPath();
+    const bool make =
+        !engine::is_test_model(path.toStdString()) || !engine::check_model_folder(path.toStdString()).empty();
+    if (make) {
+        QDir().mkpath(path);
+        engine::make_test_model(path.toStdString(), 0);
+    }
+    if (created)
+        *created = make;
+    return path;
 }
 
 QString defaultOutputDir() {

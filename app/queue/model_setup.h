@@ -14,7 +14,11 @@ struct ModelChoice {
 // Folder of the embedded default test model (inside the app's data location).
 QString defaultTestModelPath();
 
-// Decides the model folder; creates the test model when nothing else is configured.
+// The built-in test model's folder, created first when it is missing or incomplete; `created` (optional) tells.
+QString builtInModel(bool* created = nullptr);
+
+// Decides the model folder; creates the test model when nothing else is configured. A remembered folder that no
+// longer holds a usable model (engine::check_model_folder) is passed over for the built-in one.
 ModelChoice chooseModel(const QStringList& arguments);
 
 // Where images go unless the user chose a folder: Pictures/CharaForge (the app data folder without one).

@@ -148,6 +148,29 @@ TEST_F(JobStoreTest, PauseStopsClaimsAndIsPersistent) {
     EXPECT_EQ(store.claimBatch(JobStore::processOwner(), [](const Job&) { return 1; }).size(), 1);
 }
 
+// Retry with the window's model: a job that failed on another model (a folder that went bad) runs again on the
+// given one from its first step; a job of that model keeps its checkpoint.
+TEST_F(JobStoreTest, RetryWithAModelRequeuesOtherModelsJobsOnItFromTheStart) {
+    JobStore store(path());
+    const auto owner = JobStore::processOwner();
+    const auto ids = store.add({spec(512, 1), spec(512, 2)});
+    ASSERT_EQ(store.claimBatch(owner, [](const Job&) { return 2; }).size(), 2);
+    for (auto id : ids)
+        store.saveCheckpoint(id, Checkpoint{3, 1, 1, 2, QByteArray(8, 'x')});
+    store.markFailed(ids[0], owner, QStringLiteral("model: /models/a does not exist"));
+    store.markFailed(ids[1], owner, QStringLiteral("out of memory"));
+    store.retry({ids[0]}, QStringLiteral("/models/b"));
+    EXPECT_EQ(store.job(ids[0])->state, JobState::Queued);
+    EXPECT_EQ(store.job(ids[0])->spec.model, QStringLiteral("/models/b")) << "was retried with its bad model";
+    EXPECT_EQ(store.job(ids[0])->stepsDone, 0);
+    EXPECT_FALSE(store.checkpoint(ids[0]).has_value()) << "the latent belongs to the other model";
+    store.retry({ids[1]}, QStringLiteral("/models/a"));
+    EXPECT_EQ(store.job(ids[1])->spec.model, QStringLiteral("/models/a"));
+    EXPECT_TRUE(store.checkpoint(ids[1]).has_value()) << "same model: it resumes";
+    EXPECT_THROW(store.retry({ids[1]}, QStringLiteral("/models/b")), StoreError) << "queued: not retried";
+    EXPECT_EQ(store.job(ids[1])->spec.model, QStringLiteral("/models/a")) << "a refused retry changes nothing";
+}
+
 TEST_F(JobStoreTest, StateChangesFollowTheStateMachine) {
     JobStore store(path());
     const auto owner = JobStore::processOwner();

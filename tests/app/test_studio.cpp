@@ -1,6 +1,7 @@
 // The studio wired as the app wires it (window, controller, queue worker thread, real engine on the tiny
 // model, CPU), driven through the window and the queue panel offscreen: queue variants, pause, reorder,
 // cancel one, resume; images stream into the gallery with previews; a dropped PNG restores its settings.
+#include "charaforge/engine/model_check.h"
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/imaging/png_io.h"
 #include "charaforge/prompt/prompt.h"
@@ -9,6 +10,7 @@
 #include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
+#include "queue/model_setup.h"
 #include "test_util.h"
 #include "ui/gallery_view.h"
 #include "ui/main_window.h"
@@ -16,11 +18,15 @@
 #include "ui/variants_dialog.h"
 #include "ui/vram_monitor.h"
 
+#include <QAbstractButton>
+#include <QAction>
 #include <QApplication>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QFileInfo>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSettings>
@@ -30,6 +36,7 @@
 #include <QTimer>
 #include <QTreeView>
 
+#include <filesystem>
 #include <mutex>
 
 #include <gtest/gtest.h>
@@ -631,12 +638,187 @@ TEST(Studio, AnA1111ImageShowsItsTagsInTheFormAndListsWhatHasNoEquivalent) {
     EXPECT_TRUE(rig.window.restoreNotice().isEmpty());
 }
 
+namespace {
+
+// A test model at `to` without its `drop` subfolder ("" keeps all).
+void makeModel(const QString& to, const char* drop = "") {
+    engine::make_test_model(to.toStdString());
+    if (*drop)
+        test::remove_tree(std::filesystem::path(to.toStdString()) / drop);
+}
+
+QString rememberedModel() {
+    return QSettings().value(QStringLiteral("model/path")).toString();
+}
+
+} // namespace
+
+// Choosing a folder that is no model dropped the working model and remembered the bad path before. Now the
+// folder is checked first: the model stays, the default dialog says what is missing, nothing is remembered,
+// jobs still queue with the working model; answering "Use the built-in model" switches to it.
+TEST(Studio, AnIncompleteModelFolderKeepsTheWorkingModelAndSaysWhatIsMissing) {
+    Rig rig;
+    const QString model = rig.dir + QStringLiteral("/model"), bad = rig.dir + QStringLiteral("/no-clip");
+    engine::make_test_model(model.toStdString());
+    makeModel(bad, "clip_model");
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setOutputDir(rig.dir);
+    controller.openModel(model);
+    rig.thread.start();
+    auto* label = rig.window.findChild<QLabel*>(QStringLiteral("modelLabel"));
+    ASSERT_TRUE(waitFor([&] { return label->text().startsWith(QStringLiteral("Test model")); }, 60000))
+        << label->text().toStdString();
+    const QString before = rememberedModel();
+
+    // The default dialog: it names the folder and what is missing; "Keep the current model" is the answer.
+    QString dialogText;
+    QTimer::singleShot(0, &rig.window, [&] {
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        ASSERT_NE(box, nullptr) << "no dialog";
+        dialogText = box->text() + QLatin1Char('\n') + box->informativeText();
+        for (QAbstractButton* b : box->buttons())
+            if (b->text() == QStringLiteral("Keep the current model"))
+                b->click();
+    });
+    EXPECT_FALSE(controller.chooseModelFolder(bad));
+    EXPECT_TRUE(dialogText.contains(bad)) << dialogText.toStdString();
+    EXPECT_TRUE(dialogText.contains(QStringLiteral("Jina CLIP v2 text encoder"))) << dialogText.toStdString();
+    EXPECT_TRUE(dialogText.contains(QStringLiteral("The current model stays in use"))) << dialogText.toStdString();
+    EXPECT_EQ(controller.model(), model);
+    EXPECT_EQ(rememberedModel(), before) << "the bad path was remembered";
+    QApplication::processEvents();
+    EXPECT_TRUE(label->text().startsWith(QStringLiteral("Test model"))) << label->text().toStdString();
+
+    queue::JobStore store(rig.db);
+    store.setPaused(true);
+    auto* queueButton = rig.window.findChild<QPushButton*>(QStringLiteral("queue"));
+    EXPECT_TRUE(queueButton->isEnabled());
+    queueButton->click();
+    ASSERT_EQ(store.jobs().size(), 1);
+    EXPECT_EQ(store.jobs()[0].spec.model, model) << "queued with the bad folder";
+
+    // Offered the built-in model and taking it.
+    QString problem;
+    controller.setModelProblemPrompt([&](const QString& folder, const QString& p) {
+        EXPECT_EQ(folder, bad);
+        problem = p;
+        return true;
+    });
+    EXPECT_FALSE(controller.chooseModelFolder(bad));
+    EXPECT_TRUE(problem.contains(QStringLiteral("clip_model"))) << problem.toStdString();
+    EXPECT_EQ(controller.model(), app::defaultTestModelPath());
+    EXPECT_EQ(rememberedModel(), app::defaultTestModelPath());
+    EXPECT_TRUE(engine::check_model_folder(app::defaultTestModelPath().toStdString()).empty());
+
+    // A complete folder is taken and remembered.
+    const QString good = rig.dir + QStringLiteral("/good");
+    makeModel(good);
+    EXPECT_TRUE(controller.chooseModelFolder(good));
+    EXPECT_EQ(controller.model(), good);
+    EXPECT_EQ(rememberedModel(), good);
+}
+
+// A folder that passes the check but does not load (a transformer file with the VAE's keys) puts the working
+// model back, in the controller, the worker and the remembered setting, and says why.
+TEST(Studio, AFolderThatFailsToLoadPutsTheWorkingModelBack) {
+    Rig rig;
+    const QString model = rig.dir + QStringLiteral("/model"), broken = rig.dir + QStringLiteral("/broken");
+    engine::make_test_model(model.toStdString());
+    makeModel(broken);
+    const QString transformer = broken + QStringLiteral("/transformer/diffusion_pytorch_model.safetensors");
+    ASSERT_TRUE(QFile::remove(transformer));
+    ASSERT_TRUE(QFile::copy(model + QStringLiteral("/vae/diffusion_pytorch_model.safetensors"), transformer));
+    ASSERT_TRUE(engine::check_model_folder(broken.toStdString()).empty()) << "the check reads no weights";
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.openModel(model);
+    rig.thread.start();
+    auto* label = rig.window.findChild<QLabel*>(QStringLiteral("modelLabel"));
+    ASSERT_TRUE(waitFor([&] { return label->text().startsWith(QStringLiteral("Test model")); }, 60000));
+
+    QString failed, problem;
+    controller.setModelProblemPrompt([&](const QString& folder, const QString& p) {
+        failed = folder;
+        problem = p;
+        return false;
+    });
+    EXPECT_TRUE(controller.chooseModelFolder(broken));
+    ASSERT_TRUE(waitFor([&] { return !failed.isEmpty(); }, 60000)) << "no word of the failure";
+    EXPECT_EQ(failed, broken);
+    EXPECT_FALSE(problem.isEmpty());
+    EXPECT_EQ(controller.model(), model);
+    EXPECT_EQ(rememberedModel(), model);
+    ASSERT_TRUE(waitFor([&] { return label->text().startsWith(QStringLiteral("Test model")); }, 60000))
+        << "the working model was not reopened: " << label->text().toStdString();
+    EXPECT_TRUE(rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->isEnabled());
+}
+
+// A model that cannot open at start (a bad --model) blocked nothing before: jobs were queued for it. Now the
+// buttons are disabled with the reason until a model opens, and File → Use the built-in model is the way out.
+TEST(Studio, NoModelOpenBlocksQueueingUntilTheBuiltInModelOpens) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setOutputDir(rig.dir);
+    controller.openModel(rig.dir + QStringLiteral("/nope"));
+    rig.thread.start();
+    auto* queueButton = rig.window.findChild<QPushButton*>(QStringLiteral("queue"));
+    ASSERT_TRUE(waitFor([&] { return !queueButton->isEnabled(); }, 60000)) << "queueing stayed open";
+    EXPECT_TRUE(queueButton->toolTip().contains(QStringLiteral("does not exist")))
+        << queueButton->toolTip().toStdString();
+    queue::JobStore store(rig.db);
+    store.setPaused(true);
+    ui::GenerationSettings s;
+    EXPECT_FALSE(rig.window.queueableSettings(s));
+    EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("No model is open")))
+        << rig.window.statusText().toStdString();
+    EXPECT_EQ(store.jobs().size(), 0);
+
+    rig.window.findChild<QAction*>(QStringLiteral("builtInModelAction"))->trigger();
+    EXPECT_EQ(controller.model(), app::defaultTestModelPath());
+    ASSERT_TRUE(waitFor([&] { return queueButton->isEnabled(); }, 60000)) << queueButton->toolTip().toStdString();
+    queueButton->click();
+    ASSERT_EQ(store.jobs().size(), 1);
+    EXPECT_EQ(store.jobs()[0].spec.model, app::defaultTestModelPath());
+}
+
+// Retry re-queues a failed job with the window's model: a job that failed on a folder that went bad runs
+// again on the working one (it kept the bad folder and failed again before).
+TEST(Studio, RetryRequeuesAFailedJobWithTheCurrentModel) {
+    Rig rig;
+    queue::JobStore store(rig.db);
+    queue::JobSpec spec;
+    spec.prompt = QStringLiteral("<general_tags>x</general_tags>");
+    spec.width = spec.height = 64;
+    spec.model = rig.dir + QStringLiteral("/gone");
+    spec.outputDir = rig.dir;
+    const auto id = store.add({spec}).front();
+    const QString owner = queue::JobStore::newOwnerId();
+    store.claimBatch(owner, [](const queue::Job&) { return 1; });
+    ASSERT_TRUE(
+        store.markFailed(id, owner, QStringLiteral("model: ") + spec.model + QStringLiteral(" does not exist")));
+    store.setPaused(true);
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setModel(rig.dir + QStringLiteral("/model"));
+    auto* panel = rig.window.queuePanel();
+    panel->selectJobs({id});
+    auto* retry = panel->findChild<QPushButton*>(QStringLiteral("retryButton"));
+    ASSERT_TRUE(retry->isEnabled());
+    retry->click();
+    EXPECT_EQ(store.job(id)->state, queue::JobState::Queued);
+    EXPECT_EQ(store.job(id)->spec.model, rig.dir + QStringLiteral("/model"));
+}
+
 int main(int argc, char** argv) {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
+    // The remembered model folder and the built-in model go to a scratch home, never the user's.
+    const auto home = test::make_temp_dir("studio-home");
+    qputenv("XDG_CONFIG_HOME", (home / "config").string().c_str());
+    qputenv("XDG_DATA_HOME", (home / "data").string().c_str());
     QApplication app(argc, argv);
     qRegisterMetaType<QList<qint64>>();
     qRegisterMetaType<QList<QPair<QString, qint64>>>();
     ::testing::InitGoogleTest(&argc, argv);
-    return RUN_ALL_TESTS();
+    const int rc = RUN_ALL_TESTS();
+    test::remove_tree(home);
+    return rc;
 }
