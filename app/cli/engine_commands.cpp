@@ -10,6 +10,14 @@
 
 #ifndef CHARAFORGE_ENGINE_ONLY
 #include "charaforge/imaging/png_io.h"
+#include "queue/job_record.h"
+#include "queue/pipeline_executor.h"
+#include "queue_commands.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QSettings>
+#include <QStandardPaths>
 #endif
 
 #include <nlohmann/json.hpp>
@@ -39,9 +47,26 @@ eng::TextEmbedding embedding_from(const nlohmann::json& j, const std::string& wh
     return e;
 }
 
-std::string sampler_name(eng::SolverKind s) {
-    return s == eng::SolverKind::Midpoint ? "midpoint" : "euler";
+#ifndef CHARAFORGE_ENGINE_ONLY
+// The model files' hashes that `generate` records, remembered across runs in the user's cache folder
+// (CACHE/model-hashes.ini) as the queue remembers them in its store: a model is hashed once per file version.
+queue::HashMemory remembered_hashes() {
+    const QString file =
+        QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + QStringLiteral("/model-hashes.ini");
+    auto settings = std::make_shared<QSettings>(file, QSettings::IniFormat);
+    auto name = [](const QString& key) {
+        return QStringLiteral("sha256/") +
+               QString::fromLatin1(QCryptographicHash::hash(key.toUtf8(), QCryptographicHash::Sha1).toHex());
+    };
+    queue::HashMemory memory;
+    memory.recall = [settings, name](const QString& key) { return settings->value(name(key)).toString(); };
+    memory.remember = [settings, name](const QString& key, const QString& hex) {
+        settings->setValue(name(key), hex);
+        settings->sync(); // not remembered when the cache cannot be written: hashed again next time
+    };
+    return memory;
 }
+#endif
 
 void check_model_path(const std::string& model) {
     std::error_code ec;
@@ -216,32 +241,23 @@ int run_generate(const Generate& o, const CLI::App& sub) {
                        std::to_string(p.step) + "/" + std::to_string(p.total_steps) + " (" +
                        std::to_string(static_cast<int>(secs)) + " s)");
     };
-    cb.on_image = [&](std::size_t i, const eng::Image& img) {
-        const auto& r = requests[i];
-        const std::string path = numbered_output_path(o.out, static_cast<int>(i), count);
-        nlohmann::ordered_json rec = {{"prompt", r.prompt},
-                                      {"negative_prompt", r.negative_prompt},
-                                      {"seed", r.seed},
-                                      {"steps", r.steps},
-                                      {"sampler", sampler_name(r.solver)},
-                                      {"cfg", r.guidance},
-                                      {"cfg_trunc", r.cfg_trunc},
-                                      {"renorm_cfg", r.renorm_cfg},
-                                      {"shift", r.shift},
-                                      {"width", r.width},
-                                      {"height", r.height},
-                                      {"model", o.model},
-                                      {"app", std::string("charaforge ") + CHARAFORGE_VERSION}};
 #ifndef CHARAFORGE_ENGINE_ONLY
-        std::string params = r.prompt + "\n";
-        if (!r.negative_prompt.empty())
-            params += "Negative prompt: " + r.negative_prompt + "\n";
-        params += "Steps: " + std::to_string(r.steps) + ", Sampler: " + sampler_name(r.solver) +
-                  ", CFG scale: " + std::to_string(r.guidance) + ", Seed: " + std::to_string(r.seed) +
-                  ", Size: " + std::to_string(r.width) + "x" + std::to_string(r.height) +
-                  ", Model: NewBie-image-Exp0.1";
+    // The record is the queue's (one writer): these settings, the model folder and its files' hashes.
+    queue::JobSpec spec = jobSpecFor(s);
+    spec.prompt = QString::fromStdString(o.prompt);
+    spec.model = QDir(QString::fromStdString(o.model)).absolutePath();
+    const auto model_files =
+        queue::modelFileRecords(queue::modelFilesOf(pipeline->info()), remembered_hashes(),
+                                [](const QString& message) { progress::note(message.toStdString()); }, {});
+#endif
+    cb.on_image = [&](std::size_t i, const eng::Image& img) {
+        const std::string path = numbered_output_path(o.out, static_cast<int>(i), count);
+#ifndef CHARAFORGE_ENGINE_ONLY
+        queue::JobSpec image_spec = spec;
+        image_spec.seed = static_cast<qint64>(requests[i].seed);
         imaging::RgbImage rgb{img.width, img.height, img.rgb};
-        imaging::write_png_atomic(path, rgb, {{"charaforge", rec.dump()}, {"parameters", params}});
+        imaging::write_png_atomic(path, rgb,
+                                  queue::pngRecord(image_spec, model_files, QStringLiteral(CHARAFORGE_VERSION)));
 #else
         // Engine-only builds have no image codec: write binary PPM.
         std::ofstream f(path, std::ios::binary);

@@ -149,17 +149,8 @@ int queueAdd(const QueueAdd& o, bool seedGiven) {
         if (out.exists() && !out.isDir())
             throw std::invalid_argument("--out: " + o.out + ": exists and is not a folder");
     }
-    queue::JobSpec base;
+    queue::JobSpec base = jobSpecFor(s);
     base.prompt = readPrompt(o.file);
-    base.negative = QString::fromStdString(s.negative);
-    base.width = s.width;
-    base.height = s.height;
-    base.steps = s.steps;
-    base.sampler = QString::fromStdString(s.sampler);
-    base.cfg = s.cfg;
-    base.cfgTrunc = s.cfg_trunc;
-    base.renorm = s.renorm;
-    base.shift = s.shift;
     // The engine's request check on the text as given (QString::fromStdString turns invalid UTF-8 in --negative
     // into U+FFFD unnoticed); the store checks every job again.
     engine::GenerationRequest request = queue::requestFor(base);
@@ -325,6 +316,20 @@ void addQueueAdd(CLI::App* queueApp, Action& chosen) {
 }
 
 } // namespace
+
+queue::JobSpec jobSpecFor(const SamplingOptions& s) {
+    queue::JobSpec spec;
+    spec.negative = QString::fromStdString(s.negative);
+    spec.width = s.width;
+    spec.height = s.height;
+    spec.steps = s.steps;
+    spec.sampler = QString::fromStdString(s.sampler);
+    spec.cfg = s.cfg;
+    spec.cfgTrunc = s.cfg_trunc;
+    spec.renorm = s.renorm;
+    spec.shift = s.shift;
+    return spec;
+}
 
 void add_queue_commands(CLI::App& app, Action& chosen) {
     auto* q = app.add_subcommand("queue", "The studio's job queue (shared with the charaforge window)");

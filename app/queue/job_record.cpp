@@ -1,5 +1,6 @@
 #include "queue/job_record.h"
 
+#include "charaforge/engine/error.h"
 #include "charaforge/imaging/png_io.h"
 
 #include <QCryptographicHash>
@@ -39,9 +40,8 @@ QString outputPathFor(const Job& job) {
         .filePath(QStringLiteral("charaforge-%1-%2.png").arg(job.id, 6, 10, QLatin1Char('0')).arg(job.spec.seed));
 }
 
-std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFileRecord>& model,
-                                             const QString& appVersion, const QString& queueId) {
-    const auto& s = job.spec;
+std::map<std::string, std::string> pngRecord(const JobSpec& s, const QList<ModelFileRecord>& model,
+                                             const QString& appVersion, const RecordOrigin& origin) {
     QJsonArray files;
     for (const auto& f : model)
         files.append(QJsonObject{{QStringLiteral("role"), f.role},
@@ -61,10 +61,12 @@ std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFi
                     {QStringLiteral("height"), s.height},
                     {QStringLiteral("model"), s.model},
                     {QStringLiteral("model_files"), files},
-                    {QStringLiteral("job_id"), QString::number(job.id)},
-                    {QStringLiteral("queue_id"), queueId},
-                    {QStringLiteral("group"), job.group},
                     {QStringLiteral("app"), QStringLiteral("charaforge ") + appVersion}};
+    if (origin.jobId != 0) {
+        rec.insert(QStringLiteral("job_id"), QString::number(origin.jobId));
+        rec.insert(QStringLiteral("queue_id"), origin.queueId);
+        rec.insert(QStringLiteral("group"), origin.group);
+    }
     QString params = s.prompt + QLatin1Char('\n');
     if (!s.negative.isEmpty())
         params += QStringLiteral("Negative prompt: ") + s.negative + QLatin1Char('\n');
@@ -81,6 +83,55 @@ std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFi
     params += QStringLiteral(", Model: NewBie-image-Exp0.1, Version: charaforge ") + appVersion;
     return {{"charaforge", QJsonDocument(rec).toJson(QJsonDocument::Compact).toStdString()},
             {"parameters", params.toStdString()}};
+}
+
+std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFileRecord>& model,
+                                             const QString& appVersion, const QString& queueId) {
+    return pngRecord(job.spec, model, appVersion, RecordOrigin{job.id, queueId, job.group});
+}
+
+QString hashKey(const QString& path) {
+    const QFileInfo info(path);
+    return QStringLiteral("sha256:%1:%2:%3")
+        .arg(info.absoluteFilePath())
+        .arg(info.size())
+        .arg(info.lastModified().toMSecsSinceEpoch());
+}
+
+QList<ModelFileRecord> modelFileRecords(const QList<QPair<QString, QString>>& files, const HashMemory& memory,
+                                        const std::function<void(const QString&)>& notice,
+                                        const std::function<bool()>& stop) {
+    QList<ModelFileRecord> out;
+    QStringList unhashed;
+    for (const auto& [role, path] : files) {
+        out.push_back({role, path, memory.recall(hashKey(path))});
+        if (out.back().sha256.isEmpty()) {
+            // Component files often share a name (transformer/ and vae/ both hold
+            // diffusion_pytorch_model.safetensors): each is named with its folder.
+            const QFileInfo info(path);
+            unhashed << info.dir().dirName() + QLatin1Char('/') + info.fileName();
+        }
+    }
+    if (unhashed.isEmpty())
+        return out;
+    // Hashing a multi-gigabyte file takes seconds: once per file version, remembered.
+    if (notice)
+        notice(QStringLiteral("hashing %1 for the image records (once): %2")
+                   .arg(unhashed.size() == 1 ? QStringLiteral("1 model file")
+                                             : QStringLiteral("%1 model files").arg(unhashed.size()),
+                        unhashed.join(QStringLiteral(", "))));
+    for (auto& f : out) {
+        if (!f.sha256.isEmpty())
+            continue;
+        const FileHash hashed = sha256OfFile(f.path, stop);
+        // A stop request ends the hash at once: nothing remembered.
+        if (hashed.outcome == FileHash::Outcome::Cancelled)
+            throw engine::Cancelled();
+        f.sha256 = hashed.hex;
+        if (!f.sha256.isEmpty())
+            memory.remember(hashKey(f.path), f.sha256);
+    }
+    return out;
 }
 
 qint64 jobIdFromPngText(const std::map<std::string, std::string>& text) {

@@ -25,9 +25,36 @@ struct ModelFileRecord {
 // The file a job's image is written to: OUTPUT_DIR/charaforge-<id>-<seed>.png.
 QString outputPathFor(const Job& job);
 
-// Text chunks (keyword → UTF-8 text) of a finished job's PNG; `queueId` is its queue's JobStore::queueId().
+// Where an image came from: a queue's job (its id, JobStore::queueId() and group), or nothing for an image
+// of `charaforge-cli generate` (jobId 0: the record has no job_id, queue_id or group).
+struct RecordOrigin {
+    qint64 jobId = 0;
+    QString queueId;
+    QString group;
+};
+
+// The one writer of the PNG record, for the queue and `charaforge-cli generate`: text chunks (keyword →
+// UTF-8 text) of an image made with `spec` (its outputDir is not recorded) from `model`'s files.
+std::map<std::string, std::string> pngRecord(const JobSpec& spec, const QList<ModelFileRecord>& model,
+                                             const QString& appVersion, const RecordOrigin& origin = {});
+// A finished job's record; `queueId` is its queue's JobStore::queueId().
 std::map<std::string, std::string> pngRecord(const Job& job, const QList<ModelFileRecord>& model,
                                              const QString& appVersion, const QString& queueId);
+
+// Remembered SHA-256 hashes of model files, by hashKey() (the queue keeps them in its store, the command
+// line in a settings file). `recall` returns an empty string for a file not hashed yet.
+struct HashMemory {
+    std::function<QString(const QString& key)> recall;
+    std::function<void(const QString& key, const QString& hex)> remember;
+};
+// The key of a file's hash: its absolute path, size and modification time (a changed file is hashed again).
+QString hashKey(const QString& path);
+// The records of `files` (role, path): hashes come from `memory`, the others are computed and remembered,
+// with one `notice` naming them all first. Throws engine::Cancelled as soon as `stop` says true (nothing
+// is remembered for the file being hashed).
+QList<ModelFileRecord> modelFileRecords(const QList<QPair<QString, QString>>& files, const HashMemory& memory,
+                                        const std::function<void(const QString&)>& notice,
+                                        const std::function<bool()>& stop);
 
 // The settings stored in a PNG's text chunks: our JSON record, else A1111 `parameters` (prompt, negative,
 // steps, sampler, CFG, seed, size). Sets *error (naming what is missing) and returns nullopt otherwise.

@@ -47,11 +47,8 @@ int PipelineExecutor::suggestBatch(const JobSpec& spec) {
     return m_pipeline->suggest_batch(spec.width, spec.height, spec.cfg != 1.0);
 }
 
-QList<QPair<QString, QString>> PipelineExecutor::modelFiles() const {
+QList<QPair<QString, QString>> modelFilesOf(const engine::ModelInfo& info) {
     QList<QPair<QString, QString>> out;
-    if (!m_pipeline)
-        return out;
-    const auto& info = m_pipeline->info();
     for (const auto& [role, file] : {std::pair<const char*, const std::string&>{"transformer", info.transformer_file},
                                      {"vae", info.vae_file},
                                      {"text_encoder", info.text_encoder_file},
@@ -59,6 +56,10 @@ QList<QPair<QString, QString>> PipelineExecutor::modelFiles() const {
         if (!file.empty())
             out.push_back({QString::fromLatin1(role), QString::fromStdString(file)});
     return out;
+}
+
+QList<QPair<QString, QString>> PipelineExecutor::modelFiles() const {
+    return m_pipeline ? modelFilesOf(m_pipeline->info()) : QList<QPair<QString, QString>>();
 }
 
 std::vector<engine::Image> PipelineExecutor::generate(const std::vector<engine::GenerationRequest>& requests,

@@ -6,6 +6,9 @@
 
 namespace charaforge::queue {
 
+// The weight files of an open model as (role, path): "transformer", "vae", "text_encoder", "clip_model".
+QList<QPair<QString, QString>> modelFilesOf(const engine::ModelInfo& info);
+
 class PipelineExecutor : public Executor {
 public:
     explicit PipelineExecutor(engine::RuntimeOptions options);

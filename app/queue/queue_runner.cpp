@@ -146,31 +146,18 @@ bool QueueRunner::runOnce() {
 }
 
 QList<ModelFileRecord> QueueRunner::modelRecord() {
-    QList<ModelFileRecord> out;
-    for (const auto& [role, path] : m_executor.modelFiles()) {
-        const QFileInfo info(path);
-        // Hashing a multi-gigabyte file takes seconds: once per file version, remembered in the store.
-        const QString key = QStringLiteral("sha256:%1:%2:%3")
-                                .arg(info.absoluteFilePath())
-                                .arg(info.size())
-                                .arg(info.lastModified().toMSecsSinceEpoch());
-        QString hash = m_store.metaValue(key).value_or(QString());
-        if (hash.isEmpty()) {
-            notice(QStringLiteral("hashing %1 for the image records (once)").arg(info.fileName()));
-            const FileHash hashed = sha256OfFile(path, [this] { return m_stop.load(); });
-            // A stop request ends the hash at once: nothing remembered, the jobs go back to the queue.
-            if (hashed.outcome == FileHash::Outcome::Cancelled)
-                throw engine::Cancelled();
-            hash = hashed.hex;
-            try {
-                m_store.setMetaValue(key, hash);
-            } catch (const StoreError&) {
-                // Not remembered: hashed again next time; the record is right either way.
-            }
+    HashMemory memory;
+    memory.recall = [this](const QString& key) { return m_store.metaValue(key).value_or(QString()); };
+    memory.remember = [this](const QString& key, const QString& hex) {
+        try {
+            m_store.setMetaValue(key, hex);
+        } catch (const StoreError&) {
+            // Not remembered: hashed again next time; the record is right either way.
         }
-        out.push_back({role, path, hash});
-    }
-    return out;
+    };
+    return modelFileRecords(
+        m_executor.modelFiles(), memory, [this](const QString& message) { notice(message); },
+        [this] { return m_stop.load(); });
 }
 
 void QueueRunner::finish(const Job& job, const QString& path, const engine::Image& image) {
