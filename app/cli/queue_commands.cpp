@@ -89,6 +89,23 @@ QString readPrompt(const std::string& path) {
     return prompt::serialise(parsed.document);
 }
 
+// The folder a job's images go to must be one the worker can make and write in: found now, not after the
+// worker has sampled the image. Throws std::invalid_argument naming --out.
+void checkOutputFolder(const std::string& path) {
+    const auto fail = [&](const std::string& why) { throw std::invalid_argument("--out: " + path + ": " + why); };
+    QFileInfo out(QString::fromStdString(path));
+    if (out.exists() && !out.isDir())
+        fail("exists and is not a folder");
+    // The folder, or the nearest of its parents that exists (the worker creates the rest).
+    QFileInfo existing = out;
+    while (!existing.exists() && !existing.isRoot())
+        existing = QFileInfo(existing.absolutePath());
+    if (!existing.isDir())
+        fail(existing.absoluteFilePath().toStdString() + " is not a folder");
+    if (!existing.isWritable())
+        fail("cannot write in " + existing.absoluteFilePath().toStdString());
+}
+
 // Job ids as positional arguments: positive integers, at least one.
 CLI::Option* addIds(CLI::App* sub, QList<qint64>& ids, const std::string& help) {
     return sub
@@ -144,11 +161,8 @@ int queueAdd(const QueueAdd& o, bool seedGiven) {
     check_sampling_options(s, seedGiven && o.seedMode == "increment");
     if (!o.model.empty() && !QFileInfo::exists(QString::fromStdString(o.model)))
         throw std::invalid_argument("--model: " + o.model + ": no such file or folder");
-    if (!o.out.empty()) {
-        const QFileInfo out(QString::fromStdString(o.out));
-        if (out.exists() && !out.isDir())
-            throw std::invalid_argument("--out: " + o.out + ": exists and is not a folder");
-    }
+    if (!o.out.empty())
+        checkOutputFolder(o.out);
     queue::JobSpec base = jobSpecFor(s);
     base.prompt = readPrompt(o.file);
     // The engine's request check on the text as given (QString::fromStdString turns invalid UTF-8 in --negative
@@ -412,12 +426,18 @@ int runWorker(const Worker& o) {
         progress::note("  job " + std::to_string(id) + " failed: " + message.toStdString());
     };
     events.notice = [](const QString& message) { progress::note("  " + message.toStdString()); };
+    events.modelOpened = [](const QString& model) {
+        const std::string path = model.toStdString();
+        progress::note("  model: " + path +
+                       (engine::is_test_model(path) ? " (test model: random weights, images are noise)" : ""));
+    };
     queue::QueueRunner runner(store, executor, options, events);
     g_runner = &runner;
     std::signal(SIGINT, onStopSignal);
     std::signal(SIGTERM, onStopSignal);
     progress::note("worker " + queue::JobStore::processOwner().toStdString() + " on " + store.path().toStdString() +
-                   " (each job names its model; jobs queued without --model use the built-in test model)");
+                   " (each job names its model folder: queue add --model, else CHARAFORGE_MODEL, the window's or "
+                   "the built-in test model)");
     while (!runner.stopRequested()) {
         if (runner.runOnce())
             continue;

@@ -235,9 +235,31 @@ void QueueRunner::runBatch(QList<Job> batch) {
     };
     auto releaseRemaining = [&] { settle("put jobs back in the queue", [&] { m_store.release(owner, remaining()); }); };
 
+    // An output folder that cannot be made or written is found before the model loads and samples, not
+    // after: the jobs go back to the queue (the disk's fault, not the job's) and the worker waits before it
+    // claims again.
+    for (const auto& j : batch) {
+        QString why;
+        if (!QDir().mkpath(j.spec.outputDir))
+            why = QStringLiteral("cannot create the output folder %1").arg(j.spec.outputDir);
+        else if (const QFileInfo folder(j.spec.outputDir); !folder.isDir() || !folder.isWritable())
+            why = QStringLiteral("cannot write in the output folder %1").arg(j.spec.outputDir);
+        if (why.isEmpty())
+            continue;
+        releaseRemaining();
+        m_backoffMs = std::clamp<qint64>(m_backoffMs * 2, 2000, 60000);
+        notice(QStringLiteral("%1 (job %2): the jobs go back to the queue; trying again in %3 s")
+                   .arg(why)
+                   .arg(j.id)
+                   .arg(m_backoffMs / 1000));
+        return;
+    }
+
     try {
         m_executor.openModel(batch.front().spec.model);
         if (m_recordModel != batch.front().spec.model) {
+            if (m_events.modelOpened)
+                m_events.modelOpened(batch.front().spec.model);
             m_record = modelRecord();
             m_recordModel = batch.front().spec.model;
         }

@@ -60,8 +60,9 @@ struct RunnerEvents {
     std::function<void(qint64 id, int step, int total, const engine::Image& preview)> preview;
     std::function<void(qint64 id, const QString& path, const engine::Image& image)> finished;
     std::function<void(qint64 id, const QString& message)> failed;
-    std::function<void(const QString& message)> notice; // e.g. an out-of-memory split
-    std::function<void()> changed;                      // any state change of the queue
+    std::function<void(const QString& message)> notice;    // e.g. an out-of-memory split
+    std::function<void(const QString& model)> modelOpened; // a batch's model, each time it changes
+    std::function<void()> changed;                         // any state change of the queue
 };
 
 class QueueRunner {

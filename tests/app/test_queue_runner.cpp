@@ -493,8 +493,9 @@ TEST_F(QueueRunnerTest, AMisconfiguredWorkerClaimsNothing) {
         EXPECT_EQ(store.job(id)->state, JobState::Done);
 }
 
-TEST_F(QueueRunnerTest, AnImageThatCannotBeWrittenSendsItsJobBackInsteadOfFailingIt) {
-    // The output folder cannot be created (its parent is a file): the disk's fault, not the job's.
+TEST_F(QueueRunnerTest, AnOutputFolderThatCannotBeMadeSendsItsJobBackBeforeSampling) {
+    // The output folder cannot be created (its parent is a file): the disk's fault, not the job's; found
+    // before the model opens, so nothing is sampled for an image that could not be written.
     QDir().mkpath(QString::fromStdString(dir.path().string()));
     QFile blocker(QString::fromStdString(dir.path().string() + "/not-a-folder"));
     ASSERT_TRUE(blocker.open(QIODevice::WriteOnly));
@@ -511,9 +512,76 @@ TEST_F(QueueRunnerTest, AnImageThatCannotBeWrittenSendsItsJobBackInsteadOfFailin
     ASSERT_TRUE(runner.runOnce());
     const auto job = *store.job(ids[0]);
     EXPECT_EQ(job.state, JobState::Queued) << job.message.toStdString();
+    EXPECT_TRUE(exec.batchSizes.empty()) << "nothing sampled";
+    EXPECT_TRUE(exec.opened.isEmpty()) << "no model opened";
+    ASSERT_FALSE(notices.isEmpty());
+    EXPECT_TRUE(notices.back().contains(QStringLiteral("cannot create the output folder ") + s.outputDir))
+        << notices.back().toStdString();
+}
+
+TEST_F(QueueRunnerTest, AnImageThatCannotBeWrittenSendsItsJobBackInsteadOfFailingIt) {
+    // The folder was there when the batch started and is replaced by a file while it samples.
+    JobStore store(dbPath());
+    auto s = spec(82, 4);
+    s.outputDir = QString::fromStdString(dir.path().string() + "/vanishing");
+    const auto ids = store.add({s});
+    FakeExecutor exec;
+    exec.onStep = [&](int step) {
+        if (step == 3) {
+            QDir(s.outputDir).removeRecursively();
+            QFile f(s.outputDir);
+            ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        }
+    };
+    QStringList notices;
+    RunnerEvents ev;
+    ev.notice = [&](const QString& n) { notices << n; };
+    QueueRunner runner(store, exec, options(), ev);
+    ASSERT_TRUE(runner.runOnce());
+    const auto job = *store.job(ids[0]);
+    EXPECT_EQ(job.state, JobState::Queued) << job.message.toStdString();
     EXPECT_EQ(job.stepsDone, 2) << "its last checkpoint is kept";
     ASSERT_FALSE(notices.isEmpty());
     EXPECT_TRUE(notices.back().contains(QStringLiteral("cannot write an image"))) << notices.back().toStdString();
+}
+
+// Model files are hashed for the records once per file version, with one notice that names every file with
+// its folder (transformer/ and vae/ both hold diffusion_pytorch_model.safetensors): never again for the next
+// batch, nor for the next worker on the queue. The runner says which model each batch opens.
+TEST_F(QueueRunnerTest, ModelFilesAreHashedOnceWithOneNotice) {
+    const QDir root(QString::fromStdString(dir.path().string()));
+    for (const char* part : {"transformer", "vae"}) {
+        root.mkpath(QString::fromLatin1(part));
+        QFile f(root.filePath(QString::fromLatin1(part) + QStringLiteral("/diffusion_pytorch_model.safetensors")));
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        f.write(part);
+    }
+    JobStore store(dbPath());
+    auto wide = spec(2);
+    wide.width = 128; // another size: a batch of its own
+    store.add({spec(1), wide});
+    FakeExecutor exec;
+    exec.files = {{QStringLiteral("transformer"),
+                   root.filePath(QStringLiteral("transformer/diffusion_pytorch_model.safetensors"))},
+                  {QStringLiteral("vae"), root.filePath(QStringLiteral("vae/diffusion_pytorch_model.safetensors"))}};
+    QStringList notices, models;
+    RunnerEvents ev;
+    ev.notice = [&](const QString& n) { notices << n; };
+    ev.modelOpened = [&](const QString& m) { models << m; };
+    {
+        QueueRunner runner(store, exec, options(), ev);
+        drain(runner);
+    }
+    EXPECT_EQ(exec.batchSizes, (std::vector<int>{1, 1}));
+    EXPECT_EQ(notices, QStringList{QStringLiteral("hashing 2 model files for the image records (once): "
+                                                  "transformer/diffusion_pytorch_model.safetensors, "
+                                                  "vae/diffusion_pytorch_model.safetensors")});
+    EXPECT_EQ(models, QStringList{QStringLiteral("/models/test")});
+    notices.clear();
+    store.add({spec(3)});
+    QueueRunner next(store, exec, options(), ev);
+    drain(next);
+    EXPECT_TRUE(notices.isEmpty()) << notices.join(QLatin1Char('\n')).toStdString();
 }
 
 TEST(PipelineExecutorCheck, ADeviceOrDtypeThisMachineCannotRunIsNamed) {
