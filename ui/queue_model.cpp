@@ -79,6 +79,12 @@ void QueueModel::setJobs(const QList<JobView>& jobs) {
         }
     }
 
+    QHash<qint64, QPixmap> thumbnails;
+    for (const JobView& j : jobs)
+        if (auto it = m_thumbnails.constFind(j.id); it != m_thumbnails.constEnd())
+            thumbnails.insert(j.id, *it);
+    m_thumbnails = thumbnails;
+
     if (sameOrder) {
         m_jobs = jobs;
         m_live = live;
@@ -98,6 +104,16 @@ bool QueueModel::setJobProgress(qint64 id, int step, int total, const QString& e
         return false;
     m_live.insert(id, Live{step, total, eta});
     Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+    return true;
+}
+
+bool QueueModel::setThumbnail(qint64 id, const QImage& image) {
+    const int row = rowOf(id);
+    if (row < 0 || image.isNull())
+        return false;
+    m_thumbnails.insert(id, QPixmap::fromImage(image.scaled(kThumbnailSize, kThumbnailSize, Qt::KeepAspectRatio,
+                                                            Qt::SmoothTransformation)));
+    Q_EMIT dataChanged(index(row, TitleColumn), index(row, TitleColumn), {Qt::DecorationRole});
     return true;
 }
 
@@ -224,6 +240,8 @@ QVariant QueueModel::data(const QModelIndex& index, int role) const {
     }
     case Qt::DisplayRole:
         switch (index.column()) {
+        case IdColumn:
+            return j.id;
         case StateColumn:
             return stateWord(j.state);
         case TitleColumn:
@@ -246,13 +264,20 @@ QVariant QueueModel::data(const QModelIndex& index, int role) const {
     case Qt::DecorationRole:
         if (index.column() == StateColumn)
             return stateIcon(j.state);
+        if (index.column() == TitleColumn && j.state == kDone)
+            if (auto it = m_thumbnails.constFind(j.id); it != m_thumbnails.constEnd())
+                return *it;
+        return {};
+    case Qt::TextAlignmentRole:
+        if (index.column() == IdColumn)
+            return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     case Qt::ForegroundRole:
         if (j.state == kFailed && (index.column() == ProgressColumn || index.column() == StateColumn))
             return QColor(200, 40, 40);
         return {};
     case Qt::ToolTipRole: {
-        QStringList lines{j.title.isEmpty() ? tr("Job %1").arg(j.id) : j.title};
+        QStringList lines{j.title.isEmpty() ? tr("Job %1").arg(j.id) : tr("Job %1: %2").arg(j.id).arg(j.title)};
         lines << tr("%1×%2, %3 steps, %4, CFG %5, seed %6")
                      .arg(j.width)
                      .arg(j.height)
@@ -276,6 +301,8 @@ QVariant QueueModel::headerData(int section, Qt::Orientation orientation, int ro
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
+    case IdColumn:
+        return tr("Job");
     case StateColumn:
         return tr("State");
     case TitleColumn:

@@ -4,7 +4,9 @@
 #include <QAbstractTableModel>
 #include <QHash>
 #include <QIcon>
+#include <QImage>
 #include <QList>
+#include <QPixmap>
 #include <QString>
 
 class QMimeData;
@@ -16,6 +18,7 @@ class QueueModel : public QAbstractTableModel {
     Q_OBJECT
 public:
     enum Column {
+        IdColumn,
         StateColumn,
         TitleColumn,
         SizeColumn,
@@ -39,6 +42,10 @@ public:
     void setJobs(const QList<JobView>& jobs);
     // Live progress of a running job; false when `id` is not a row.
     bool setJobProgress(qint64 id, int step, int total, const QString& eta);
+    // The finished image of job `id`, shown scaled to kThumbnailSize beside its title while it is done; kept
+    // across setJobs while the job is a row. False when `id` is not a row.
+    bool setThumbnail(qint64 id, const QImage& image);
+    static constexpr int kThumbnailSize = 32;
 
     const QList<JobView>& jobs() const { return m_jobs; }
     // Row of job `id`, -1 when absent.
@@ -81,6 +88,7 @@ private:
 
     QList<JobView> m_jobs;
     QHash<qint64, Live> m_live; // running jobs' latest progress
+    QHash<qint64, QPixmap> m_thumbnails;
     mutable QHash<QString, QIcon> m_icons;
 };
 

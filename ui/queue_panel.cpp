@@ -60,13 +60,25 @@ QueuePanel::QueuePanel(QWidget* parent) : QWidget(parent) {
     m_view->setDefaultDropAction(Qt::MoveAction);
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     m_view->setItemDelegateForColumn(QueueModel::ProgressColumn, new ProgressDelegate(m_view));
+    m_view->setIconSize(QSize(QueueModel::kThumbnailSize, QueueModel::kThumbnailSize)); // state icons stay 16 px
+    // The dock is narrow: id, state, the title and the progress share its width (both stretch, so long
+    // titles and error messages are elided, never scrolled). The settings are in each row's tooltip; the
+    // header's context menu shows their columns.
     QHeaderView* header = m_view->header();
     header->setStretchLastSection(false);
     for (int c = 0; c < QueueModel::ColumnCount; ++c)
         header->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     header->setSectionResizeMode(QueueModel::TitleColumn, QHeaderView::Stretch);
-    header->setSectionResizeMode(QueueModel::ProgressColumn, QHeaderView::Interactive);
-    header->resizeSection(QueueModel::ProgressColumn, 220);
+    header->setSectionResizeMode(QueueModel::ProgressColumn, QHeaderView::Stretch);
+    header->setContextMenuPolicy(Qt::ActionsContextMenu);
+    for (int c : {QueueModel::SizeColumn, QueueModel::StepsColumn, QueueModel::SamplerColumn, QueueModel::CfgColumn,
+                  QueueModel::SeedColumn}) {
+        m_view->setColumnHidden(c, true);
+        auto* show = new QAction(m_model->headerData(c, Qt::Horizontal).toString(), header);
+        show->setCheckable(true);
+        connect(show, &QAction::toggled, this, [this, c](bool on) { m_view->setColumnHidden(c, !on); });
+        header->addAction(show);
+    }
     connect(m_model, &QueueModel::moveRequested, this, &QueuePanel::moveRequested);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &QueuePanel::updateActions);
     connect(m_view, &QWidget::customContextMenuRequested, this, &QueuePanel::showContextMenu);
@@ -183,6 +195,10 @@ void QueuePanel::setJobs(const QList<JobView>& jobs) {
 
 void QueuePanel::setJobProgress(qint64 id, int step, int total, const QString& eta) {
     m_model->setJobProgress(id, step, total, eta);
+}
+
+void QueuePanel::setJobThumbnail(qint64 id, const QImage& image) {
+    m_model->setThumbnail(id, image);
 }
 
 void QueuePanel::setPaused(bool paused) {

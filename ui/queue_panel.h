@@ -6,6 +6,7 @@
 #include "ui/queue_model.h"
 #include "ui/studio_types.h"
 
+#include <QImage>
 #include <QList>
 #include <QString>
 #include <QWidget>
@@ -29,6 +30,8 @@ public:
     void setJobs(const QList<JobView>& jobs);
     // Live progress of a running job without a reload. `eta` is shown as "ETA <eta>" when not empty.
     void setJobProgress(qint64 id, int step, int total, const QString& eta);
+    // The finished image of a done job, as a thumbnail beside its title.
+    void setJobThumbnail(qint64 id, const QImage& image);
     // Shows the queue as paused or running; does not emit pauseToggled.
     void setPaused(bool paused);
     bool isPaused() const { return m_paused; }

@@ -3,6 +3,7 @@
 #include "charaforge/engine/model_check.h"
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
+#include "charaforge/prompt/prompt.h"
 #include "gui/queue_worker.h"
 #include "queue/group_store.h"
 #include "queue/job_record.h"
@@ -47,11 +48,35 @@ QString clock(double seconds) {
 } // namespace
 
 QString promptTitle(const QString& prompt) {
+    constexpr int kMaxTitle = 80;
+    auto elided = [](const QString& t) { return t.size() > kMaxTitle ? t.left(kMaxTitle - 1) + QChar(0x2026) : t; };
+    const auto parsed = prompt::parse(prompt);
+    const prompt::Document& d = parsed.document;
+    if (d.kind == prompt::Kind::Xml && !d.characters.empty()) {
+        // The characters by name ("character 2" for an unnamed one or a $character_N$ placeholder), then
+        // what sets the picture apart: style and background.
+        static const QRegularExpression placeholder(QStringLiteral("^\\$character_\\d+\\$$"));
+        QStringList names;
+        for (const prompt::Character& c : d.characters) {
+            QStringList n;
+            for (const QString& tag : c.n)
+                if (!placeholder.match(tag).hasMatch())
+                    n << tag;
+            QString name = n.isEmpty() ? QObject::tr("character %1").arg(c.index) : n.join(QStringLiteral(", "));
+            if (!c.gender.isEmpty())
+                name += QStringLiteral(" (%1)").arg(c.gender.join(QStringLiteral(", ")));
+            names << name;
+        }
+        QString title = names.join(QStringLiteral(" & "));
+        if (d.general_tags) {
+            const QStringList scene = d.general_tags->style + d.general_tags->background;
+            if (!scene.isEmpty())
+                title += QStringLiteral(" · ") + scene.join(QStringLiteral(", "));
+        }
+        return elided(title);
+    }
     static const QRegularExpression tags(QStringLiteral("<[^>]*>"));
-    QString t = QString(prompt).replace(tags, QStringLiteral(" ")).simplified();
-    t.replace(QStringLiteral("$character_1$"), QString());
-    t = t.simplified();
-    return t.size() > 80 ? t.left(79) + QChar(0x2026) : t;
+    return elided(QString(prompt).replace(tags, QStringLiteral(" ")).simplified());
 }
 
 StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, const QString& queuePath)
@@ -135,6 +160,7 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
     });
     connect(&worker, &QueueWorker::imageFinished, this, [this](qint64 id, const QImage& img, const QString& path) {
         m_window.gallery()->addImage(id, img, path, tr("job %1\n%2").arg(id).arg(path));
+        m_window.queuePanel()->setJobThumbnail(id, img);
         m_window.showImage(img, tr("job %1 · %2").arg(id).arg(QFileInfo(path).fileName()));
     });
     connect(&worker, &QueueWorker::jobFailed, this,
@@ -486,6 +512,7 @@ void StudioController::loadHistory() {
                 this,
                 [this, id, img, path] {
                     m_window.gallery()->addImage(id, img, path, tr("job %1\n%2").arg(id).arg(path));
+                    m_window.queuePanel()->setJobThumbnail(id, img);
                 },
                 Qt::QueuedConnection);
         }

@@ -20,12 +20,14 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScreen>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTreeView>
 #include <QUrl>
 
 #include <gtest/gtest.h>
@@ -182,6 +184,41 @@ TEST(MainWindow, MenusCarryQuitOpenShortcutsAndAbout) {
     EXPECT_TRUE(about.contains(QStringLiteral("NewBie-image-Exp0.1 · cuda:0")));
     EXPECT_TRUE(about.contains(QStringLiteral("non-commercial licence")));
     EXPECT_TRUE(about.contains(QStringLiteral("does not ship its weights")));
+}
+
+// The queue dock at the window's default width, at a laptop's and a desktop's size: no horizontal scrolling
+// with long titles and messages (eight columns, the progress at a fixed 220 px, needed about 700 px).
+TEST(MainWindow, TheQueueNeedsNoHorizontalScrolling) {
+    for (const QSize size : {QSize(1280, 800), QSize(1920, 1080)}) {
+        MainWindow w;
+        w.resize(size);
+        w.show();
+        QList<charaforge::ui::JobView> jobs;
+        for (const char* state : {"done", "failed", "running", "queued", "cancelled"}) {
+            charaforge::ui::JobView j;
+            j.id = 1000000 + jobs.size();
+            j.state = QString::fromLatin1(state);
+            j.title =
+                QStringLiteral("hatsune_miku (1girl) & kagamine_rin (1girl) · watercolor, cherry_blossoms, night");
+            j.width = 1024;
+            j.height = 1024;
+            j.steps = 28;
+            j.sampler = QStringLiteral("midpoint");
+            j.cfg = 4.5;
+            j.seed = 4294967295;
+            j.message =
+                QStringLiteral("model: /home/someone/models/NewBie-image-Exp0.1 is not a complete model folder");
+            j.outputPath = QStringLiteral("/home/someone/Pictures/CharaForge/hatsune_miku_0001.png");
+            jobs.push_back(j);
+        }
+        w.queuePanel()->setJobs(jobs);
+        w.queuePanel()->setJobProgress(1000002, 12, 28, QStringLiteral("0:42"));
+        QCoreApplication::processEvents();
+        QTreeView* view = w.queuePanel()->view();
+        EXPECT_EQ(view->horizontalScrollBar()->maximum(), 0)
+            << "scrolls by " << view->horizontalScrollBar()->maximum() << " px in a " << view->viewport()->width()
+            << " px view at " << size.width() << "x" << size.height();
+    }
 }
 
 TEST(MainWindow, SizesSnapToTheModelsStepWithAReason) {

@@ -5,8 +5,11 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QHeaderView>
+#include <QImage>
 #include <QLabel>
 #include <QMimeData>
+#include <QPixmap>
 #include <QPushButton>
 #include <QScrollBar>
 #include <QSignalSpy>
@@ -127,6 +130,44 @@ TEST_F(QueuePanelTest, ShowsRowsInQueueOrderWithCounts) {
     jobs.append(makeJob(id++, QStringLiteral("cancelled")));
     m_panel->setJobs(jobs);
     EXPECT_EQ(label->text(), QStringLiteral("12 queued · 1 running · 5 done · 1 failed · 1 cancelled"));
+}
+
+// The issue asked for a job id column and a thumbnail for finished jobs; the settings moved into the tooltip
+// (their columns hidden, shown from the header's menu) so the dock needs no horizontal scrolling.
+TEST_F(QueuePanelTest, RowsShowTheJobIdAndDoneJobsTheirThumbnail) {
+    QList<JobView> jobs = makeJobs({{41, QStringLiteral("done")}, {42, QStringLiteral("queued")}});
+    m_panel->setJobs(jobs);
+    EXPECT_EQ(cell(0, QueueModel::IdColumn), QStringLiteral("41"));
+    EXPECT_EQ(model()->headerData(QueueModel::IdColumn, Qt::Horizontal).toString(), QStringLiteral("Job"));
+    EXPECT_TRUE(model()->index(0, QueueModel::TitleColumn).data(Qt::DecorationRole).isNull());
+
+    QImage image(256, 128, QImage::Format_RGB888);
+    image.fill(Qt::darkCyan);
+    m_panel->setJobThumbnail(41, image);
+    m_panel->setJobThumbnail(42, image); // queued: no image to show
+    m_panel->setJobs(jobs);              // a reload keeps it
+    const auto thumb = model()->index(0, QueueModel::TitleColumn).data(Qt::DecorationRole).value<QPixmap>();
+    ASSERT_FALSE(thumb.isNull());
+    EXPECT_EQ(thumb.size(), QSize(QueueModel::kThumbnailSize, QueueModel::kThumbnailSize / 2));
+    EXPECT_EQ(thumb.toImage().pixelColor(4, 4), QColor(Qt::darkCyan));
+    EXPECT_TRUE(model()->index(1, QueueModel::TitleColumn).data(Qt::DecorationRole).value<QPixmap>().isNull());
+    jobs.removeFirst();
+    m_panel->setJobs(jobs);
+    jobs.prepend(makeJob(41, QStringLiteral("done")));
+    m_panel->setJobs(jobs);
+    EXPECT_TRUE(model()->index(0, QueueModel::TitleColumn).data(Qt::DecorationRole).value<QPixmap>().isNull())
+        << "a removed job's thumbnail is dropped with it";
+
+    EXPECT_TRUE(view()->isColumnHidden(QueueModel::SeedColumn));
+    EXPECT_TRUE(model()
+                    ->index(1, QueueModel::TitleColumn)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .contains(QStringLiteral("seed 1042")));
+    const auto menu = view()->header()->actions();
+    ASSERT_EQ(menu.size(), 5);
+    menu.last()->setChecked(true);
+    EXPECT_FALSE(view()->isColumnHidden(QueueModel::SeedColumn));
 }
 
 TEST_F(QueuePanelTest, FailedJobShowsItsMessage) {
