@@ -32,6 +32,11 @@ qint64 heldBytes(const MemorySample& s) {
     return s.gpu ? std::max(s.reserved, s.allocated) : std::max<qint64>(s.total - s.freeBytes, 0);
 }
 
+// What the graph draws of a sample: the app's own memory (on the CPU the process, not the whole machine).
+qint64 graphHeldBytes(const MemorySample& s) {
+    return s.gpu ? heldBytes(s) : usedBytes(s);
+}
+
 // The stacked bar of the latest sample, a small legend and the history of used/held bytes.
 class MemoryChart : public QWidget {
 public:
@@ -113,9 +118,7 @@ private:
 
     void paintGraph(QPainter& p, const QRect& graph, const QList<MemorySample>& history) const {
         p.fillRect(graph, palette().color(QPalette::Base));
-        qint64 top = 1;
-        for (const MemorySample& s : history)
-            top = std::max({top, s.total, heldBytes(s), usedBytes(s)});
+        const qint64 top = memoryAxisTop(history);
         // Newest at the right edge; one slot per sample the history can hold.
         const int slots = std::max(m_monitor->historyLimit(), 2);
         const double dx = double(graph.width()) / double(slots - 1);
@@ -129,7 +132,7 @@ private:
         QPainterPath used;
         held.moveTo(point(0, 0).x(), graph.bottom());
         for (qsizetype i = 0; i < history.size(); ++i) {
-            held.lineTo(point(i, heldBytes(history[i])));
+            held.lineTo(point(i, graphHeldBytes(history[i])));
             if (i == 0)
                 used.moveTo(point(i, usedBytes(history[i])));
             else
@@ -152,13 +155,33 @@ private:
         p.setPen(palette().color(QPalette::Mid));
         p.drawRect(graph.adjusted(0, 0, -1, -1));
         p.setPen(palette().color(QPalette::PlaceholderText));
-        p.drawText(graph.adjusted(4, 2, -4, -2), Qt::AlignTop | Qt::AlignRight, formatBytes(top));
+        p.drawText(graph.adjusted(4, 2, -4, -2), Qt::AlignTop | Qt::AlignRight, memoryAxisLabel(history));
     }
 
     const VramMonitor* m_monitor;
 };
 
 } // namespace
+
+qint64 memoryAxisTop(const QList<MemorySample>& history) {
+    qint64 peak = 0;
+    for (const MemorySample& s : history)
+        peak = std::max({peak, graphHeldBytes(s), usedBytes(s)});
+    qint64 top = 64 * static_cast<qint64>(kMiB);
+    for (bool powerOfTwo = true; top < peak; powerOfTwo = !powerOfTwo)
+        top = powerOfTwo ? top / 2 * 3 : top / 3 * 4;
+    const qint64 total = history.isEmpty() ? 0 : history.last().total;
+    return total > 0 && top > total ? std::max(total, peak) : top;
+}
+
+QString memoryAxisLabel(const QList<MemorySample>& history) {
+    const qint64 top = memoryAxisTop(history);
+    const qint64 total = history.isEmpty() ? 0 : history.last().total;
+    if (total <= 0 || top >= total)
+        return formatBytes(top);
+    return QCoreApplication::translate("charaforge::ui::memoryAxisLabel", "%1 of %2")
+        .arg(formatBytes(top), formatBytes(total));
+}
 
 QString formatBytes(qint64 bytes) {
     if (bytes < 0)

@@ -14,6 +14,14 @@ namespace charaforge::ui {
 // Bytes as "512.0 MiB" below one GiB and "12.3 GiB" from there (binary units, one decimal).
 QString formatBytes(qint64 bytes);
 
+// The memory graph's top: the first of 64, 96, 128, 192, 256, 384 … MiB (powers of two and one and a half times
+// them) at or above the most the app held in `history` (GPU: reserved or allocated; CPU: the process's resident
+// memory), and no more than the device's total. The graph scales to what the app uses and states the total
+// beside it: on a 23.5 GiB axis a 0.3 GiB process was a flat line.
+qint64 memoryAxisTop(const QList<MemorySample>& history);
+// The graph's corner label: the axis top and, when it is not the whole device, its total ("384.0 MiB of 23.5 GiB").
+QString memoryAxisLabel(const QList<MemorySample>& history);
+
 class VramMonitor : public QWidget {
     Q_OBJECT
 public:

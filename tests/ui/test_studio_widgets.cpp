@@ -317,6 +317,33 @@ TEST(VramMonitorTest, WarnsWhenLittleIsLeft) {
     EXPECT_EQ(monitor.summaryText().split(QLatin1Char('\n')).size(), 1);
 }
 
+// The graph scaled to the device's total before: a 0.3 GiB process on a 23.5 GiB machine was a flat line at
+// the bottom. The axis is now the next step (64, 96, 128, 192 … MiB) above the most the app held.
+TEST(VramMonitorTest, TheGraphScalesToWhatTheAppUses) {
+    using charaforge::ui::memoryAxisLabel;
+    using charaforge::ui::memoryAxisTop;
+    MemorySample cpu = cpuSample();
+    cpu.total = gib(23.5);
+    cpu.freeBytes = gib(10); // 13.5 GiB in use by the machine: not the app's
+    cpu.processResident = mib(307);
+    EXPECT_EQ(memoryAxisTop({cpu}), mib(384));
+    EXPECT_EQ(memoryAxisLabel({cpu}), QStringLiteral("384.0 MiB of 23.5 GiB"));
+    cpu.processResident = mib(384);
+    EXPECT_EQ(memoryAxisTop({cpu}), mib(384)) << "at the step: no headroom needed";
+    MemorySample later = cpu;
+    later.processResident = mib(700);
+    EXPECT_EQ(memoryAxisTop({cpu, later}), mib(768)) << "the history's largest reading sets it";
+    cpu.processResident = mib(1);
+    EXPECT_EQ(memoryAxisTop({cpu}), mib(64)) << "never a 1-byte axis";
+
+    MemorySample gpu = gpuSample(); // 12.3 GiB allocated, 14.0 GiB reserved of 139.8 GiB
+    EXPECT_EQ(memoryAxisTop({gpu}), gib(16)) << "reserved memory is the app's too";
+    gpu.total = gib(15);
+    EXPECT_EQ(memoryAxisTop({gpu}), gib(15)) << "never above the device";
+    EXPECT_EQ(memoryAxisLabel({gpu}), QStringLiteral("15.0 GiB"));
+    EXPECT_EQ(memoryAxisTop({}), mib(64));
+}
+
 TEST(VramMonitorTest, HistoryIsBounded) {
     VramMonitor monitor;
     EXPECT_EQ(monitor.historyLimit(), 120);
