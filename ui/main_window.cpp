@@ -669,12 +669,12 @@ void MainWindow::restoreSession(const QSettings& settings) {
     s.height = value("height").toInt() > 0 ? value("height").toInt() : s.height;
     s.steps = value("steps").toInt() > 0 ? value("steps").toInt() : s.steps;
     s.sampler = value("sampler").toString().isEmpty() ? s.sampler : value("sampler").toString();
-    s.cfg = value("cfg").toDouble() > 0 ? value("cfg").toDouble() : s.cfg;
     auto number = [&](const char* key, double fallback) {
         bool ok = false;
         const double v = value(key).toDouble(&ok);
         return ok && std::isfinite(v) ? v : fallback;
     };
+    s.cfg = number("cfg", s.cfg); // 0 is a guidance scale too
     s.cfgTrunc = number("cfgTrunc", s.cfgTrunc);
     s.renorm = number("renorm", s.renorm);
     s.shift = number("shift", s.shift);

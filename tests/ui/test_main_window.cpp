@@ -454,6 +454,14 @@ TEST(MainWindow, CfgTruncRenormAndShiftAreInTheFormAndTheSession) {
     EXPECT_EQ(got.renorm, 1.25);
     EXPECT_EQ(got.shift, 3.0625);
     EXPECT_EQ(got.cfg, 0.625);
+    // A guidance scale of 0 is kept too (the session used to give 5 for it).
+    GenerationSettings zero = got;
+    zero.cfg = 0.0;
+    w.setSettings(zero);
+    w.saveSession(store);
+    MainWindow again;
+    again.restoreSession(store);
+    EXPECT_EQ(again.settings().cfg, 0.0);
 }
 
 // A job with its own model or output folder (queued from the command line, or restored) says so in the form, and
