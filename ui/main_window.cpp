@@ -187,6 +187,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_sampler->setObjectName(QStringLiteral("sampler"));
     m_sampler->addItem(tr("Euler"), QStringLiteral("euler"));
     m_sampler->addItem(tr("Midpoint"), QStringLiteral("midpoint"));
+    m_sampler->addItem(tr("DPM-Solver++ 2M"), QStringLiteral("dpm"));
+    m_sampler->setItemData(m_sampler->count() - 1, tr("The official DPM-Solver multistep: good images in fewer steps"),
+                           Qt::ToolTipRole);
     // The engine's ranges and enough decimals that a job queued on the command line is edited without a change.
     auto decimal = [&](double lo, double hi, double step, double value, const char* name, const QString& tip) {
         auto* d = new DecimalSpinBox(box);

@@ -32,7 +32,7 @@ constexpr KindInfo kKinds[] = {
     {"seed", "Seed values", "1 | 42 | 1234"},
     {"cfg", "Guidance (CFG)", "3.5 | 5 | 7"},
     {"steps", "Steps", "20 | 28 | 40"},
-    {"sampler", "Sampler", "euler | midpoint"},
+    {"sampler", "Sampler", "euler | midpoint | dpm"},
     {"resolution", "Resolution", "832x1216 | 1024x1024"},
     {"character", "A character's tag field", "school uniform | maid outfit"},
 };

@@ -210,7 +210,7 @@ int run_generate(const Generate& o, const CLI::App& sub) {
     base.width = s.width;
     base.height = s.height;
     base.steps = s.steps;
-    base.solver = s.sampler == "midpoint" ? eng::SolverKind::Midpoint : eng::SolverKind::Euler;
+    base.solver = eng::solver_from_name(s.sampler).value(); // --sampler allows only the solvers' names
     base.guidance = static_cast<float>(s.cfg);
     base.cfg_trunc = static_cast<float>(s.cfg_trunc);
     base.renorm_cfg = static_cast<float>(s.renorm);

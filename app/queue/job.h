@@ -14,7 +14,7 @@ struct JobSpec {
     int width = 1024;
     int height = 1024;
     int steps = 28;
-    QString sampler = QStringLiteral("euler"); // "euler" | "midpoint"
+    QString sampler = QStringLiteral("euler"); // "euler" | "midpoint" | "dpm" (engine::kSolverNames)
     double cfg = 5.0;
     double cfgTrunc = 1.0;
     double renorm = 0.0;

@@ -19,14 +19,20 @@ namespace {
 // The model our A1111 `parameters` text names (pngRecord writes it).
 constexpr const char* kModelName = "NewBie-image-Exp0.1";
 
+// The sampler in the A1111 "parameters" text. DPM-Solver++ 2M is not called A1111's "DPM++ 2M": that name also
+// stands for k-diffusion's schedules and, on flow models, for a step ratio taken in log sigma, not log SNR.
 QString samplerLabel(const QString& sampler) {
+    if (sampler == QStringLiteral("dpm"))
+        return QStringLiteral("DPM-Solver++ 2M");
     return sampler == QStringLiteral("midpoint") ? QStringLiteral("Midpoint") : QStringLiteral("Euler");
 }
 
-// Our sampler for a recorded name ("Euler", "midpoint"); any other is Euler, with a note saying so.
+// Our sampler for a recorded name ("Euler", "midpoint", "dpm", "DPM-Solver++ 2M"); any other is Euler, with a
+// note saying so.
 QString samplerFor(const QString& recorded, QStringList* notes) {
-    for (const QString& known : {QStringLiteral("euler"), QStringLiteral("midpoint")})
-        if (recorded.compare(known, Qt::CaseInsensitive) == 0)
+    for (const QString& known : {QStringLiteral("euler"), QStringLiteral("midpoint"), QStringLiteral("dpm")})
+        if (recorded.compare(known, Qt::CaseInsensitive) == 0 ||
+            recorded.compare(samplerLabel(known), Qt::CaseInsensitive) == 0)
             return known;
     if (notes)
         notes->append(QStringLiteral("sampler \"%1\" has no equivalent; using Euler").arg(recorded));

@@ -52,7 +52,7 @@ engine::GenerationRequest requestFor(const JobSpec& s) {
     r.width = s.width;
     r.height = s.height;
     r.steps = s.steps;
-    r.solver = s.sampler == QStringLiteral("midpoint") ? engine::SolverKind::Midpoint : engine::SolverKind::Euler;
+    r.solver = engine::solver_from_name(s.sampler.toStdString()).value_or(engine::SolverKind::Euler);
     r.guidance = toFloat(s.cfg);
     r.cfg_trunc = toFloat(s.cfgTrunc);
     r.renorm_cfg = toFloat(s.renorm);
@@ -68,8 +68,8 @@ QStringList specProblems(const JobSpec& spec) {
         out << QStringLiteral("seed: %1 is negative (seeds are 0 to %2)").arg(spec.seed).arg(engine::kMaxSeed);
         r.seed = 0; // said once, not again as a huge unsigned number
     }
-    if (spec.sampler != QStringLiteral("euler") && spec.sampler != QStringLiteral("midpoint"))
-        out << QStringLiteral("sampler: '%1' is not euler or midpoint").arg(spec.sampler);
+    if (!engine::solver_from_name(spec.sampler.toStdString()))
+        out << QStringLiteral("sampler: '%1' is not euler, midpoint or dpm").arg(spec.sampler);
     for (const auto& problem : engine::request_problems(r))
         out << jobField(problem);
     return out;

@@ -1,5 +1,6 @@
 #include "queue/variants.h"
 
+#include "charaforge/engine/request_validation.h"
 #include "charaforge/prompt/prompt.h"
 
 #include <QJsonArray>
@@ -112,8 +113,8 @@ void apply(JobSpec& spec, const VariantAxis& axis, const QString& value) {
             fail(axis, value, QStringLiteral("not a step count between 1 and 1000"));
         return;
     case AxisKind::Sampler:
-        if (value != QStringLiteral("euler") && value != QStringLiteral("midpoint"))
-            fail(axis, value, QStringLiteral("not a sampler (euler or midpoint)"));
+        if (!engine::solver_from_name(value.toStdString()))
+            fail(axis, value, QStringLiteral("not a sampler (euler, midpoint or dpm)"));
         spec.sampler = value;
         return;
     case AxisKind::Resolution: {

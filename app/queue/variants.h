@@ -25,7 +25,7 @@ enum class AxisKind { Style, Seed, Cfg, Steps, Sampler, Resolution, CharacterFie
 struct VariantAxis {
     AxisKind kind = AxisKind::Seed;
     // One entry per alternative, as the user wrote it: a comma-separated tag set (Style,
-    // CharacterField), a number (Seed, Cfg, Steps), "euler"/"midpoint" (Sampler), "WxH" (Resolution).
+    // CharacterField), a number (Seed, Cfg, Steps), "euler"/"midpoint"/"dpm" (Sampler), "WxH" (Resolution).
     QStringList values;
     bool extend = false; // Style / CharacterField: add the tags to the field instead of replacing it
     int character = 1;   // CharacterField: N of <character_N>

@@ -33,7 +33,7 @@ CliRun run_sampling(std::vector<std::string> args) {
     std::ostringstream out, err;
     cli::set_action(sub, chosen, [&] {
         cli::check_sampling_options(o, true);
-        out << o.width << " " << o.steps << " " << o.seed << " " << o.cfg;
+        out << o.width << " " << o.steps << " " << o.seed << " " << o.cfg << " " << o.sampler;
         return 0;
     });
     args.insert(args.begin(), "gen");
@@ -63,7 +63,7 @@ TEST(CliOptions, IntegersDoNotWrapOrSaturate) {
     }
     const CliRun ok = run_sampling({"--width", "64", "--steps", "3", "--seed", "4294967295"});
     EXPECT_EQ(ok.code, 0) << ok.err;
-    EXPECT_EQ(ok.out, "64 3 4294967295 5");
+    EXPECT_EQ(ok.out, "64 3 4294967295 5 euler");
 }
 
 TEST(CliOptions, TheLastSeedOfASeriesMustFit) {
@@ -79,7 +79,7 @@ TEST(CliOptions, NumbersMustBeFiniteAndInRange) {
         EXPECT_EQ(r.code, cli::kExitUsage) << bad;
         EXPECT_NE(r.err.find("--cfg"), std::string::npos) << r.err;
     }
-    EXPECT_EQ(run_sampling({"--cfg", "7.5"}).out, "1024 28 0 7.5");
+    EXPECT_EQ(run_sampling({"--cfg", "7.5"}).out, "1024 28 0 7.5 euler");
 }
 
 TEST(CliOptions, SizesAreMultiplesOf16) {
@@ -144,6 +144,19 @@ TEST(CliOptions, HelpShowsDefaultsAndRanges) {
     for (const char* expected : {"Usage: charaforge-cli gen", "--width INT in [16, 8192]=1024", "--steps", "=28",
                                  "--sampler", "=euler", "--cfg", "=5", "--shift", "=6"})
         EXPECT_NE(r.out.find(expected), std::string::npos) << expected << "\n" << r.out;
+}
+
+TEST(CliOptions, TheSamplerIsOneOfTheEnginesSolvers) {
+    for (const std::string name : {"euler", "midpoint", "dpm"}) {
+        const CliRun r = run_sampling({"--sampler", name});
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(r.out, "1024 28 0 5 " + name);
+    }
+    const CliRun bad = run_sampling({"--sampler", "dpm++"});
+    EXPECT_EQ(bad.code, cli::kExitUsage);
+    EXPECT_NE(bad.err.find("--sampler: dpm++ not in {euler,midpoint,dpm}"), std::string::npos) << bad.err;
+    const CliRun help = run_sampling({"--help"});
+    EXPECT_NE(help.out.find("dpm (DPM-Solver++ 2M"), std::string::npos) << help.out;
 }
 
 TEST(CliOptions, UnknownOptionsAndMissingSubcommandsAreUsageErrors) {

@@ -462,6 +462,19 @@ TEST_F(JobStoreTest, AJobWhoseWorkerDiedRunsAlone) {
     EXPECT_EQ(selectBatch(queued, 8), (QList<int>{0})) << "a suspect at the head runs alone";
 }
 
+TEST(JobRequest, EachSamplerNameIsItsSolver) {
+    JobSpec s;
+    const std::vector<std::pair<QString, charaforge::engine::SolverKind>> names{
+        {QStringLiteral("euler"), charaforge::engine::SolverKind::Euler},
+        {QStringLiteral("midpoint"), charaforge::engine::SolverKind::Midpoint},
+        {QStringLiteral("dpm"), charaforge::engine::SolverKind::DpmMultistep}};
+    for (const auto& [name, solver] : names) {
+        s.sampler = name;
+        EXPECT_EQ(requestFor(s).solver, solver) << name.toStdString();
+        EXPECT_TRUE(specProblems(s).isEmpty()) << name.toStdString();
+    }
+}
+
 // The engine's request check guards the queue itself: a job the engine would refuse never enters the
 // database, whoever adds it (CLI, window, a group), and the error names the job's field.
 TEST_F(JobStoreTest, AJobTheEngineWouldRefuseNeverEntersTheQueue) {
@@ -483,7 +496,8 @@ TEST_F(JobStoreTest, AJobTheEngineWouldRefuseNeverEntersTheQueue) {
         {"steps: 1001", [](JobSpec& s) { s.steps = 1001; }},
         {"seed: -1 is negative", [](JobSpec& s) { s.seed = -1; }},
         {"seed: 4294967296 is above 4294967295", [](JobSpec& s) { s.seed = 4294967296; }},
-        {"sampler: 'dpm' is not euler or midpoint", [](JobSpec& s) { s.sampler = QStringLiteral("dpm"); }},
+        {"sampler: 'heun' is not euler, midpoint or dpm", [](JobSpec& s) { s.sampler = QStringLiteral("heun"); }},
+        {"sampler: 'DPM' is not euler", [](JobSpec& s) { s.sampler = QStringLiteral("DPM"); }},
     };
     const auto ids = store.add({spec(512, 1)});
     for (const auto& [expected, spoil] : bad) {

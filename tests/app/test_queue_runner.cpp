@@ -690,6 +690,19 @@ TEST(JobRecord, OurRecordCarriesEverySettingAndTheModelHashes) {
     EXPECT_EQ(back->prompt, job.spec.prompt);
 }
 
+TEST(JobRecord, TheDpmSamplerIsRecordedAndReadBack) {
+    Job job;
+    job.id = 7;
+    job.spec.prompt = QStringLiteral("1girl");
+    job.spec.sampler = QStringLiteral("dpm");
+    auto text = pngRecord(job, {}, QStringLiteral("1.2.3"), QStringLiteral("q-1"));
+    EXPECT_NE(text.at("charaforge").find("\"sampler\":\"dpm\""), std::string::npos) << text.at("charaforge");
+    EXPECT_NE(text.at("parameters").find("Sampler: DPM-Solver++ 2M,"), std::string::npos) << text.at("parameters");
+    EXPECT_EQ(specFromPngText(text)->sampler, QStringLiteral("dpm"));
+    text.erase("charaforge"); // the A1111 text alone, as another tool that dropped our record would leave it
+    EXPECT_EQ(specFromPngText(text)->sampler, QStringLiteral("dpm"));
+}
+
 // SIGINT during the hash of a 17 GB model file must not wait for the whole file: the stop flag is asked
 // before every chunk and a cancelled hash has no value.
 TEST(FileHash, StopAfterFirstChunkReturnsCancelledAtOnce) {

@@ -81,14 +81,14 @@ TEST(Variants, CharacterFieldAxisReplacesThatFieldOnly) {
 
 TEST(Variants, NumericAndSamplerAndResolutionAxes) {
     const auto e = expandVariants(base(), {axis(AxisKind::Cfg, {"3.5", "7"}), axis(AxisKind::Steps, {"20"}),
-                                           axis(AxisKind::Sampler, {"euler", "midpoint"}),
+                                           axis(AxisKind::Sampler, {"euler", "dpm"}),
                                            axis(AxisKind::Resolution, {"832x1216", "1024x1024"})});
     ASSERT_EQ(e.variants.size(), 8);
     EXPECT_DOUBLE_EQ(e.variants[0].spec.cfg, 3.5);
     EXPECT_EQ(e.variants[0].spec.steps, 20);
     EXPECT_EQ(e.variants[0].spec.width, 832);
     EXPECT_EQ(e.variants[0].spec.height, 1216);
-    EXPECT_EQ(e.variants[3].spec.sampler, "midpoint");
+    EXPECT_EQ(e.variants[3].spec.sampler, "dpm");
     EXPECT_EQ(e.variants[3].spec.width, 1024);
     EXPECT_DOUBLE_EQ(e.variants[7].spec.cfg, 7.0);
     EXPECT_EQ(e.variants[0].spec.prompt, base().prompt); // non-tag axes leave the prompt alone
@@ -112,6 +112,7 @@ TEST(Variants, BadValuesNameTheAxisAndValue) {
     expectError({axis(AxisKind::Cfg, {"lots"})}, "axis cfg, value \"lots\"");
     expectError({axis(AxisKind::Steps, {"0"})}, "axis steps");
     expectError({axis(AxisKind::Sampler, {"ddim"})}, "\"ddim\"");
+    expectError({axis(AxisKind::Sampler, {"ddim"})}, "not a sampler (euler, midpoint or dpm)");
     expectError({axis(AxisKind::Resolution, {"1000x1000"})}, "multiples of 16");
     expectError({axis(AxisKind::Seed, {})}, "no values");
     VariantAxis c = axis(AxisKind::CharacterField, {"hat"});

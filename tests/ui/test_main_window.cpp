@@ -488,3 +488,22 @@ TEST(MainWindow, AJobsOwnFoldersAreShownAndCanBeDropped) {
     EXPECT_TRUE(w.settings().model.isEmpty());
     EXPECT_TRUE(w.settings().outputDir.isEmpty());
 }
+
+TEST(MainWindow, TheSamplerComboOffersDpmSolver) {
+    MainWindow w;
+    w.show();
+    auto* combo = w.findChild<QComboBox*>(QStringLiteral("sampler"));
+    ASSERT_NE(combo, nullptr);
+    const int dpm = combo->findData(QStringLiteral("dpm"));
+    ASSERT_GE(dpm, 0);
+    EXPECT_EQ(combo->itemText(dpm), QStringLiteral("DPM-Solver++ 2M"));
+    GenerationSettings s = w.settings();
+    s.prompt = QStringLiteral("<general_tags><count>1girl</count></general_tags>");
+    s.sampler = QStringLiteral("dpm");
+    w.setSettings(s);
+    EXPECT_EQ(combo->currentIndex(), dpm);
+    QSignalSpy spy(&w, &MainWindow::queueRequested);
+    w.findChild<QPushButton*>(QStringLiteral("queue"))->click();
+    ASSERT_EQ(spy.count(), 1);
+    EXPECT_EQ(spy.at(0).at(0).value<GenerationSettings>().sampler, QStringLiteral("dpm"));
+}

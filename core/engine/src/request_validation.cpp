@@ -48,6 +48,17 @@ void check_embedding(std::vector<std::string>& out, const char* field, const Tex
 
 } // namespace
 
+std::string_view solver_name(SolverKind solver) {
+    return kSolverNames.at(static_cast<std::size_t>(solver));
+}
+
+std::optional<SolverKind> solver_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < kSolverNames.size(); ++i)
+        if (kSolverNames[i] == name)
+            return static_cast<SolverKind>(i);
+    return std::nullopt;
+}
+
 std::size_t first_invalid_utf8(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const std::size_t n = s.size();

@@ -832,6 +832,15 @@ TEST(RequestValidation, Utf8IsCheckedStrictly) {
     EXPECT_EQ(first_invalid_utf8("\xf4\x90\x80\x80"), 0u); // above U+10FFFF
 }
 
+TEST(RequestValidation, SolverNamesRoundTrip) {
+    for (auto solver : {SolverKind::Euler, SolverKind::Midpoint, SolverKind::DpmMultistep})
+        EXPECT_EQ(solver_from_name(solver_name(solver)), solver);
+    EXPECT_EQ(solver_name(SolverKind::DpmMultistep), "dpm");
+    EXPECT_EQ(solver_from_name("midpoint"), SolverKind::Midpoint);
+    for (const char* other : {"", "Euler", "dpm++", "heun", "dpm "})
+        EXPECT_FALSE(solver_from_name(other).has_value()) << other;
+}
+
 TEST(RequestValidation, EveryProblemIsNamed) {
     GenerationRequest ok;
     EXPECT_TRUE(request_problems(ok).empty());

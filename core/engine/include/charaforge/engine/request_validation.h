@@ -3,7 +3,9 @@
 // the CLI, the queue and the GUI share. Torch-free.
 #include "charaforge/engine/pipeline.h"
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +25,13 @@ inline constexpr uint64_t kMaxSeed = 0xFFFFFFFFull;
 // Guidance, shift and the other float settings must be finite and within these magnitudes.
 inline constexpr float kMaxGuidance = 100.0f;
 inline constexpr float kMaxShift = 1000.0f;
+
+// The sampler names of the command line, the queue, the variants and the PNG records, in the order
+// SolverKind lists them: "dpm" is DPM-Solver++ 2M, the official sample script's `--solver dpm`.
+inline constexpr std::array<std::string_view, 3> kSolverNames{"euler", "midpoint", "dpm"};
+std::string_view solver_name(SolverKind solver);
+// The solver a name stands for (exactly one of kSolverNames), nullopt for any other text.
+std::optional<SolverKind> solver_from_name(std::string_view name);
 
 // The byte offset of the first invalid UTF-8 sequence in `text` (overlong forms, surrogates and code points
 // above U+10FFFF are invalid), or std::string_view::npos when `text` is valid UTF-8.
