@@ -15,9 +15,9 @@ namespace fs = std::filesystem;
 namespace charaforge::engine {
 namespace {
 
-bool has_key_suffix(const SafetensorsFile& f, std::string_view suffix) {
-    for (const auto& t : f.tensors())
-        if (t.name.size() >= suffix.size() && t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0)
+bool has_key_suffix(const std::vector<std::string>& names, std::string_view suffix) {
+    for (const auto& name : names)
+        if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
             return true;
     return false;
 }
@@ -62,7 +62,7 @@ std::string_view checkpoint_kind_name(CheckpointKind kind) {
     return "unknown";
 }
 
-CheckpointKind classify_checkpoint(const SafetensorsFile& f) {
+CheckpointKind classify_keys(const std::vector<std::string>& f) {
     if (has_key_suffix(f, "cap_embedder.1.weight") && has_key_suffix(f, "clip_text_pooled_proj.1.weight"))
         return CheckpointKind::Transformer;
     if (has_key_suffix(f, "layers.0.self_attn.q_norm.weight"))
@@ -74,6 +74,13 @@ CheckpointKind classify_checkpoint(const SafetensorsFile& f) {
     if (has_key_suffix(f, "encoder.down_blocks.0.resnets.0.conv1.weight"))
         return CheckpointKind::VaeDiffusers;
     return CheckpointKind::Unknown;
+}
+
+CheckpointKind classify_checkpoint(const SafetensorsFile& file) {
+    std::vector<std::string> names;
+    for (const auto& t : file.tensors())
+        names.push_back(t.name);
+    return classify_keys(names);
 }
 
 std::string ModelFiles::summary() const {
@@ -103,9 +110,58 @@ ModelFiles locate_model(const std::string& path, Require require) {
         throw EngineError("model: " + path + " does not exist");
     ModelFiles m;
     m.root = path;
-    const bool diffusers =
-        fs::is_regular_file(root / "model_index.json", ec) || fs::is_directory(root / "transformer", ec);
-    if (diffusers) {
+    const bool diffusers = fs::is_regular_file(root / "model_index.json", ec) ||
+                           fs::is_directory(root / "transformer", ec) || fs::is_directory(root / "text_encoder", ec) ||
+                           fs::is_directory(root / "clip_model", ec);
+    // Files of one kind go to their component (a later one of the same kind replaces an earlier one).
+    auto assign = [&m](CheckpointKind kind, std::vector<std::string> weights, std::string config,
+                       const fs::path& folder) {
+        ComponentFiles* c = nullptr;
+        std::string tokenizer;
+        switch (kind) {
+        case CheckpointKind::Transformer:
+            c = &m.transformer;
+            break;
+        case CheckpointKind::Gemma:
+            c = &m.text_encoder;
+            tokenizer = "tokenizer.model";
+            break;
+        case CheckpointKind::Jina:
+            c = &m.clip;
+            tokenizer = "sentencepiece.bpe.model";
+            break;
+        case CheckpointKind::VaeBfl:
+        case CheckpointKind::VaeDiffusers:
+            c = &m.vae;
+            m.vae_bfl = kind == CheckpointKind::VaeBfl;
+            break;
+        case CheckpointKind::Unknown:
+            return;
+        }
+        c->weights = std::move(weights);
+        c->config_json = std::move(config);
+        if (!tokenizer.empty() && !folder.empty())
+            c->tokenizer = existing({folder / tokenizer});
+    };
+    const std::vector<std::string> own = safetensors_in(root);
+    // One component's folder: config.json beside shards whose keys name one kind of checkpoint (a shard
+    // without the telling keys is Unknown). Files of several kinds are a ComfyUI folder of single files.
+    CheckpointKind own_kind = CheckpointKind::Unknown;
+    bool one_kind = !diffusers && fs::is_regular_file(root / "config.json", ec) && !own.empty();
+    for (std::size_t i = 0; one_kind && i < own.size(); ++i) {
+        const CheckpointKind kind = classify_checkpoint(SafetensorsFile(own[i]));
+        if (kind != CheckpointKind::Unknown && own_kind != CheckpointKind::Unknown && kind != own_kind)
+            one_kind = false;
+        else if (kind != CheckpointKind::Unknown)
+            own_kind = kind;
+    }
+    if (fs::is_regular_file(root, ec)) {
+        m.layout = "single-file";
+        assign(classify_checkpoint(SafetensorsFile(path)), {path}, {}, {});
+    } else if (one_kind && own_kind != CheckpointKind::Unknown) {
+        m.layout = "component-folder";
+        assign(own_kind, own, (root / "config.json").string(), root);
+    } else if (diffusers) {
         m.layout = "diffusers-folder";
         auto component = [&](std::initializer_list<const char*> dirs, ComponentFiles& c) {
             for (const char* d : dirs) {
@@ -133,30 +189,8 @@ ModelFiles locate_model(const std::string& path, Require require) {
         for (const char* d : {".", "diffusion_models", "unet", "checkpoints", "text_encoders", "clip", "vae"})
             for (auto& f : safetensors_in(root / d))
                 candidates.push_back(f);
-        for (const auto& f : candidates) {
-            SafetensorsFile file(f);
-            switch (classify_checkpoint(file)) {
-            case CheckpointKind::Transformer:
-                m.transformer.weights = {f};
-                break;
-            case CheckpointKind::Gemma:
-                m.text_encoder.weights = {f};
-                break;
-            case CheckpointKind::Jina:
-                m.clip.weights = {f};
-                break;
-            case CheckpointKind::VaeBfl:
-                m.vae.weights = {f};
-                m.vae_bfl = true;
-                break;
-            case CheckpointKind::VaeDiffusers:
-                m.vae.weights = {f};
-                m.vae_bfl = false;
-                break;
-            case CheckpointKind::Unknown:
-                break;
-            }
-        }
+        for (const auto& f : candidates)
+            assign(classify_checkpoint(SafetensorsFile(f)), {f}, {}, {});
         m.text_encoder.tokenizer = existing({root / "tokenizer.model", root / "text_encoders" / "tokenizer.model"});
         m.clip.tokenizer =
             existing({root / "sentencepiece.bpe.model", root / "text_encoders" / "sentencepiece.bpe.model"});
@@ -227,6 +261,10 @@ std::string check_model_folder(const std::string& dir) {
     } catch (const std::exception& e) { // EngineError, or a header the safetensors reader refuses
         return e.what();
     }
+}
+
+std::string read_config(const ComponentFiles& files) {
+    return files.config_json.empty() ? std::string() : read_file(files.config_json);
 }
 
 std::vector<std::shared_ptr<SafetensorsFile>> open_all(const std::vector<std::string>& paths) {

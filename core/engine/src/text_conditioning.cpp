@@ -39,10 +39,6 @@ const ComponentFiles& require(const ComponentFiles& c, const char* what, const s
     return c;
 }
 
-std::string config_text(const ComponentFiles& c) {
-    return c.config_json.empty() ? std::string() : read_file(c.config_json);
-}
-
 } // namespace
 
 bool is_xml_prompt(const std::string& prompt) {
@@ -71,8 +67,8 @@ TextEncoders::TextEncoders(const ModelFiles& files, const Runtime& rt, bool offl
       gemma_tok_(load_gemma_tokenizer(require(files.text_encoder, "Gemma3 text encoder", files.root))),
       jina_tok_(load_jina_tokenizer(require(files.clip, "Jina CLIP", files.root))) {
     const auto home = offload_ ? torch::Device(torch::kCPU) : rt_.device;
-    gemma_ = load_gemma3(files.text_encoder.weights, config_text(files.text_encoder), home, rt_.dtype);
-    jina_ = load_jina(files.clip.weights, config_text(files.clip), home, rt_.dtype);
+    gemma_ = load_gemma3(files.text_encoder.weights, read_config(files.text_encoder), home, rt_.dtype);
+    jina_ = load_jina(files.clip.weights, read_config(files.clip), home, rt_.dtype);
     gemma_->eval();
     jina_->eval();
     gemma_bytes_ = module_bytes(*gemma_);

@@ -6,24 +6,11 @@
 #include "file_util.h"
 #include "gemma3.h"
 #include "jina_xlmr.h"
+#include "model_folder.h"
 #include "safetensors.h"
-
-#include <algorithm>
-#include <filesystem>
 
 namespace charaforge::engine {
 namespace {
-
-namespace fs = std::filesystem;
-
-std::vector<std::string> safetensors_in(const fs::path& dir) {
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(dir))
-        if (e.is_regular_file() && e.path().extension() == ".safetensors")
-            files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
-    return files;
-}
 
 const torch::Tensor& need(const std::map<std::string, torch::Tensor>& in, const std::string& name,
                           const std::string& component) {
@@ -38,27 +25,18 @@ torch::Tensor optional_input(const std::map<std::string, torch::Tensor>& in, con
     return it == in.end() ? torch::Tensor() : it->second;
 }
 
-} // namespace
-
-TextComponentFiles find_text_component(const std::string& path, const std::string& subfolder) {
-    TextComponentFiles out;
-    const fs::path p(path);
-    if (fs::is_regular_file(p)) {
-        out.weights = {p.string()};
-        return out;
-    }
-    fs::path dir = fs::is_directory(p / subfolder) ? p / subfolder : p;
-    if (!fs::is_directory(dir))
-        throw EngineError("text encoder: " + path + " is neither a folder nor a .safetensors file");
-    out.dir = dir.string();
-    out.weights = safetensors_in(dir);
-    if (out.weights.empty())
-        throw EngineError("text encoder: no .safetensors file in " + dir.string() + " (looked for the " + subfolder +
-                          " folder of " + path + ")");
-    if (fs::is_regular_file(dir / "config.json"))
-        out.config_json = read_file((dir / "config.json").string());
-    return out;
+// The weights of a text encoder wherever locate_model finds them. Throws EngineError naming the place.
+ComponentFiles text_component(const std::string& path, bool gemma) {
+    const ModelFiles m = locate_model(path, Require::Nothing);
+    const ComponentFiles& c = gemma ? m.text_encoder : m.clip;
+    if (c.weights.empty())
+        throw EngineError(std::string("text encoder: no ") + (gemma ? "Gemma3" : "Jina CLIP v2") + " weights in " +
+                          path + " (looked for the " + (gemma ? "text_encoder" : "clip_model") +
+                          " folder of a model folder, a component folder or a file with its keys)");
+    return c;
 }
+
+} // namespace
 
 std::string embedded_spiece_model(const std::vector<std::string>& files) {
     for (const auto& path : files) {
@@ -77,14 +55,14 @@ std::map<std::string, torch::Tensor> run_text_component(const std::string& compo
     c10::InferenceMode guard;
     std::map<std::string, torch::Tensor> out;
     if (component == "gemma") {
-        auto files = find_text_component(model_dir, "text_encoder");
-        auto model = load_gemma3(files.weights, files.config_json, device, dtype);
+        const auto files = text_component(model_dir, true);
+        auto model = load_gemma3(files.weights, read_config(files), device, dtype);
         auto ids = need(inputs, "input_ids", component).to(torch::kInt64);
         auto mask = optional_input(inputs, "attention_mask");
         out["hidden"] = model->forward(ids, mask).to(torch::kCPU);
     } else if (component == "jina") {
-        auto files = find_text_component(model_dir, "clip_model");
-        auto model = load_jina(files.weights, files.config_json, device, dtype);
+        const auto files = text_component(model_dir, false);
+        auto model = load_jina(files.weights, read_config(files), device, dtype);
         auto ids = need(inputs, "input_ids", component).to(torch::kInt64);
         auto mask = optional_input(inputs, "attention_mask");
         if (!mask.defined())

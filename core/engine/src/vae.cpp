@@ -170,14 +170,6 @@ std::optional<std::string> bfl_vae_key_to_diffusers(const std::string& key, int6
     return key; // unknown VAE-looking key: let strict loading name it
 }
 
-bool is_bfl_vae(const std::vector<std::string>& keys) {
-    for (const auto& k : keys)
-        if (k.rfind("encoder.down.", 0) == 0 || k.rfind("decoder.up.", 0) == 0 || k.rfind("encoder.mid.", 0) == 0 ||
-            k.rfind("decoder.mid.", 0) == 0)
-            return true;
-    return false;
-}
-
 torch::Tensor bfl_vae_tensor_transform(const std::string& diffusers_key, torch::Tensor t) {
     static const std::regex attn_weight(R"(mid_block\.attentions\.0\.(to_q|to_k|to_v|to_out\.0)\.weight$)");
     if (!std::regex_search(diffusers_key, attn_weight))

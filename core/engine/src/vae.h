@@ -36,8 +36,6 @@ struct VaeConfig {
 // reports them instead of dropping them silently.
 std::optional<std::string> bfl_vae_key_to_diffusers(const std::string& key);
 std::optional<std::string> bfl_vae_key_to_diffusers(const std::string& key, int64_t n_levels);
-// True when the file uses BFL naming (encoder.down.0.block.0...).
-bool is_bfl_vae(const std::vector<std::string>& keys);
 // Tensor transform for BFL files: attention q/k/v/proj_out 1x1 convs [C, C, 1, 1] -> linear [C, C].
 torch::Tensor bfl_vae_tensor_transform(const std::string& diffusers_key, torch::Tensor t);
 

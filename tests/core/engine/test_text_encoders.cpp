@@ -4,6 +4,7 @@
 #include "charaforge/engine/error.h"
 #include "gemma3.h"
 #include "jina_xlmr.h"
+#include "model_folder.h"
 #include "safetensors.h"
 #include "text_encoders.h"
 #include "text_test_models.h"
@@ -31,6 +32,7 @@ namespace {
 
 using charaforge::test::make_temp_dir;
 using charaforge::test::remove_tree;
+using charaforge::test::TempDir;
 
 std::vector<std::string> sorted_keys(const torch::nn::Module& m) {
     std::vector<std::string> keys;
@@ -442,9 +444,9 @@ TEST_F(TextModelFolder, GemmaFileHasTheMultimodalLayoutAndLoads) {
     EXPECT_NE(f.find("vision_tower.vision_model.embeddings.patch_embedding.weight"), nullptr);
     EXPECT_EQ(f.find("embed_tokens.weight"), nullptr);
 
-    auto files = find_text_component(root_->string(), "text_encoder");
+    auto files = locate_model(root_->string(), Require::Nothing).text_encoder;
     ASSERT_EQ(files.weights.size(), 1u);
-    auto model = load_gemma3(files.weights, files.config_json, torch::kCPU, torch::kFloat32);
+    auto model = load_gemma3(files.weights, read_config(files), torch::kCPU, torch::kFloat32);
     const auto& c = model->config();
     EXPECT_EQ(c.num_layers, 4);
     EXPECT_EQ(c.output_layer, 2);
@@ -477,10 +479,10 @@ TEST_F(TextModelFolder, GemmaComfyUiSingleFileWithEmbeddedTokenizerLoads) {
     const auto file = (*root_ / "gemma_comfy.safetensors").string();
     write_safetensors(file, blobs);
 
-    auto files = find_text_component(file, "text_encoder");
+    auto files = locate_model(file, Require::Nothing).text_encoder;
     ASSERT_EQ(files.weights, std::vector<std::string>{file});
     EXPECT_TRUE(files.config_json.empty());
-    auto model = load_gemma3(files.weights, files.config_json, torch::kCPU, torch::kFloat32);
+    auto model = load_gemma3(files.weights, read_config(files), torch::kCPU, torch::kFloat32);
     EXPECT_EQ(model->config().output_layer, 2);
     auto bytes = embedded_spiece_model(files.weights);
     ASSERT_EQ(bytes, spm);
@@ -504,8 +506,8 @@ TEST_F(TextModelFolder, JinaFileHasLoraParametrizationsAndLoadsMerged) {
     EXPECT_NE(f.find(p + "emb_ln.bias"), nullptr);
     EXPECT_NE(f.find("logit_scale"), nullptr);
 
-    auto files = find_text_component(root_->string(), "clip_model");
-    auto model = load_jina(files.weights, files.config_json, torch::kCPU, torch::kFloat32);
+    auto files = locate_model(root_->string(), Require::Nothing).clip;
+    auto model = load_jina(files.weights, read_config(files), torch::kCPU, torch::kFloat32);
     auto cfg = model->config();
     EXPECT_EQ(cfg.num_heads, 2);
     EXPECT_EQ(cfg.num_layers, 2);
@@ -543,8 +545,8 @@ TEST_F(TextModelFolder, RunTextComponentMatchesTheModels) {
                                 torch::kCPU, torch::kFloat32);
     ASSERT_TRUE(g.count("hidden"));
     EXPECT_EQ(g["hidden"].sizes(), (std::vector<int64_t>{2, 5, 32}));
-    auto files = find_text_component(root_->string(), "text_encoder");
-    auto gm = load_gemma3(files.weights, files.config_json, torch::kCPU, torch::kFloat32);
+    auto files = locate_model(root_->string(), Require::Nothing).text_encoder;
+    auto gm = load_gemma3(files.weights, read_config(files), torch::kCPU, torch::kFloat32);
     torch::NoGradGuard ng;
     EXPECT_LT(max_abs(g["hidden"][1].slice(0, 0, 3), gm->forward(gem_ids.slice(0, 1, 2).slice(1, 0, 3))[0]), 1e-5);
 
@@ -802,4 +804,63 @@ TEST(TextEncoderConfigChecks, ShapesAreRankCheckedAndFieldsRangeChecked) {
         const auto msg = jina_error(jina, json);
         EXPECT_NE(msg.find("config.json: '"), std::string::npos) << json << ": " << msg;
     }
+}
+
+// One locator for the pipeline and run-component: the text encoders of a model folder, of one component's
+// folder, of one file and of a ComfyUI folder (files classified by their keys, not their names), and the
+// run-component entry point on each.
+TEST_F(TextModelFolder, OneLocatorFindsTheTextEncodersInEveryLayout) {
+    const auto gemma_file = (gemma_dir() / "model.safetensors").string();
+    const auto jina_file = (jina_dir() / "model.safetensors").string();
+
+    auto folder = locate_model(root_->string(), Require::Nothing);
+    EXPECT_EQ(folder.layout, "diffusers-folder");
+    EXPECT_EQ(folder.text_encoder.weights, std::vector<std::string>{gemma_file});
+    EXPECT_EQ(folder.text_encoder.config_json, (gemma_dir() / "config.json").string());
+    EXPECT_EQ(folder.text_encoder.tokenizer, (gemma_dir() / "tokenizer.model").string());
+    EXPECT_EQ(folder.clip.weights, std::vector<std::string>{jina_file});
+    EXPECT_TRUE(folder.transformer.weights.empty());
+
+    auto component = locate_model(jina_dir().string(), Require::Nothing);
+    EXPECT_EQ(component.layout, "component-folder");
+    EXPECT_EQ(component.clip.weights, std::vector<std::string>{jina_file});
+    EXPECT_EQ(component.clip.config_json, (jina_dir() / "config.json").string());
+    EXPECT_EQ(component.clip.tokenizer, (jina_dir() / "sentencepiece.bpe.model").string());
+    EXPECT_TRUE(component.text_encoder.weights.empty());
+
+    auto single = locate_model(gemma_file, Require::Nothing);
+    EXPECT_EQ(single.layout, "single-file");
+    EXPECT_EQ(single.text_encoder.weights, std::vector<std::string>{gemma_file});
+    EXPECT_TRUE(single.clip.weights.empty());
+
+    // ComfyUI: names that say nothing, in text_encoders/.
+    TempDir comfy;
+    fs::create_directories(comfy.path() / "text_encoders");
+    fs::copy_file(gemma_file, comfy.path() / "text_encoders" / "a.safetensors");
+    fs::copy_file(jina_file, comfy.path() / "text_encoders" / "b.safetensors");
+    auto files = locate_model(comfy.path().string(), Require::Nothing);
+    EXPECT_EQ(files.layout, "comfyui-files");
+    EXPECT_EQ(files.text_encoder.weights,
+              std::vector<std::string>{(comfy.path() / "text_encoders" / "a.safetensors").string()});
+    EXPECT_EQ(files.clip.weights,
+              std::vector<std::string>{(comfy.path() / "text_encoders" / "b.safetensors").string()});
+
+    // run-component reaches the same files from each (it used to take every .safetensors of a folder as the
+    // encoder's shards, and found nothing in a ComfyUI folder).
+    auto ids = torch::tensor({{2, 10, 11, 12}}, torch::kInt64);
+    const auto expected =
+        run_text_component("gemma", root_->string(), {{"input_ids", ids}}, torch::kCPU, torch::kFloat32);
+    auto from_component =
+        run_text_component("gemma", gemma_dir().string(), {{"input_ids", ids}}, torch::kCPU, torch::kFloat32);
+    EXPECT_EQ(max_abs(from_component.at("hidden"), expected.at("hidden")), 0.0) << "the same files, config included";
+    // A lone file has no config.json beside it (its config comes from the weights' shapes): the same file, run.
+    for (const auto& where : {gemma_file, comfy.path().string()})
+        EXPECT_EQ(
+            run_text_component("gemma", where, {{"input_ids", ids}}, torch::kCPU, torch::kFloat32).at("hidden").sizes(),
+            expected.at("hidden").sizes())
+            << where;
+    EXPECT_THROW(run_text_component("gemma", jina_dir().string(), {{"input_ids", ids}}, torch::kCPU, torch::kFloat32),
+                 EngineError);
+    EXPECT_THROW(locate_model((comfy.path() / "missing").string(), Require::Nothing), EngineError);
+    EXPECT_THROW(locate_model(comfy.path().string(), Require::Transformer), EngineError);
 }

@@ -2,6 +2,7 @@
 // strict loading, numbers that follow from the architecture rather than from the code under test, and
 // golden numbers from BFL's reference autoencoder (tools/parity/vae_parity.py --golden).
 #include "charaforge/engine/error.h"
+#include "model_folder.h"
 #include "nn.h"
 #include "safetensors.h"
 #include "vae.h"
@@ -409,8 +410,18 @@ TEST(Vae, BflKeyNames) {
     EXPECT_EQ(bfl_vae_key_to_diffusers("decoder.up.2.block.0.conv1.weight", 3).value(),
               "decoder.up_blocks.0.resnets.0.conv1.weight");
     EXPECT_FALSE(bfl_vae_key_to_diffusers("model.diffusion_model.x_embedder.weight").has_value());
-    EXPECT_TRUE(is_bfl_vae({"decoder.conv_in.weight", "encoder.down.0.block.0.conv1.weight"}));
-    EXPECT_FALSE(is_bfl_vae({"decoder.conv_in.weight", "encoder.down_blocks.0.resnets.0.conv1.weight"}));
+    // The one classifier tells the VAE's two namings apart (prefixes tolerated), and the other checkpoints.
+    EXPECT_EQ(classify_keys({"decoder.conv_in.weight", "encoder.down.0.block.0.conv1.weight"}), CheckpointKind::VaeBfl);
+    EXPECT_EQ(classify_keys({"vae.encoder.down.0.block.0.conv1.weight"}), CheckpointKind::VaeBfl);
+    EXPECT_EQ(classify_keys({"decoder.conv_in.weight", "encoder.down_blocks.0.resnets.0.conv1.weight"}),
+              CheckpointKind::VaeDiffusers);
+    EXPECT_EQ(classify_keys({"model.diffusion_model.cap_embedder.1.weight",
+                             "model.diffusion_model.clip_text_pooled_proj.1.weight"}),
+              CheckpointKind::Transformer);
+    EXPECT_EQ(classify_keys({"model.layers.0.self_attn.q_norm.weight"}), CheckpointKind::Gemma);
+    EXPECT_EQ(classify_keys({"text_model.transformer.roberta.emb_ln.weight"}), CheckpointKind::Jina);
+    EXPECT_EQ(classify_keys({"decoder.conv_in.weight"}), CheckpointKind::Unknown);
+    EXPECT_EQ(classify_keys({}), CheckpointKind::Unknown);
 
     auto conv = torch::randn({4, 4, 1, 1});
     auto lin = bfl_vae_tensor_transform("decoder.mid_block.attentions.0.to_k.weight", conv);
@@ -441,7 +452,7 @@ TEST_F(VaeFiles, BflFileLoadsTheSameWeights) {
     std::vector<std::string> names;
     for (const auto& info : file->tensors())
         names.push_back(info.name);
-    EXPECT_TRUE(is_bfl_vae(names));
+    EXPECT_EQ(classify_keys(names), CheckpointKind::VaeBfl);
     auto weights = collect_weights({file}, [](const std::string& k) { return bfl_vae_key_to_diffusers(k); });
     auto cfg = VaeConfig::from_weights(weight_shapes(weights), R"({"norm_num_groups": 8})");
     EXPECT_EQ(cfg.block_out_channels, tiny_config().block_out_channels);
