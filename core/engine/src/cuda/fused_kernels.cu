@@ -9,6 +9,8 @@
 #include <cuda_fp16.h>
 
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace charaforge::engine::cuda {
@@ -147,6 +149,114 @@ __global__ void rms_norm_row_kernel(const T* __restrict__ x, const T* __restrict
     }
 }
 
+// The same, one warp per row with the row held in registers: VPL vectors of 8 per lane (D = 256 VPL), all loads of
+// a row issued before the reduction (no block barrier, no second read of x). 8 rows per block of 256 threads.
+template <typename T, bool kResidual, int VPL>
+__global__ void __launch_bounds__(256)
+    rms_norm_warp_kernel(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ mod,
+                         int64_t mod_stride, const T* __restrict__ res, T* __restrict__ out, int64_t rows,
+                         int64_t rows_per_batch, float eps) {
+    constexpr int D = 256 * VPL;
+    const int lane = threadIdx.x % 32;
+    const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
+    if (row >= rows)
+        return;
+    const T* xr = x + row * D;
+    float f[VPL][8];
+#pragma unroll
+    for (int j = 0; j < VPL; ++j)
+        load8(xr + (j * 32 + lane) * 8, f[j]);
+    float ss = 0.0f;
+#pragma unroll
+    for (int j = 0; j < VPL; ++j)
+#pragma unroll
+        for (int k = 0; k < 8; ++k)
+            ss += f[j][k] * f[j][k];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1)
+        ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    const float rstd = rsqrtf(ss / static_cast<float>(D) + eps);
+    const T* mr = mod ? mod + (row / rows_per_batch) * mod_stride : nullptr;
+#pragma unroll
+    for (int j = 0; j < VPL; ++j) {
+        const int i = (j * 32 + lane) * 8;
+        float g[8];
+        load8(w + i, g);
+#pragma unroll
+        for (int k = 0; k < 8; ++k)
+            f[j][k] *= rstd * g[k];
+        if (mr) {
+            load8(mr + i, g);
+#pragma unroll
+            for (int k = 0; k < 8; ++k)
+                f[j][k] *= kResidual ? tanhf(g[k]) : 1.0f + g[k];
+        }
+        if (kResidual) {
+            load8(res + row * D + i, g);
+#pragma unroll
+            for (int k = 0; k < 8; ++k)
+                f[j][k] += g[k];
+        }
+        store8(out + row * D + i, f[j]);
+    }
+}
+
+// q/k RMSNorm + rotary embedding + the V copy with one block per token row: thread i takes the 8 contiguous elements
+// 8i..8i+7 of the row's (Hq + 2 Hkv) Dh (coalesced loads and stores), the per-head sums of squares meet in shared
+// memory (Dh/8 partial sums per head). Same arithmetic as qk_norm_rope_kernel.
+template <typename T, int DH>
+__global__ void qk_norm_rope_row_kernel(const T* __restrict__ qkv, const T* __restrict__ qw, const T* __restrict__ kw,
+                                        const float* __restrict__ cos, const float* __restrict__ sin, T* __restrict__ q,
+                                        T* __restrict__ k, T* __restrict__ v, int hq, int hkv, float eps) {
+    constexpr int kPerHead = DH / 8;
+    extern __shared__ float partial[]; // [heads * kPerHead]
+    const int64_t row = blockIdx.x;
+    const int heads = hq + 2 * hkv;
+    const int i = threadIdx.x; // vector index within the row; blockDim.x == heads * kPerHead
+    const int h = i / kPerHead, e = (i % kPerHead) * 8;
+    float f[8];
+    load8(qkv + row * heads * DH + i * 8, f);
+    float ss = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+        ss += f[j] * f[j];
+    partial[i] = ss;
+    __syncthreads();
+    if (h >= hq + hkv) {
+        store8(v + (row * hkv + (h - hq - hkv)) * DH + e, f);
+        return;
+    }
+    float total = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kPerHead; ++j)
+        total += partial[h * kPerHead + j];
+    const float rstd = rsqrtf(total / DH + eps);
+    const bool is_q = h < hq;
+    float g[8], o[8];
+    load8((is_q ? qw : kw) + e, g);
+    const float4 c = *reinterpret_cast<const float4*>(cos + row * (DH / 2) + e / 2);
+    const float4 s = *reinterpret_cast<const float4*>(sin + row * (DH / 2) + e / 2);
+    const float cc[4] = {c.x, c.y, c.z, c.w}, sc[4] = {s.x, s.y, s.z, s.w};
+#pragma unroll
+    for (int j = 0; j < 8; j += 2) {
+        const float a = f[j] * rstd * g[j], b = f[j + 1] * rstd * g[j + 1];
+        o[j] = a * cc[j / 2] - b * sc[j / 2];
+        o[j + 1] = a * sc[j / 2] + b * cc[j / 2];
+    }
+    T* dst = is_q ? q + (row * hq + h) * DH + e : k + (row * hkv + (h - hq)) * DH + e;
+    store8(dst, o);
+}
+
+// Which kernels the row operations use: "v2" (the warp-per-row and row-block kernels where the shape allows) unless
+// CHARAFORGE_FUSED_KERNELS=v1 (the first kernels, kept for shapes v2 does not cover and for before/after timings).
+bool use_v2_kernels() {
+    static const bool v2 = [] {
+        const char* e = std::getenv("CHARAFORGE_FUSED_KERNELS");
+        return !(e && std::strcmp(e, "v1") == 0);
+    }();
+    return v2;
+}
+
 // q/k RMSNorm + rotary embedding + the V copy, from the fused qkv projection. One thread per (token, head) of
 // the Hq + 2 Hkv heads: heads < Hq are queries, then keys (both normalised over Dh with their weight, then the
 // pairs (2j, 2j+1) rotated by cos/sin[token, j]), then values (copied). fp32 throughout, one rounding.
@@ -220,12 +330,45 @@ void launch_rms_norm_row(const at::Tensor& x, const at::Tensor& w, const at::Ten
     if (rows == 0)
         return;
     TORCH_CHECK(rows <= std::numeric_limits<int32_t>::max(), "fused rms_norm: too many rows");
+    const T* mp = mod.defined() ? reinterpret_cast<const T*>(mod.data_ptr()) : nullptr;
+    const T* rp = res.defined() ? reinterpret_cast<const T*>(res.data_ptr()) : nullptr;
+    const int64_t ms = mod.defined() ? mod.stride(0) : 0;
+    if (use_v2_kernels() && D % 256 == 0) {
+        const unsigned blocks = static_cast<unsigned>((rows + 7) / 8);
+        auto stream = at::cuda::getCurrentCUDAStream();
+        auto xp = reinterpret_cast<const T*>(x.data_ptr());
+        auto wp = reinterpret_cast<const T*>(w.data_ptr());
+        auto op = reinterpret_cast<T*>(out.data_ptr());
+        const float e = static_cast<float>(eps);
+        bool launched = true;
+        switch (D / 256) {
+#define CF_WARP_CASE(V)                                                                                                \
+    case V:                                                                                                            \
+        rms_norm_warp_kernel<T, kResidual, V>                                                                          \
+            <<<blocks, 256, 0, stream>>>(xp, wp, mp, ms, rp, op, rows, rows_per_batch, e);                             \
+        break;
+            CF_WARP_CASE(1)
+            CF_WARP_CASE(2)
+            CF_WARP_CASE(3)
+            CF_WARP_CASE(4)
+            CF_WARP_CASE(6)
+            CF_WARP_CASE(8)
+            CF_WARP_CASE(9)
+            CF_WARP_CASE(12)
+            CF_WARP_CASE(16)
+#undef CF_WARP_CASE
+        default:
+            launched = false;
+        }
+        if (launched) {
+            C10_CUDA_KERNEL_LAUNCH_CHECK();
+            return;
+        }
+    }
     rms_norm_row_kernel<T, kResidual>
         <<<static_cast<unsigned>(rows), row_threads(D), 0, at::cuda::getCurrentCUDAStream()>>>(
-            reinterpret_cast<const T*>(x.data_ptr()), reinterpret_cast<const T*>(w.data_ptr()),
-            mod.defined() ? reinterpret_cast<const T*>(mod.data_ptr()) : nullptr, mod.defined() ? mod.stride(0) : 0,
-            res.defined() ? reinterpret_cast<const T*>(res.data_ptr()) : nullptr, reinterpret_cast<T*>(out.data_ptr()),
-            D, rows_per_batch, static_cast<float>(eps));
+            reinterpret_cast<const T*>(x.data_ptr()), reinterpret_cast<const T*>(w.data_ptr()), mp, ms, rp,
+            reinterpret_cast<T*>(out.data_ptr()), D, rows_per_batch, static_cast<float>(eps));
     C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
@@ -235,6 +378,19 @@ void launch_qk(const at::Tensor& qkv, const at::Tensor& qw, const at::Tensor& kw
     const int64_t rows = cos.numel() / (DH / 2), n = rows * (hq + 2 * hkv);
     if (n == 0)
         return;
+    const int heads = hq + 2 * hkv, row_threads = heads * (DH / 8);
+    if (use_v2_kernels() && row_threads <= 1024 && reinterpret_cast<uintptr_t>(cos.data_ptr()) % 16 == 0 &&
+        reinterpret_cast<uintptr_t>(sin.data_ptr()) % 16 == 0) {
+        qk_norm_rope_row_kernel<T, DH>
+            <<<static_cast<unsigned>(rows), row_threads, static_cast<size_t>(row_threads) * sizeof(float),
+               at::cuda::getCurrentCUDAStream()>>>(
+                reinterpret_cast<const T*>(qkv.data_ptr()), reinterpret_cast<const T*>(qw.data_ptr()),
+                reinterpret_cast<const T*>(kw.data_ptr()), cos.data_ptr<float>(), sin.data_ptr<float>(),
+                reinterpret_cast<T*>(q.data_ptr()), reinterpret_cast<T*>(k.data_ptr()),
+                reinterpret_cast<T*>(v.data_ptr()), hq, hkv, static_cast<float>(eps));
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+        return;
+    }
     const int threads = 128;
     qk_norm_rope_kernel<T, DH>
         <<<static_cast<unsigned>((n + threads - 1) / threads), threads, 0, at::cuda::getCurrentCUDAStream()>>>(
