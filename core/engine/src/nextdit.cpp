@@ -377,6 +377,32 @@ torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     return forward(x, t, caps, pooled);
 }
 
+void NextDiTImpl::prepare_grid(NextDiTCaptions& caps, int64_t Ht, int64_t Wt) const {
+    if (caps.grid_h == Ht && caps.grid_w == Wt)
+        return;
+    const auto& cap_lens = caps.cap_lens;
+    const int64_t B = static_cast<int64_t>(cap_lens.size()), n_img = Ht * Wt, L = caps.max_len + n_img;
+    const auto dev = caps.capx.device();
+    // Rotary tables of this grid: image positions (len_i, row, col), then the joint sequence
+    // [caption (len_i), image (N)] right-padded to max_len + N. Made once per batch and grid.
+    auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+    auto row = torch::arange(Ht, i64).view({Ht, 1}).expand({Ht, Wt}).reshape({n_img}); // [N]
+    auto col = torch::arange(Wt, i64).view({1, Wt}).expand({Ht, Wt}).reshape({n_img}); // [N]
+    caps.img_pos = torch::stack({caps.lens.view({B, 1}).expand({B, n_img}), row.unsqueeze(0).expand({B, n_img}),
+                                 col.unsqueeze(0).expand({B, n_img})},
+                                -1); // [B, N, 3]
+    std::tie(caps.img_cos, caps.img_sin) = rope(caps.img_pos);
+    caps.joint_pos = torch::zeros({B, L, 3}, i64); // [B, L, 3]
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t len = cap_lens[b];
+        caps.joint_pos[b].narrow(0, 0, len).copy_(caps.cap_pos[b].narrow(0, 0, len));
+        caps.joint_pos[b].narrow(0, len, n_img).copy_(caps.img_pos[b]);
+    }
+    std::tie(caps.cos, caps.sin) = rope(caps.joint_pos);
+    caps.grid_h = Ht;
+    caps.grid_w = Wt;
+}
+
 torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& t, NextDiTCaptions& caps,
                                    const torch::Tensor& pooled) {
     const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), p = cfg_.patch_size;
@@ -389,30 +415,10 @@ torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     const int64_t Ht = H / p, Wt = W / p, n_img = Ht * Wt;
     TORCH_CHECK(Ht < cfg_.axes_lens[1] && Wt < cfg_.axes_lens[2], "nextdit: image of ", Ht, "x", Wt,
                 " patches exceeds the rotary table");
-    const auto dev = x.device();
     const auto dtype = x_embedder->weight.scalar_type();
-    const int64_t max_len = caps.max_len, L = max_len + n_img;
+    const int64_t L = caps.max_len + n_img;
 
-    // Rotary tables of this grid: image positions (len_i, row, col), then the joint sequence
-    // [caption (len_i), image (N)] right-padded to max_len + N. Made once per batch and grid.
-    if (caps.grid_h != Ht || caps.grid_w != Wt) {
-        auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
-        auto row = torch::arange(Ht, i64).view({Ht, 1}).expand({Ht, Wt}).reshape({n_img}); // [N]
-        auto col = torch::arange(Wt, i64).view({1, Wt}).expand({Ht, Wt}).reshape({n_img}); // [N]
-        caps.img_pos = torch::stack({caps.lens.view({B, 1}).expand({B, n_img}), row.unsqueeze(0).expand({B, n_img}),
-                                     col.unsqueeze(0).expand({B, n_img})},
-                                    -1); // [B, N, 3]
-        std::tie(caps.img_cos, caps.img_sin) = rope(caps.img_pos);
-        caps.joint_pos = torch::zeros({B, L, 3}, i64); // [B, L, 3]
-        for (int64_t b = 0; b < B; ++b) {
-            const int64_t len = cap_lens[b];
-            caps.joint_pos[b].narrow(0, 0, len).copy_(caps.cap_pos[b].narrow(0, 0, len));
-            caps.joint_pos[b].narrow(0, len, n_img).copy_(caps.img_pos[b]);
-        }
-        std::tie(caps.cos, caps.sin) = rope(caps.joint_pos);
-        caps.grid_h = Ht;
-        caps.grid_w = Wt;
-    }
+    prepare_grid(caps, Ht, Wt);
 
     // Conditioning: timestep embedding fused with the pooled CLIP text embedding.
     auto t_emb = t_embedder->mlp->forward(timestep_embedding(t).to(dtype));   // [B, A]

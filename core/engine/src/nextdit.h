@@ -133,6 +133,9 @@ public:
                           const torch::Tensor& pooled);
     //   cap [B, Lc, cap_feat_dim] right-padded, cap_lens as for forward.
     NextDiTCaptions encode_captions(const torch::Tensor& cap, const std::vector<int64_t>& cap_lens);
+    // Makes the rotary tables of an image grid of grid_h x grid_w patches in `caps` (nothing when they are already
+    // for that grid). forward calls it; a caller that captures the forward as a CUDA graph calls it first.
+    void prepare_grid(NextDiTCaptions& caps, int64_t grid_h, int64_t grid_w) const;
 
     const NextDiTConfig& config() const { return cfg_; }
 

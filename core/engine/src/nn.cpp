@@ -12,6 +12,8 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const torch::Tens
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+    if (fp8_weight.defined())
+        return compat::fp8_linear(x, fp8_weight, fp8_scale, bias, fp8_fast_accum);
     return torch::linear(x.to(weight.scalar_type()), weight, bias);
 }
 

@@ -12,6 +12,10 @@ public:
     LinearImpl(int64_t in, int64_t out, bool bias, const torch::TensorOptions& opts);
     torch::Tensor forward(const torch::Tensor& x);
     torch::Tensor weight, bias;
+    // fp8 mode (fp8_linear.h): the weight in e4m3 [out, in] with one fp32 scale per output channel [out]; when
+    // defined, forward quantises x per row and multiplies in fp8 (CUDA only). Not part of the state dict.
+    torch::Tensor fp8_weight, fp8_scale;
+    bool fp8_fast_accum = false;
 };
 TORCH_MODULE(Linear);
 

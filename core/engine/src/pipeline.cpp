@@ -6,6 +6,7 @@
 #include "flow_sampler.h"
 #include "model_folder.h"
 #include "pipeline_internal.h"
+#include "step_forward.h"
 #include "text_conditioning.h"
 
 #include <algorithm>
@@ -425,6 +426,9 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
     std::vector<int64_t> enc_guided{-1};
     NextDiTCaptions enc;
     torch::Tensor gidx, pooled_in;
+    // The forward replayed as a CUDA graph from the third step on (on CUDA; eager elsewhere): one graph per
+    // set of guided rows, freed before the decode.
+    StepForward step_forward(transformer);
     auto velocity = [&](const torch::Tensor& xt, float t) {
         // Unconditional rows only for the requests that still guide at this t.
         std::vector<int64_t> guided;
@@ -453,7 +457,7 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
         }
         auto x_in = G ? torch::cat({xt, xt.index_select(0, gidx)}) : xt; // [B + G, C, h, w]
         auto t_in = torch::full({B + G}, t, torch::TensorOptions().device(rt.device).dtype(torch::kFloat32));
-        auto v = transformer->forward(x_in, t_in, enc, pooled_in).to(torch::kFloat32); // [B + G, C, h, w]
+        auto v = step_forward(x_in, t_in, enc, pooled_in).to(torch::kFloat32); // [B + G, C, h, w]
         auto v_cond = v.narrow(0, 0, B).clone();
         for (int64_t j = 0; j < G; ++j) {
             const int64_t b = guided[j];
@@ -521,6 +525,7 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
         },
         first_step);
     last_x = last_v = torch::Tensor();
+    step_forward.reset();
 
     stage = BatchStage::Decoding;
     for (int64_t b = 0; b < B; ++b) {

@@ -124,4 +124,35 @@ inline torch::Tensor attention_gqa(const torch::Tensor& q, const torch::Tensor& 
 #endif
 }
 
+// Whether fp8 matrix products (at::_scaled_mm with per-row and per-column scales) are in this LibTorch.
+#if defined(CHARAFORGE_TORCH_HAS_RMS_NORM_AND_GQA)
+inline constexpr bool kHasFp8 = true;
+#else
+inline constexpr bool kHasFp8 = false;
+#endif
+
+// y = x w^T with w given in e4m3 as wq [N, K] and its per-output-channel scales sw [N] fp32 (w ~ wq * sw): x is
+// quantised per row (scale = row amax / 448, the e4m3 maximum), multiplied in fp8 with fp32 accumulation
+// (fast_accum: the tensor cores' faster, less exact accumulation), scaled back and returned in x's dtype.
+//   x [..., K] bf16/fp16 on CUDA, bias [N] or undefined -> [..., N].
+inline torch::Tensor fp8_linear(const torch::Tensor& x, const torch::Tensor& wq, const torch::Tensor& sw,
+                                const torch::Tensor& bias, bool fast_accum) {
+#if defined(CHARAFORGE_TORCH_HAS_RMS_NORM_AND_GQA)
+    const int64_t K = x.size(-1), N = wq.size(0);
+    auto x2 = x.reshape({-1, K});                                                     // [M, K]
+    auto sx = (x2.abs().amax(-1, true).to(torch::kFloat32) / 448.0).clamp_min(1e-12); // [M, 1]
+    auto xq = (x2.to(torch::kFloat32) / sx).to(at::kFloat8_e4m3fn);                   // [M, K]
+    c10::optional<torch::Tensor> b;
+    if (bias.defined())
+        b = bias.to(x.scalar_type());
+    auto y = at::_scaled_mm(xq, wq.t(), sx, sw.view({1, N}), b, {}, x.scalar_type(), fast_accum); // [M, N]
+    auto sizes = x.sizes().vec();
+    sizes.back() = N;
+    return y.view(sizes);
+#else
+    (void)x, (void)wq, (void)sw, (void)bias, (void)fast_accum;
+    TORCH_CHECK(false, "fp8 linears need LibTorch 2.5 or later with CUDA");
+#endif
+}
+
 } // namespace charaforge::engine::compat

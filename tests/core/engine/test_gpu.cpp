@@ -2,10 +2,12 @@
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
 #include "core/engine/test_util.h"
+#include "fp8_linear.h"
 #include "fused_ops.h"
 #include "memory.h"
 #include "nextdit.h"
 #include "pipeline_internal.h"
+#include "step_forward.h"
 #include "test_model.h"
 #include "torch_compat.h"
 #include "vae.h"
@@ -452,5 +454,106 @@ TEST(Gpu, FusedQkNormRopeMatchesTheComposition) {
                             "k dh " + std::to_string(dh));
         EXPECT_TRUE(torch::equal(got[2], parts[2].reshape({B, L, hkv, dh}))) << "v is a copy";
         EXPECT_TRUE(got[0].is_contiguous() && got[1].is_contiguous() && got[2].is_contiguous());
+    }
+}
+
+// The sampler's step forward replayed as a CUDA graph gives the eager forward's result at every step, captures once
+// per key (shapes, captions), and hands out tensors that later replays do not overwrite.
+TEST(Gpu, TheGraphedStepForwardEqualsTheEagerForward) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    if (!cuda_graphs_enabled())
+        GTEST_SKIP() << "CUDA graphs are not in this build or turned off";
+    c10::InferenceMode im;
+    auto cfg = tiny_nextdit_config();
+    auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16);
+    NextDiT m(cfg, opts);
+    nn::init_random(*m, 3, 0.05);
+    m->eval();
+    torch::manual_seed(4);
+    auto f32 = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kFloat32);
+    auto cap = torch::randn({2, 6, cfg.cap_feat_dim}, f32);
+    auto pooled = torch::randn({2, cfg.clip_text_dim}, f32);
+    // Captions of different lengths: the forward's per-length attention path is captured too.
+    auto caps = m->encode_captions(cap, {6, 2});
+    StepForward step(m);
+    // bf16 bound: the graph replays the eager kernels, so any difference is at most a few roundings of the output.
+    auto check = [&](const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
+        const double scale = want.abs().max().item<double>();
+        const double diff = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs().max().item<double>();
+        EXPECT_LE(diff, 4 * std::ldexp(1.0, -8) * scale) << what << ": max abs diff " << diff << " of " << scale;
+    };
+    torch::Tensor first_out, first_want;
+    for (int i = 0; i < 5; ++i) {
+        auto x = torch::randn({2, 16, 8, 8}, f32);
+        auto t = torch::rand({2}, f32);
+        auto want = m->forward(x, t, caps, pooled);
+        auto got = step(x, t, caps, pooled);
+        check(got, want, "step " + std::to_string(i));
+        if (i == 2) { // the first replay's output, kept while later steps replay
+            first_out = got;
+            first_want = want;
+        }
+    }
+    check(first_out, first_want, "an output kept across later replays");
+    EXPECT_EQ(step.captures(), 1);
+    EXPECT_EQ(step.replays(), 4); // warm-up, then capture + replay, replay, replay, replay
+
+    // New captions (another set of guided rows): a new graph.
+    auto caps2 = m->encode_captions(torch::randn({2, 6, cfg.cap_feat_dim}, f32), {3, 5});
+    for (int i = 0; i < 3; ++i) {
+        auto x = torch::randn({2, 16, 8, 8}, f32);
+        auto t = torch::rand({2}, f32);
+        check(step(x, t, caps2, pooled), m->forward(x, t, caps2, pooled), "new captions, step " + std::to_string(i));
+    }
+    EXPECT_EQ(step.captures(), 2);
+    // Another latent size with the same captions: the rotary tables and the graph follow.
+    for (int i = 0; i < 3; ++i) {
+        auto x = torch::randn({2, 16, 12, 8}, f32);
+        auto t = torch::rand({2}, f32);
+        check(step(x, t, caps2, pooled), m->forward(x, t, caps2, pooled), "new size, step " + std::to_string(i));
+    }
+    EXPECT_EQ(step.captures(), 3);
+    step.reset();
+    auto x = torch::randn({2, 16, 12, 8}, f32);
+    auto t = torch::rand({2}, f32);
+    check(step(x, t, caps2, pooled), m->forward(x, t, caps2, pooled), "after reset (warm-up again)");
+    EXPECT_EQ(step.captures(), 3);
+}
+
+// The fp8 linear: per-row activation scales and per-channel weight scales make its error that of e4m3's 3-bit
+// mantissa (relative rounding 2^-4 per factor), not of its range: a weight row and an input row 1000x larger than
+// the others do not swamp the rest. Checked against the fp64 product of the same bf16 tensors.
+TEST(Gpu, TheFp8LinearIsWithinE4m3RoundingOfTheExactProduct) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    const std::string why = fp8_unsupported_reason(torch::Device(torch::kCUDA, 0));
+    if (!why.empty())
+        GTEST_SKIP() << why;
+    c10::InferenceMode im;
+    torch::manual_seed(11);
+    auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16);
+    const int64_t M = 100, K = 256, N = 384; // M not a multiple of 16, as a mixed-caption batch gives
+    auto x = torch::randn({M, K}, opts);
+    auto w = torch::randn({N, K}, opts) * 0.02;
+    x[3].mul_(1000);
+    w[5].mul_(1000);
+    nn::Linear lin(K, N, false, opts);
+    lin->weight.copy_(w);
+    auto exact = torch::matmul(x.to(torch::kFloat64), w.to(torch::kFloat64).t()); // [M, N]
+    auto bf = lin->forward(x);
+    quantize_linear_fp8(*lin, true, false);
+    for (const bool fast : {false, true}) {
+        lin->fp8_fast_accum = fast;
+        auto y = lin->forward(x);
+        ASSERT_EQ(y.sizes(), bf.sizes());
+        ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+        // Per output element, relative to |x_i| |w_j| (2-norms): by Cauchy-Schwarz the two e4m3 roundings (unit
+        // roundoff 2^-4 each) give at most 2^-4 |x_i| |w_j| each; the bf16 output rounding is far below.
+        auto scale = torch::outer(x.to(torch::kFloat64).norm(2, 1), w.to(torch::kFloat64).norm(2, 1)); // [M, N]
+        auto rel = ((y.to(torch::kFloat64) - exact).abs() / scale).max().item<double>();
+        auto rel_bf = ((bf.to(torch::kFloat64) - exact).abs() / scale).max().item<double>();
+        EXPECT_LE(rel, 2 * std::ldexp(1.0, -4)) << (fast ? "fast" : "exact") << " accumulation";
+        EXPECT_GT(rel, rel_bf) << "fp8 cannot be more exact than bf16 here";
     }
 }
