@@ -4,23 +4,26 @@
 //   charaforge-bench [--model DIR] [--write-random DIR] [--out FILE.json] [--device cuda] [--dtype bf16]
 //                    [--batches 2,8] [--sizes 1024] [--captions 256] [--mixed 300,1] [--iters 5] [--warmup 2]
 //                    [--vae-sizes 1024] [--vae-dtypes fp32,bf16] [--e2e-steps 28] [--seed 0] [--profile DIR]
+//                    [--fp8 1]
 //
 // Without --model the transformer and VAE are full-size (released config) with random weights, made on the
 // device; --write-random DIR also stores that transformer in the official layout (transformer/*.safetensors).
 // Cases: every batch x size x uniform caption length; the app's CFG batch (half the rows with a prompt caption
 // of mixed[0] tokens, half with the unconditional caption of mixed[1] tokens); VAE decode/encode per size and
-// dtype; one end-to-end image (28 Euler steps, CFG in one forward, VAE decode) at the first size.
+// dtype; the fp8 mode's error and speed (--fp8 0 skips it); one end-to-end image (28 Euler steps, CFG in one forward, VAE decode) at the first size.
 // --profile DIR: after timing each transformer case, one more forward under the Kineto profiler, its trace written
 // as DIR/trace-KIND-BN-SIZE.json (summarised by tools/gpu/profile_summary.py). The environment variable
 // CHARAFORGE_FUSED=0 turns the fused CUDA kernels off (the ATen compositions), for before/after timings.
 #include "charaforge/engine/error.h"
 #include "flow_sampler.h"
+#include "fp8_linear.h"
 #include "fused_ops.h"
 #include "memory.h"
 #include "model_folder.h"
 #include "nextdit.h"
 #include "runtime.h"
 #include "safetensors.h"
+#include "step_forward.h"
 #include "vae.h"
 #include "weights.h"
 
@@ -47,6 +50,7 @@ struct Args {
     std::vector<int64_t> batches{2, 8}, sizes{1024}, captions{256}, mixed{300, 1}, vae_sizes{1024};
     std::vector<std::string> vae_dtypes{"fp32", "bf16"};
     int iters = 5, warmup = 2, e2e_steps = 28;
+    bool fp8 = true;
     uint64_t seed = 0;
 };
 
@@ -120,6 +124,8 @@ Args parse(int argc, char** argv) {
             a.warmup = static_cast<int>(to_int(f, v));
         else if (f == "--e2e-steps")
             a.e2e_steps = static_cast<int>(to_int(f, v));
+        else if (f == "--fp8")
+            a.fp8 = to_int(f, v) != 0;
         else if (f == "--seed")
             a.seed = static_cast<uint64_t>(to_int(f, v));
         else
@@ -273,26 +279,53 @@ int main(int argc, char** argv) {
             auto in = make_inputs(cfg, rt, side, lens);
             release_cached_device_memory();
             reset_peak_device_memory(dev);
+            // The whole forward (captions encoded in it, as the reference's forward does).
             const double ms =
                 time_ms(dev, args.warmup, args.iters, [&] { dit->forward(in.x, in.t, in.cap, in.lens, in.pooled); });
             const auto mem = memory_report(dev.str());
+            // The forward of one sampler step as the pipeline runs it: captions encoded once per batch, then the
+            // eager forward, and the forward replayed as a CUDA graph (StepForward; eager where graphs are off).
+            auto caps = dit->encode_captions(in.cap, in.lens);
+            const double ms_step_eager =
+                time_ms(dev, args.warmup, args.iters, [&] { dit->forward(in.x, in.t, caps, in.pooled); });
+            double ms_step = ms_step_eager;
+            int64_t graph_reserved = 0;
+            {
+                StepForward step(dit);
+                const MemoryReport before = memory_report(dev.str());
+                ms_step =
+                    time_ms(dev, std::max(args.warmup, 2), args.iters, [&] { step(in.x, in.t, caps, in.pooled); });
+                graph_reserved = memory_report(dev.str()).reserved - before.reserved;
+                if (step.captures() == 0 && cuda_graphs_enabled() && dev.is_cuda())
+                    std::printf("(no CUDA graph was captured: the step forward ran eagerly)\n");
+            }
             const int64_t B = static_cast<int64_t>(lens.size());
             const double flops = forward_flops(cfg, lens, (side / 16) * (side / 16));
+            const double per_img = B >= 2 ? B / 2.0 : 1.0;
             nlohmann::ordered_json r = {{"kind", kind},
                                         {"batch", B},
                                         {"size", side},
                                         {"caption_lengths", lens},
                                         {"ms_per_forward", ms},
-                                        {"ms_per_image_step", B >= 2 ? ms / (B / 2.0) : ms},
+                                        {"ms_per_image_step", ms / per_img},
                                         {"tflops", flops / ms / 1e9},
+                                        {"ms_per_step_forward_eager", ms_step_eager},
+                                        {"ms_per_step_forward", ms_step},
+                                        {"ms_per_image_step_in_sampler", ms_step / per_img},
+                                        {"cuda_graphs", cuda_graphs_enabled() && dev.is_cuda()},
+                                        {"graph_reserved_gib", gib(graph_reserved)},
                                         {"peak_allocated_gib", gib(mem.peak_allocated)},
                                         {"reserved_gib", gib(mem.reserved)}};
+            const std::string cap_name =
+                std::to_string(lens.front()) + (lens.front() != lens.back() ? "/" + std::to_string(lens.back()) : "");
             std::printf(
                 "%-8s B%-2lld %4lld^2 cap %-9s %9.2f ms/forward %8.2f ms/image-step %6.1f TFLOP/s  peak %.2f GiB\n",
-                kind.c_str(), static_cast<long long>(B), static_cast<long long>(side),
-                (std::to_string(lens.front()) + (lens.front() != lens.back() ? "/" + std::to_string(lens.back()) : ""))
-                    .c_str(),
-                ms, r["ms_per_image_step"].get<double>(), r["tflops"].get<double>(), gib(mem.peak_allocated));
+                kind.c_str(), static_cast<long long>(B), static_cast<long long>(side), cap_name.c_str(), ms,
+                r["ms_per_image_step"].get<double>(), r["tflops"].get<double>(), gib(mem.peak_allocated));
+            std::printf(
+                "%-8s B%-2lld %4lld^2 cap %-9s step forward: eager %9.2f ms, %s %9.2f ms (%8.2f ms/image-step)\n",
+                kind.c_str(), static_cast<long long>(B), static_cast<long long>(side), cap_name.c_str(), ms_step_eager,
+                r["cuda_graphs"].get<bool>() ? "graph" : "eager", ms_step, ms_step / per_img);
             std::fflush(stdout);
             cases.push_back(r);
             if (!args.profile.empty()) {
@@ -316,6 +349,68 @@ int main(int argc, char** argv) {
                     lens.insert(lens.end(), static_cast<std::size_t>(B / 2), args.mixed[1]);
                     run_case("cfg-mix", side, lens);
                 }
+
+        // fp8 mode (off by default in the app): its error against the fp32 forward of the same (bf16) weights, next
+        // to the bf16 forward's, at batch 2 and the first size with 256-token captions; then its speed per uniform
+        // batch, as the whole forward and as the sampler's step forward. Exact and fast fp8 accumulation.
+        const std::string fp8_why = fp8_unsupported_reason(dev);
+        if (!args.fp8) {
+        } else if (!fp8_why.empty()) {
+            std::printf("fp8: not measured: %s\n", fp8_why.c_str());
+        } else if (!args.sizes.empty()) {
+            auto& f8 = report["fp8"] = nlohmann::ordered_json::object();
+            const int64_t side = args.sizes.front();
+            auto in = make_inputs(cfg, rt, side, {256, 256});
+            torch::Tensor ref;
+            {
+                NextDiT f32(cfg, torch::TensorOptions().device(dev).dtype(torch::kFloat32));
+                auto src = dit->named_parameters(true);
+                for (auto& p : f32->named_parameters(true))
+                    p.value().copy_(src[p.key()]);
+                f32->eval();
+                ref = f32->forward(in.x, in.t, in.cap, in.lens, in.pooled).to(torch::kFloat64);
+            }
+            release_cached_device_memory();
+            const double ref_max = ref.abs().max().item<double>(), ref_rms = ref.pow(2).mean().sqrt().item<double>();
+            auto error = [&](const std::string& name, const torch::Tensor& y) {
+                auto d = y.to(torch::kFloat64) - ref;
+                const double rel = d.abs().max().item<double>() / ref_max;
+                const double rms = d.pow(2).mean().sqrt().item<double>() / ref_rms;
+                std::printf("precision B2 %lld^2 cap 256: %-9s vs fp32: max abs / max |ref| %.3e, rms rel %.3e\n",
+                            static_cast<long long>(side), name.c_str(), rel, rms);
+                f8["error_vs_fp32"][name] = {{"rel", rel}, {"rms_rel", rms}};
+            };
+            error("bf16", dit->forward(in.x, in.t, in.cap, in.lens, in.pooled));
+            for (const bool fast : {false, true}) {
+                const std::string mode = fast ? "fp8-fast" : "fp8";
+                const int64_t bytes = quantize_nextdit_fp8(dit, true, fast);
+                f8["weight_bytes"] = bytes;
+                error(mode, dit->forward(in.x, in.t, in.cap, in.lens, in.pooled));
+                for (auto B : args.batches) {
+                    auto bin = make_inputs(cfg, rt, side, std::vector<int64_t>(static_cast<std::size_t>(B), 256));
+                    const double ms = time_ms(dev, args.warmup, args.iters,
+                                              [&] { dit->forward(bin.x, bin.t, bin.cap, bin.lens, bin.pooled); });
+                    auto caps = dit->encode_captions(bin.cap, bin.lens);
+                    StepForward step(dit);
+                    const double ms_step = time_ms(dev, std::max(args.warmup, 2), args.iters,
+                                                   [&] { step(bin.x, bin.t, caps, bin.pooled); });
+                    const double per_img = B >= 2 ? B / 2.0 : 1.0;
+                    std::printf("%-8s B%-2lld %4lld^2 cap 256       %9.2f ms/forward %8.2f ms/image-step; step forward "
+                                "%9.2f ms (%8.2f ms/image-step)\n",
+                                mode.c_str(), static_cast<long long>(B), static_cast<long long>(side), ms, ms / per_img,
+                                ms_step, ms_step / per_img);
+                    f8["cases"].push_back({{"mode", mode},
+                                           {"batch", B},
+                                           {"size", side},
+                                           {"ms_per_forward", ms},
+                                           {"ms_per_image_step", ms / per_img},
+                                           {"ms_per_step_forward", ms_step},
+                                           {"ms_per_image_step_in_sampler", ms_step / per_img}});
+                }
+            }
+            drop_nextdit_fp8(dit);
+            release_cached_device_memory();
+        }
 
         // VAE decode/encode per size and dtype (random weights unless a model was given).
         auto& vres = report["vae"] = nlohmann::json::array();
@@ -346,6 +441,41 @@ int main(int argc, char** argv) {
             else
                 vae->to(rt.vae_dtype);
         }
+        // The bf16 decode against the fp32 decode of the same weights and latent, in 8-bit levels of the image
+        // (random weights unless a model was given: their images are not natural ones).
+        if (!args.vae_sizes.empty() && dev.is_cuda()) {
+            AutoencoderKL v{nullptr};
+            if (vae) {
+                v = vae;
+                v->to(torch::kFloat32);
+            } else {
+                v = AutoencoderKL(VaeConfig{}, torch::TensorOptions().device(dev).dtype(torch::kFloat32));
+                randomise(*v, args.seed + 1);
+            }
+            v->eval();
+            const int64_t side = args.vae_sizes.front();
+            torch::manual_seed(args.seed + 2);
+            auto z = torch::randn({1, 16, side / 8, side / 8}, torch::TensorOptions().device(dev));
+            auto levels = [](const torch::Tensor& rgb) {
+                return rgb.to(torch::kFloat32).mul(255).round().clamp(0, 255);
+            };
+            auto ref = levels(v->decode(z));
+            v->to(torch::kBFloat16);
+            auto got = levels(v->decode(z.to(torch::kBFloat16)));
+            auto diff = (got - ref).abs();
+            const double max_levels = diff.max().item<double>(), mean_levels = diff.mean().item<double>();
+            const double over1 = (diff > 1).to(torch::kFloat64).mean().item<double>();
+            std::printf(
+                "vae bf16 vs fp32 decode %lld^2: max %.0f levels, mean %.4f levels, %.4f%% of values off by > 1\n",
+                static_cast<long long>(side), max_levels, mean_levels, 100.0 * over1);
+            report["vae_bf16_vs_fp32"] = {{"size", side},
+                                          {"max_levels", max_levels},
+                                          {"mean_levels", mean_levels},
+                                          {"fraction_over_1_level", over1},
+                                          {"weights", vae ? "model" : "random"}};
+            if (vae)
+                vae->to(rt.vae_dtype);
+        }
         if (!vae) {
             vae = AutoencoderKL(VaeConfig{}, torch::TensorOptions().device(dev).dtype(rt.vae_dtype));
             randomise(*vae, args.seed + 1);
@@ -360,33 +490,46 @@ int main(int argc, char** argv) {
             auto in = make_inputs(cfg, rt, side, lens);
             auto scale = torch::full({1}, 5.0f, torch::TensorOptions().device(dev));
             const auto grid = shifted_time_grid(args.e2e_steps, 6.0);
-            auto once = [&] {
-                // The captions are encoded once per image, as the pipeline does (they do not depend on t).
-                auto caps = dit->encode_captions(in.cap, in.lens);
-                auto x = torch::randn({1, cfg.in_channels, side / 8, side / 8},
-                                      torch::TensorOptions().device(dev).dtype(torch::kFloat32));
-                auto velocity = [&](const torch::Tensor& xt, float t) {
-                    auto x_in = torch::cat({xt, xt});
-                    auto t_in = torch::full({2}, t, torch::TensorOptions().device(dev).dtype(torch::kFloat32));
-                    auto v = dit->forward(x_in, t_in, caps, in.pooled).to(torch::kFloat32);
-                    return guide(v.narrow(0, 0, 1), v.narrow(0, 1, 1), scale, 0.0);
+            // The decode in the runtime's VAE dtype (fp32), then in bf16 for comparison.
+            auto& e2e = report["e2e"] = nlohmann::json::array();
+            for (const auto vdt : {rt.vae_dtype, torch::kBFloat16}) {
+                if (!e2e.empty() && vdt == rt.vae_dtype)
+                    continue;
+                vae->to(vdt);
+                auto once = [&] {
+                    // The captions are encoded once per image and the step forward replayed as a CUDA graph, as
+                    // the pipeline does.
+                    auto caps = dit->encode_captions(in.cap, in.lens);
+                    StepForward step(dit);
+                    auto x = torch::randn({1, cfg.in_channels, side / 8, side / 8},
+                                          torch::TensorOptions().device(dev).dtype(torch::kFloat32));
+                    auto velocity = [&](const torch::Tensor& xt, float t) {
+                        auto x_in = torch::cat({xt, xt});
+                        auto t_in = torch::full({2}, t, torch::TensorOptions().device(dev).dtype(torch::kFloat32));
+                        auto v = step(x_in, t_in, caps, in.pooled).to(torch::kFloat32);
+                        return guide(v.narrow(0, 0, 1), v.narrow(0, 1, 1), scale, 0.0);
+                    };
+                    x = integrate_flow(Solver::Euler, x, grid, velocity);
+                    step.reset();
+                    auto rgb = vae->decode(x.to(vdt)); // [1, 3, H, W] in [0, 1]
+                    auto bytes = rgb[0].mul(255).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).cpu();
+                    (void)bytes;
                 };
-                x = integrate_flow(Solver::Euler, x, grid, velocity);
-                auto rgb = vae->decode(x.to(rt.vae_dtype)); // [1, 3, H, W] in [0, 1]
-                auto bytes = rgb[0].mul(255).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).cpu();
-                (void)bytes;
-            };
-            const double ms = time_ms(dev, 1, 2, once);
-            std::printf("e2e %lld^2 %d Euler steps CFG (captions %lld/%lld): %.1f ms per image\n",
-                        static_cast<long long>(side), args.e2e_steps, static_cast<long long>(lens[0]),
-                        static_cast<long long>(lens[1]), ms);
-            report["e2e"] = {{"size", side},
-                             {"steps", args.e2e_steps},
-                             {"solver", "euler"},
-                             {"cfg", true},
-                             {"caption_lengths", lens},
-                             {"ms", ms},
-                             {"text_encoding", "not included: embeddings given"}};
+                const double ms = time_ms(dev, 1, 2, once);
+                const std::string vname = vdt == torch::kBFloat16 ? "bf16" : vdt == torch::kHalf ? "fp16" : "fp32";
+                std::printf("e2e %lld^2 %d Euler steps CFG (captions %lld/%lld), VAE %s: %.1f ms per image\n",
+                            static_cast<long long>(side), args.e2e_steps, static_cast<long long>(lens[0]),
+                            static_cast<long long>(lens[1]), vname.c_str(), ms);
+                e2e.push_back({{"size", side},
+                               {"steps", args.e2e_steps},
+                               {"solver", "euler"},
+                               {"cfg", true},
+                               {"caption_lengths", lens},
+                               {"vae_dtype", vname},
+                               {"ms", ms},
+                               {"text_encoding", "not included: embeddings given"}});
+            }
+            vae->to(rt.vae_dtype);
         }
         if (!args.out.empty()) {
             std::ofstream f(args.out);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU speed session of issue 12 in one device call: engine-only CUDA build (with the fused kernels;
 # without them if that build fails), the GPU tests and the sampler/transformer unit tests, then the stages asked:
-#   profile  one forward per case traced (charaforge-bench --profile) with the fused kernels off (CHARAFORGE_FUSED=0)
-#            and on, each summarised by tools/gpu/profile_summary.py (OUT/profile-{off,on}.txt)
+#   profile  one forward per case traced (charaforge-bench --profile) with the first fused kernels
+#            (CHARAFORGE_FUSED_KERNELS=v1) and the current ones (v2), each summarised by tools/gpu/profile_summary.py
+#            (OUT/profile-{v1,v2}.txt)
 #   parity   transformer parity (tools/gpu/run_parity.sh nextdit)
 #   compare  tools/gpu/bench_compare.sh (ours and the reference, same run)
 #   tools/gpu/speed_run.sh OUT_DIR [STAGE...]   (default: parity compare; needs .ref/newbie, .ref/shim and
@@ -34,15 +35,31 @@ for stage in $STAGES; do
   date
   case $stage in
     profile)
-      for f in 0 1; do
-        name=$([ $f = 0 ] && echo off || echo on)
-        CHARAFORGE_FUSED=$f $B/tools/bench/charaforge-bench --mixed "" --vae-dtypes "" --e2e-steps 0 --iters 5 \
+      for name in v1 v2; do
+        CHARAFORGE_FUSED_KERNELS=$name $B/tools/bench/charaforge-bench --mixed "" --vae-dtypes "" --e2e-steps 0 --fp8 0 --iters 5 \
           --profile /tmp/prof-$name --out "$OUT/bench-$name.json" 2>&1 | tee "$OUT/bench-$name.log"
         for t in /tmp/prof-$name/*.json; do python3 tools/gpu/profile_summary.py "$t" --top 22; done > "$OUT/profile-$name.txt"
         head -12 "$OUT/profile-$name.txt"
       done ;;
     parity) tools/gpu/run_parity.sh "$OUT" nextdit ;;
-    compare) tools/gpu/bench_compare.sh "$OUT" $B ;;
+    compare)
+      # SM clock, power and temperature every 200 ms while both benchmarks run (is the GPU power-bound?)
+      nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv,noheader,nounits -lms 200 \
+        > "$OUT/smi.csv" 2>/dev/null &
+      smi=$!
+      tools/gpu/bench_compare.sh "$OUT" $B
+      kill $smi 2>/dev/null
+      python3 - "$OUT/smi.csv" <<'PY'
+import sys, statistics
+rows = [l.split(", ") for l in open(sys.argv[1]) if l.count(",") == 3]
+busy = [(float(r[1]), float(r[2]), float(r[3])) for r in rows if float(r[2]) > 300]
+if busy:
+    c, p, t = zip(*busy)
+    print(f"GPU under load ({len(busy)} samples > 300 W): SM clock median {statistics.median(c):.0f} MHz "
+          f"(min {min(c):.0f}, max {max(c):.0f}), power median {statistics.median(p):.0f} W (max {max(p):.0f}), "
+          f"temperature max {max(t):.0f} C")
+PY
+      ;;
     *) echo "unknown stage $stage" ;;
   esac
 done
