@@ -333,7 +333,9 @@ void launch_rms_norm_row(const at::Tensor& x, const at::Tensor& w, const at::Ten
     const T* mp = mod.defined() ? reinterpret_cast<const T*>(mod.data_ptr()) : nullptr;
     const T* rp = res.defined() ? reinterpret_cast<const T*>(res.data_ptr()) : nullptr;
     const int64_t ms = mod.defined() ? mod.stride(0) : 0;
-    if (use_v2_kernels() && D % 256 == 0) {
+    // The warp-per-row kernel only without the residual: with it, it measured slower than the row-block kernel
+    // (3.64 vs 3.43 ms per B2 1024^2 forward on an H200, tools/gpu/results/2026-12-04-h200).
+    if (use_v2_kernels() && !kResidual && D % 256 == 0) {
         const unsigned blocks = static_cast<unsigned>((rows + 7) / 8);
         auto stream = at::cuda::getCurrentCUDAStream();
         auto xp = reinterpret_cast<const T*>(x.data_ptr());
