@@ -27,7 +27,7 @@ void for_each_block_linear(NextDiT& model, const std::function<void(nn::LinearIm
 
 std::string fp8_unsupported_reason(const torch::Device& device) {
     if (!compat::kHasFp8)
-        return "this LibTorch has no fp8 matrix products (LibTorch 2.5 or later with CUDA needed)";
+        return compat::kNoFp8;
     if (!device.is_cuda())
         return "fp8 needs a CUDA GPU";
 #if defined(CHARAFORGE_WITH_CUDA) && defined(CHARAFORGE_TORCH_HAS_RMS_NORM_AND_GQA)
@@ -45,17 +45,16 @@ int64_t quantize_linear_fp8(nn::LinearImpl& l, bool keep_original, bool fast_acc
 #if defined(CHARAFORGE_TORCH_HAS_RMS_NORM_AND_GQA)
     torch::NoGradGuard ng;
     TORCH_CHECK(l.weight.is_cuda(), "fp8: the weights must be on a CUDA device");
-    auto w = l.weight.to(torch::kFloat32);                      // [N, K]
-    auto s = (w.abs().amax(1, true) / 448.0).clamp_min(1e-12);  // [N, 1]
-    l.fp8_weight = (w / s).to(at::kFloat8_e4m3fn).contiguous(); // [N, K]
-    l.fp8_scale = s.view({-1}).contiguous();                    // [N]
+    auto [q, s] = compat::quantize_rows_e4m3(l.weight); // [N, K] e4m3, [N, 1]
+    l.fp8_weight = q;
+    l.fp8_scale = s.view({-1}).contiguous(); // [N]
     l.fp8_fast_accum = fast_accum;
     if (!keep_original)
         l.weight.set_data(torch::empty({0}, l.weight.options()));
     return l.fp8_weight.numel() + l.fp8_scale.numel() * 4;
 #else
     (void)l, (void)keep_original, (void)fast_accum;
-    throw EngineError("fp8: this LibTorch has no fp8 matrix products (LibTorch 2.5 or later with CUDA needed)");
+    throw EngineError(std::string("fp8: ") + compat::kNoFp8);
 #endif
 }
 

@@ -426,7 +426,7 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
     std::vector<int64_t> enc_guided{-1};
     NextDiTCaptions enc;
     torch::Tensor gidx, pooled_in;
-    // The forward replayed as a CUDA graph from the third step on (on CUDA; eager elsewhere): one graph per
+    // The forward replayed as a CUDA graph from the second step on (on CUDA; eager elsewhere): one graph per
     // set of guided rows, freed before the decode.
     StepForward step_forward(transformer);
     auto velocity = [&](const torch::Tensor& xt, float t) {

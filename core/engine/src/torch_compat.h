@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <utility>
 
 namespace charaforge::engine::compat {
 
@@ -131,6 +132,20 @@ inline constexpr bool kHasFp8 = true;
 inline constexpr bool kHasFp8 = false;
 #endif
 
+inline constexpr const char* kNoFp8 =
+    "this LibTorch has no fp8 matrix products (LibTorch 2.5 or later with CUDA needed)";
+
+#if defined(CHARAFORGE_TORCH_HAS_RMS_NORM_AND_GQA)
+// e4m3 with one fp32 scale per row of t [R, C] (scale = row amax / 448, the e4m3 maximum; t ~ q * scale): the one
+// rule for the fp8 weights (rows = output channels) and the fp8 activations (rows = tokens).
+//   -> q [R, C] e4m3 contiguous, scale [R, 1] fp32.
+inline std::pair<torch::Tensor, torch::Tensor> quantize_rows_e4m3(const torch::Tensor& t) {
+    auto f = t.to(torch::kFloat32);
+    auto scale = (f.abs().amax(-1, true) / 448.0).clamp_min(1e-12); // [R, 1]
+    return {(f / scale).to(at::kFloat8_e4m3fn).contiguous(), scale};
+}
+#endif
+
 // y = x w^T with w given in e4m3 as wq [N, K] and its per-output-channel scales sw [N] fp32 (w ~ wq * sw): x is
 // quantised per row (scale = row amax / 448, the e4m3 maximum), multiplied in fp8 with fp32 accumulation
 // (fast_accum: the tensor cores' faster, less exact accumulation), scaled back and returned in x's dtype.
@@ -139,9 +154,7 @@ inline torch::Tensor fp8_linear(const torch::Tensor& x, const torch::Tensor& wq,
                                 const torch::Tensor& bias, bool fast_accum) {
 #if defined(CHARAFORGE_TORCH_HAS_RMS_NORM_AND_GQA)
     const int64_t K = x.size(-1), N = wq.size(0);
-    auto x2 = x.reshape({-1, K});                                                     // [M, K]
-    auto sx = (x2.abs().amax(-1, true).to(torch::kFloat32) / 448.0).clamp_min(1e-12); // [M, 1]
-    auto xq = (x2.to(torch::kFloat32) / sx).to(at::kFloat8_e4m3fn);                   // [M, K]
+    const auto [xq, sx] = quantize_rows_e4m3(x.reshape({-1, K})); // [M, K] e4m3, [M, 1]
     c10::optional<torch::Tensor> b;
     if (bias.defined())
         b = bias.to(x.scalar_type());
@@ -151,7 +164,7 @@ inline torch::Tensor fp8_linear(const torch::Tensor& x, const torch::Tensor& wq,
     return y.view(sizes);
 #else
     (void)x, (void)wq, (void)sw, (void)bias, (void)fast_accum;
-    TORCH_CHECK(false, "fp8 linears need LibTorch 2.5 or later with CUDA");
+    TORCH_CHECK(false, "fp8: ", kNoFp8);
 #endif
 }
 
