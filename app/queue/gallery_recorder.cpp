@@ -21,8 +21,15 @@ qint64 GalleryRecorder::record(const Job& job, const QString& path) {
     image.spec = job.spec;
     if (!job.group.isEmpty()) {
         image.axisValues = m_groups->axisValues(job.id);
-        if (const auto g = m_groups->group(job.group))
+        if (const auto g = m_groups->group(job.group)) {
             image.parentImage = g->parentImage;
+            // The lineage outlives the queue's rows: the gallery keeps the group's label, axes and parent
+            // (once per group and worker: a write is an fsync).
+            if (!m_knownGroups.contains(g->id)) {
+                m_gallery->recordGroup({g->id, g->label, g->axes, g->parentImage, g->created});
+                m_knownGroups.insert(g->id);
+            }
+        }
     }
     return m_gallery->record(image);
 }

@@ -1,9 +1,11 @@
 #pragma once
 // The "job finished" step of the gallery: after a job's PNG is on disk and the job is done, its image is
-// recorded in the gallery next to the queue with its group, axis values and the group's parent image.
+// recorded in the gallery next to the queue with its group, axis values and the group's parent image, and
+// the group itself (label, axes, parent) in the gallery's lineage.
 // Shared by every worker (GUI thread and `charaforge-cli worker`) through QueueRunner. Use on one thread.
 #include "queue/job.h"
 
+#include <QSet>
 #include <QString>
 
 #include <memory>
@@ -27,6 +29,7 @@ private:
     JobStore& m_jobs;
     std::unique_ptr<GalleryStore> m_gallery;
     std::unique_ptr<GroupStore> m_groups;
+    QSet<QString> m_knownGroups; // groups already in the gallery's lineage table
 };
 
 } // namespace charaforge::queue

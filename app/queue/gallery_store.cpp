@@ -51,6 +51,17 @@ const char* kSchema[] = {
     " END",
 };
 
+// Schema 2: the groups' lineage. A schema-1 database gets the table and one row per group of its images
+// (their parent image; no label or axes, which only the queue knew).
+constexpr int kSchemaVersion = 2;
+const char* kGroupSchema[] = {
+    "CREATE TABLE IF NOT EXISTS variant_groups(id TEXT PRIMARY KEY, label TEXT NOT NULL DEFAULT '',"
+    " axes TEXT NOT NULL DEFAULT '[]', parent_image INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS variant_groups_parent ON variant_groups(parent_image)",
+};
+const char* kBackfillGroups = "INSERT OR IGNORE INTO variant_groups(id, parent_image, created)"
+                              " SELECT grp, MAX(parent_image), MIN(created) FROM images WHERE grp <> '' GROUP BY grp";
+
 const char* kColumns = "id, path, job_id, grp, axis_values, prompt, negative, width, height, steps, sampler, cfg, "
                        "cfg_trunc, renorm, shift, seed, model, tags, characters, rating, favourite, winner, "
                        "parent_image, created";
@@ -259,7 +270,18 @@ GalleryStore::GalleryStore(const QString& path) : m_path(path) {
                                      .arg(path, q.lastError().text())
                                      .toStdString());
         }
-        exec(db, m_path, QStringLiteral("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1')"));
+        for (const char* sql : kGroupSchema)
+            exec(db, m_path, QString::fromLatin1(sql));
+        // A new database starts at the current schema; an older one keeps its number until migrated.
+        exec(db, m_path,
+             QStringLiteral("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '%1')").arg(kSchemaVersion));
+        QSqlQuery version(db);
+        if (!version.exec(QStringLiteral("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema'")))
+            fail(m_path, version, QStringLiteral("read the schema version"));
+        if (version.next() && version.value(0).toInt() < kSchemaVersion) {
+            exec(db, m_path, QString::fromLatin1(kBackfillGroups));
+            exec(db, m_path, QStringLiteral("UPDATE meta SET value = '%1' WHERE key = 'schema'").arg(kSchemaVersion));
+        }
         exec(db, m_path, QStringLiteral("COMMIT"));
     } catch (...) {
         QSqlQuery(db).exec(QStringLiteral("ROLLBACK"));
@@ -457,6 +479,83 @@ void GalleryStore::remove(qint64 id) {
     auto q = prepared(QSqlDatabase::database(m_connection), m_path, QStringLiteral("DELETE FROM images WHERE id = ?"));
     q.addBindValue(id);
     execPrepared(q, m_path);
+}
+
+QStringList GalleryGroup::axisNames() const {
+    QStringList names;
+    for (const auto& a : axes)
+        names << a.name();
+    return names;
+}
+
+namespace {
+
+const char* kGroupColumns = "id, label, axes, parent_image, created";
+
+GalleryGroup groupFrom(const QSqlQuery& q) {
+    GalleryGroup g;
+    g.id = q.value(0).toString();
+    g.label = q.value(1).toString();
+    try {
+        g.axes = axesFromJson(q.value(2).toString());
+    } catch (const VariantError&) {
+        g.axes.clear(); // a damaged row still reads; its images keep their own axis values
+    }
+    g.parentImage = q.value(3).toLongLong();
+    g.created = q.value(4).toLongLong();
+    return g;
+}
+
+} // namespace
+
+void GalleryStore::recordGroup(const GalleryGroup& group) {
+    if (group.id.isEmpty())
+        throw StoreError(QStringLiteral("gallery: %1: a group needs an id").arg(m_path).toStdString());
+    auto q = prepared(QSqlDatabase::database(m_connection), m_path,
+                      QStringLiteral("INSERT INTO variant_groups(id, label, axes, parent_image, created) "
+                                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET label = excluded.label, "
+                                     "axes = excluded.axes, parent_image = excluded.parent_image"));
+    q.addBindValue(group.id);
+    q.addBindValue(text(group.label));
+    q.addBindValue(axesToJson(group.axes));
+    q.addBindValue(group.parentImage);
+    q.addBindValue(group.created > 0 ? group.created : QDateTime::currentMSecsSinceEpoch());
+    execPrepared(q, m_path);
+}
+
+std::optional<GalleryGroup> GalleryStore::group(const QString& id) const {
+    auto q = prepared(QSqlDatabase::database(m_connection), m_path,
+                      QStringLiteral("SELECT %1 FROM variant_groups WHERE id = ?").arg(QLatin1String(kGroupColumns)));
+    q.addBindValue(id);
+    execPrepared(q, m_path);
+    if (!q.next())
+        return std::nullopt;
+    return groupFrom(q);
+}
+
+Lineage GalleryStore::lineage(qint64 id) const {
+    const auto img = image(id);
+    if (!img)
+        throw StoreError(QStringLiteral("gallery: %1: no image %2").arg(m_path).arg(id).toStdString());
+    Lineage l;
+    l.parentImage = img->parentImage;
+    if (!img->group.isEmpty()) {
+        l.group = group(img->group);
+        if (l.group && l.group->parentImage != 0)
+            l.parentImage = l.group->parentImage;
+        l.winners = searchIds({.winnersOnly = true, .group = img->group, .sort = GallerySort::OldestFirst});
+    }
+    if (l.parentImage != 0)
+        if (const auto parent = image(l.parentImage))
+            l.parentGroup = parent->group;
+    auto q = prepared(QSqlDatabase::database(m_connection), m_path,
+                      QStringLiteral("SELECT %1 FROM variant_groups WHERE parent_image = ? ORDER BY created, id")
+                          .arg(QLatin1String(kGroupColumns)));
+    q.addBindValue(id);
+    execPrepared(q, m_path);
+    while (q.next())
+        l.branches.push_back(groupFrom(q));
+    return l;
 }
 
 int GalleryStore::importFolder(const QString& folder, QStringList* errors) {

@@ -2,9 +2,13 @@
 // The gallery that remembers: every finished image in SQLite next to the queue (gallery.db), one durable
 // transaction per image written only after its PNG is on disk, with full-text search (FTS5) over prompt
 // text, tags and character names, filters and sorting. Images deleted on disk are reported as missing.
+// Schema 2 adds the variant groups' lineage (a `groups` table: label, axes, the image a group was branched
+// from), so that "parent image -> group -> winner" survives the queue forgetting its jobs; a schema-1
+// database is migrated in place on open (its groups filled from its images) and stays readable.
 // A GalleryStore is one connection; use it only on the thread that opened it.
 #include "queue/job.h"
 #include "queue/job_store.h" // StoreError
+#include "queue/variants.h"
 
 #include <QList>
 #include <QString>
@@ -29,6 +33,28 @@ struct GalleryImage {
     qint64 parentImage = 0; // the image this one's group was branched from (0: none)
     qint64 created = 0;     // ms since the epoch
     bool missing = false;   // the file is gone (computed when read)
+};
+
+// A variant group as the gallery remembers it.
+struct GalleryGroup {
+    QString id;
+    QString label;
+    QList<VariantAxis> axes;
+    qint64 parentImage = 0; // the image the group was branched from (0: none)
+    qint64 created = 0;     // ms since the epoch
+
+    QStringList axisNames() const;
+    bool operator==(const GalleryGroup&) const = default;
+};
+
+// Where an image comes from and what came of it: parent image -> its group -> the group's winners, and the
+// groups branched from the image itself.
+struct Lineage {
+    std::optional<GalleryGroup> group; // the image's group (none: not in a group the gallery knows)
+    qint64 parentImage = 0;            // the image its group was branched from (0: none)
+    QString parentGroup;               // the group of that parent image ("" when unknown)
+    QList<qint64> winners;             // the winners of the image's group, oldest first
+    QList<GalleryGroup> branches;      // groups branched from this image, oldest first
 };
 
 enum class GallerySort { NewestFirst, OldestFirst, RatingThenNewest };
@@ -81,6 +107,12 @@ public:
     // Marks `id` its group's winner (clearing the group's other winners when `exclusive`).
     void setWinner(qint64 id, bool winner, bool exclusive = false);
     void remove(qint64 id); // the record only; the file stays
+
+    // Remembers a group (an existing one keeps its creation time); StoreError for an empty id.
+    void recordGroup(const GalleryGroup& group);
+    std::optional<GalleryGroup> group(const QString& id) const;
+    // The lineage of image `id`; StoreError when there is no such image.
+    Lineage lineage(qint64 id) const;
 
     // Adds every PNG of `folder` (not recursive) that carries our record or A1111 `parameters`; files
     // already in the gallery are updated. Returns how many were added or updated; a file that cannot be

@@ -9,6 +9,8 @@
 
 #include <QDir>
 #include <QFile>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 
 #include <gtest/gtest.h>
@@ -213,6 +215,91 @@ TEST_F(GalleryStoreTest, ImportsOursAndA1111AndSkipsTheRest) {
     EXPECT_EQ(errors.size(), 1);
 }
 
+TEST_F(GalleryStoreTest, LineageParentGroupWinnerIsStoredAndReadBack) {
+    qint64 parent = 0, loser = 0, winner = 0;
+    const QList<VariantAxis> axes{seedAxis(5, 2)};
+    {
+        GalleryStore g(db());
+        auto p = imageAt(writePng(file("p.png")), xmlPrompt("hatsune_miku", "kimono", "ink"), 1, 1000);
+        p.group = QStringLiteral("g0");
+        parent = g.record(p);
+        g.recordGroup({QStringLiteral("g1"), QStringLiteral("from the ink one"), axes, parent, 2000});
+        auto a = imageAt(writePng(file("a.png")), xmlPrompt("hatsune_miku", "kimono", "ink"), 5, 3000);
+        auto b = imageAt(writePng(file("b.png")), xmlPrompt("hatsune_miku", "kimono", "ink"), 6, 3001);
+        a.group = b.group = QStringLiteral("g1");
+        a.parentImage = b.parentImage = parent;
+        loser = g.record(a);
+        winner = g.record(b);
+        g.setWinner(winner, true, true);
+    }
+    GalleryStore g(db()); // read back after reopening
+    const auto l = g.lineage(winner);
+    ASSERT_TRUE(l.group);
+    EXPECT_EQ(l.group->id, "g1");
+    EXPECT_EQ(l.group->label, "from the ink one");
+    EXPECT_EQ(l.group->axes, axes);
+    EXPECT_EQ(l.group->created, 2000);
+    EXPECT_EQ(l.parentImage, parent);
+    EXPECT_EQ(l.parentGroup, "g0");
+    EXPECT_EQ(l.winners, (QList<qint64>{winner}));
+    EXPECT_TRUE(l.branches.isEmpty());
+    EXPECT_EQ(g.lineage(loser).winners, (QList<qint64>{winner}));
+    const auto up = g.lineage(parent);
+    ASSERT_EQ(up.branches.size(), 1);
+    EXPECT_EQ(up.branches[0].id, "g1");
+    EXPECT_EQ(up.parentImage, 0);
+    EXPECT_FALSE(up.group); // g0 was never recorded as a group
+    // Recording a group again updates it and keeps its creation time.
+    g.recordGroup({QStringLiteral("g1"), QStringLiteral("renamed"), axes, parent, 9999});
+    EXPECT_EQ(g.group(QStringLiteral("g1"))->label, "renamed");
+    EXPECT_EQ(g.group(QStringLiteral("g1"))->created, 2000);
+    EXPECT_THROW(g.recordGroup({}), StoreError);
+    EXPECT_THROW(g.lineage(12345), StoreError);
+}
+
+TEST_F(GalleryStoreTest, GalleryWrittenBeforeLineageIsMigratedAndStaysReadable) {
+    qint64 parent = 0, child = 0;
+    {
+        GalleryStore g(db());
+        parent = g.record(imageAt(writePng(file("p.png")), "a, b", 1, 1000));
+        auto c = imageAt(writePng(file("c.png")), "a, b", 2, 2000);
+        c.group = QStringLiteral("g-old");
+        c.parentImage = parent;
+        child = g.record(c);
+        g.setRating(child, 3);
+    }
+    {
+        // Back to the schema-1 file the first gallery release wrote: no lineage table, schema '1'.
+        auto old = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("old-gallery"));
+        old.setDatabaseName(db());
+        ASSERT_TRUE(old.open());
+        QSqlQuery q(old);
+        ASSERT_TRUE(q.exec("DROP TABLE variant_groups"));
+        ASSERT_TRUE(q.exec("UPDATE meta SET value = '1' WHERE key = 'schema'"));
+        old.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("old-gallery"));
+    GalleryStore g(db());
+    ASSERT_TRUE(g.image(child));
+    EXPECT_EQ(g.image(child)->rating, 3);
+    EXPECT_EQ(g.count({}), 2);
+    const auto grp = g.group(QStringLiteral("g-old"));
+    ASSERT_TRUE(grp); // filled from its images
+    EXPECT_EQ(grp->parentImage, parent);
+    EXPECT_EQ(grp->created, 2000);
+    EXPECT_TRUE(grp->axes.isEmpty());
+    EXPECT_EQ(g.lineage(parent).branches.size(), 1);
+    {
+        auto check = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("check-gallery"));
+        check.setDatabaseName(db());
+        ASSERT_TRUE(check.open());
+        QSqlQuery v(check);
+        ASSERT_TRUE(v.exec("SELECT value FROM meta WHERE key = 'schema'") && v.next());
+        EXPECT_EQ(v.value(0).toString(), "2");
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("check-gallery"));
+}
+
 TEST(FtsQuery, QuotesEveryWord) {
     EXPECT_EQ(ftsQuery(QStringLiteral("miku \"OR\" NEAR(x")), QStringLiteral("\"miku\"* \"OR\"* \"NEAR\"* \"x\"*"));
     EXPECT_EQ(ftsQuery(QStringLiteral("  ** ")), QString());
@@ -277,4 +364,12 @@ TEST(GalleryRecorder, EveryFinishedJobIsRecordedWithItsGroupAxisValues) {
     }
     EXPECT_EQ(gallery.count({.text = "ink"}), 2);
     EXPECT_EQ(gallery.count({.character = "hatsune_miku"}), 4);
+    // The group's lineage is in the gallery too, and outlives the queue's rows.
+    jobs.removeFinished();
+    const auto remembered = gallery.group(group);
+    ASSERT_TRUE(remembered);
+    EXPECT_EQ(remembered->label, "g");
+    EXPECT_EQ(remembered->axes, axes);
+    EXPECT_EQ(remembered->parentImage, 42);
+    EXPECT_EQ(gallery.lineage(all[0].id).group, remembered);
 }
