@@ -1,13 +1,12 @@
 #include "ui/prompt_editor.h"
 
+#include "ui/character_card.h"
 #include "ui/document_command.h"
-#include "ui/drag_handle.h"
 #include "ui/xml_prompt_highlighter.h"
 
 #include <algorithm>
 
 #include <QCoreApplication>
-#include <QDropEvent>
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QFormLayout>
@@ -77,15 +76,6 @@ void renumber(Document& d, const Document& before) {
         d.characters[i].index = static_cast<int>(i) + 1;
 }
 
-QString fieldLabel(const char* name) {
-    QString label = QString::fromLatin1(name);
-    if (label == QLatin1String("n"))
-        return QObject::tr("Name");
-    label.replace(u'_', u' ');
-    label[0] = label[0].toUpper();
-    return label;
-}
-
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -135,6 +125,7 @@ PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QSt
 
     auto* scroll = new QScrollArea(formPage);
     m_scroll = scroll;
+    scroll->setObjectName(QStringLiteral("formScroll"));
     scroll->setWidgetResizable(true);
     auto* scrollBody = new QWidget(scroll);
     auto* bodyLayout = new QVBoxLayout(scrollBody);
@@ -164,9 +155,9 @@ PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QSt
     auto* generalForm = new QFormLayout(general);
     for (size_t f = 0; f < prompt::general_tags_fields.size(); ++f) {
         const char* name = prompt::general_tags_fields[f].name;
-        TagChipEdit* edit =
-            makeField(general, QString::fromLatin1(name), QStringLiteral("general_") + QString::fromLatin1(name));
-        generalForm->addRow(fieldLabel(name), edit);
+        TagChipEdit* edit = TagChipEdit::forField(m_vocabulary.tags(QString::fromLatin1(name)),
+                                                  QStringLiteral("general_") + QString::fromLatin1(name), general);
+        generalForm->addRow(formFieldLabel(name), edit);
         m_generalEdits.push_back(edit);
         connect(edit, &TagChipEdit::tagsEdited, this, [this, f, edit] {
             Document after = editableDocument();
@@ -213,14 +204,6 @@ PromptEditor::PromptEditor(QWidget* parent, const QString& libraryDir, const QSt
     connect(m_tabs, &QTabWidget::currentChanged, this, [this] { flushXml(); });
 
     rebuildForm();
-}
-
-TagChipEdit* PromptEditor::makeField(QWidget* parent, const QString& field, const QString& objectName) {
-    auto* edit = new TagChipEdit(parent);
-    edit->setObjectName(objectName);
-    edit->setVocabulary(m_vocabulary.tags(field));
-    edit->setPlaceholderText(tr("add tags (comma or Enter)"));
-    return edit;
 }
 
 QString PromptEditor::xml() const {
@@ -438,15 +421,8 @@ void PromptEditor::refreshForm() {
         rebuildForm();
         return;
     }
-    for (size_t r = 0; r < m_doc.characters.size(); ++r) {
-        const Character& c = m_doc.characters[r];
-        for (size_t f = 0; f < prompt::character_fields.size(); ++f) {
-            const prompt::TagList& value = c.*prompt::character_fields[f].member;
-            TagChipEdit* edit = m_characterEdits[r][f];
-            if (prompt::split_tags(edit->text()) != value)
-                edit->setText(prompt::join_tags(value));
-        }
-    }
+    for (size_t r = 0; r < m_doc.characters.size(); ++r)
+        m_cards[r]->showCharacter(m_doc.characters[r]);
     const prompt::GeneralTags general = m_doc.general_tags.value_or(prompt::GeneralTags{});
     for (size_t f = 0; f < prompt::general_tags_fields.size(); ++f) {
         const prompt::TagList& value = general.*prompt::general_tags_fields[f].member;
@@ -457,65 +433,33 @@ void PromptEditor::refreshForm() {
 
 void PromptEditor::rebuildForm() {
     // A card's own button may be the caller: detach now, delete later.
-    for (QGroupBox* card : m_cards) {
+    for (CharacterCard* card : m_cards) {
         card->hide();
         card->setParent(nullptr);
         card->deleteLater();
     }
     m_cards.clear();
-    m_characterEdits.clear();
     const int count = static_cast<int>(m_doc.characters.size());
     for (int r = 0; r < count; ++r) {
-        auto* card = new QGroupBox(tr("Character %1").arg(r + 1), m_cardsHost);
-        card->setObjectName(characterTag(r + 1));
-        card->setAcceptDrops(true);
-        card->installEventFilter(this);
-        auto* layout = new QVBoxLayout(card);
-        auto* titleRow = new QHBoxLayout;
-        titleRow->addWidget(new DragHandle(r, characterMimeType(), card));
-        titleRow->addStretch(1);
-        layout->addLayout(titleRow);
-        auto* form = new QFormLayout;
-        std::vector<TagChipEdit*> edits;
-        for (size_t f = 0; f < prompt::character_fields.size(); ++f) {
-            const char* name = prompt::character_fields[f].name;
-            TagChipEdit* edit =
-                makeField(card, QString::fromLatin1(name), characterTag(r + 1) + u'_' + QString::fromLatin1(name));
-            form->addRow(fieldLabel(name), edit);
-            edits.push_back(edit);
-            connect(edit, &TagChipEdit::tagsEdited, this, [this, r, f, edit] {
-                Document after = editableDocument();
-                if (r >= static_cast<int>(after.characters.size()))
-                    return;
-                after.characters[static_cast<size_t>(r)].*prompt::character_fields[f].member =
-                    prompt::split_tags(edit->text());
-                if (after == m_doc)
-                    return;
-                pushDocument(
-                    after,
-                    tr("Edit character %1 %2").arg(r + 1).arg(QString::fromLatin1(prompt::character_fields[f].name)),
-                    QStringLiteral("c%1.%2").arg(r).arg(f));
-            });
-        }
-        layout->addLayout(form);
-        auto* buttons = new QHBoxLayout;
-        auto button = [&](const QString& text, const char* name, auto slot) {
-            auto* b = new QPushButton(text, card);
-            b->setObjectName(QString::fromLatin1(name));
-            connect(b, &QPushButton::clicked, this, slot);
-            buttons->addWidget(b);
-            return b;
-        };
-        button(tr("Duplicate"), "duplicate", [this, r] { duplicateCharacter(r); });
-        button(tr("Remove"), "remove", [this, r] { removeCharacter(r); });
-        // Arrows keep the card's button row narrow enough for the left pane's minimum width.
-        QPushButton* up = button(QStringLiteral("\u2191"), "moveUp", [this, r] { moveCharacter(r, -1); });
-        up->setEnabled(r > 0);
-        up->setToolTip(tr("Move up"));
-        QPushButton* down = button(QStringLiteral("\u2193"), "moveDown", [this, r] { moveCharacter(r, 1); });
-        down->setEnabled(r + 1 < count);
-        down->setToolTip(tr("Move down"));
-        button(tr("Save to library"), "saveToLibrary", [this, r] {
+        auto* card = new CharacterCard(r, count, m_vocabulary, m_cardsHost);
+        connect(card, &CharacterCard::fieldEdited, this, [this, r, card](int f) {
+            Document after = editableDocument();
+            if (r >= static_cast<int>(after.characters.size()))
+                return;
+            after.characters[static_cast<size_t>(r)].*prompt::character_fields[static_cast<size_t>(f)].member =
+                prompt::split_tags(card->field(static_cast<size_t>(f))->text());
+            if (after == m_doc)
+                return;
+            pushDocument(after,
+                         tr("Edit character %1 %2")
+                             .arg(r + 1)
+                             .arg(QString::fromLatin1(prompt::character_fields[static_cast<size_t>(f)].name)),
+                         QStringLiteral("c%1.%2").arg(r).arg(f));
+        });
+        connect(card, &CharacterCard::duplicateRequested, this, [this, r] { duplicateCharacter(r); });
+        connect(card, &CharacterCard::removeRequested, this, [this, r] { removeCharacter(r); });
+        connect(card, &CharacterCard::moveRequested, this, [this, r](int delta) { moveCharacter(r, delta); });
+        connect(card, &CharacterCard::saveRequested, this, [this, r] {
             const Character& c = m_doc.characters[static_cast<size_t>(r)];
             bool ok = false;
             const QString suggestion = c.n.isEmpty() ? characterTag(r + 1) : c.n.join(u'_');
@@ -524,11 +468,17 @@ void PromptEditor::rebuildForm() {
             if (ok)
                 saveCharacterToLibrary(r, name);
         });
-        buttons->addStretch(1);
-        layout->addLayout(buttons);
+        // The cards are rebuilt by the move: the drop is handled once its event is done.
+        connect(
+            card, &CharacterCard::cardDropped, this,
+            [this, r](const QByteArray& row) {
+                QMimeData data;
+                data.setData(characterMimeType(), row);
+                dropCharacter(&data, r);
+            },
+            Qt::QueuedConnection);
         m_cardsLayout->addWidget(card);
         m_cards.push_back(card);
-        m_characterEdits.push_back(std::move(edits));
     }
     refreshForm();
 }
@@ -594,7 +544,7 @@ void PromptEditor::moveCharacterTo(int from, int to) {
 }
 
 QString PromptEditor::characterMimeType() {
-    return QStringLiteral("application/x-charaforge-character-row");
+    return CharacterCard::mimeType();
 }
 
 bool PromptEditor::dropCharacter(const QMimeData* mime, int targetRow) {
@@ -606,43 +556,6 @@ bool PromptEditor::dropCharacter(const QMimeData* mime, int targetRow) {
         return false;
     moveCharacterTo(from, targetRow);
     return true;
-}
-
-bool PromptEditor::eventFilter(QObject* watched, QEvent* event) {
-    const auto card = std::find(m_cards.begin(), m_cards.end(), watched);
-    if (card == m_cards.end())
-        return QWidget::eventFilter(watched, event);
-    switch (event->type()) {
-    case QEvent::DragEnter:
-    case QEvent::DragMove: {
-        auto* drag = static_cast<QDropEvent*>(event);
-        if (drag->mimeData()->hasFormat(characterMimeType())) {
-            drag->setDropAction(Qt::MoveAction);
-            drag->accept();
-            return true;
-        }
-        break;
-    }
-    case QEvent::Drop: {
-        auto* drop = static_cast<QDropEvent*>(event);
-        // The cards are rebuilt by the move: handle the drop once this event is done.
-        const int target = static_cast<int>(card - m_cards.begin());
-        const QByteArray row = drop->mimeData()->data(characterMimeType());
-        if (row.isEmpty())
-            break;
-        drop->setDropAction(Qt::MoveAction);
-        drop->accept();
-        QTimer::singleShot(0, this, [this, row, target] {
-            QMimeData data;
-            data.setData(characterMimeType(), row);
-            dropCharacter(&data, target);
-        });
-        return true;
-    }
-    default:
-        break;
-    }
-    return QWidget::eventFilter(watched, event);
 }
 
 void PromptEditor::setLibraryDir(const QString& dir) {

@@ -14,8 +14,6 @@
 
 #include <vector>
 
-class QEvent;
-class QGroupBox;
 class QLabel;
 class QListWidget;
 class QListWidgetItem;
@@ -29,6 +27,8 @@ class QUndoStack;
 class QVBoxLayout;
 
 namespace charaforge::ui {
+
+class CharacterCard;
 
 class PromptEditor : public QWidget {
     Q_OBJECT
@@ -82,9 +82,6 @@ Q_SIGNALS:
     // After every parse of the text: whether it has errors (Add to queue is blocked while it has).
     void validityChanged(bool hasErrors);
 
-protected:
-    bool eventFilter(QObject* watched, QEvent* event) override;
-
 private:
     friend class DocumentCommand;
     // Sets the document from a form edit or an undo step; rewrites the XML when `writeXml`.
@@ -101,7 +98,6 @@ private:
     void jumpToDiagnostic(QListWidgetItem* item);
     void populateLibraryMenu();
     prompt::Document editableDocument() const;
-    TagChipEdit* makeField(QWidget* parent, const QString& field, const QString& objectName);
     // The free-text field: the caption of an XML prompt, or the whole of a tag list or natural-language prompt.
     void freeTextEdited();
     void refreshFreeText();
@@ -110,8 +106,7 @@ private:
     QScrollArea* m_scroll = nullptr;
     QWidget* m_cardsHost = nullptr;
     QVBoxLayout* m_cardsLayout = nullptr;
-    std::vector<QGroupBox*> m_cards;
-    std::vector<std::vector<TagChipEdit*>> m_characterEdits; // [row][field]
+    std::vector<CharacterCard*> m_cards;
     std::vector<TagChipEdit*> m_generalEdits;
     QLabel* m_kindNotice = nullptr;
     QLabel* m_freeTextLabel = nullptr;

@@ -32,6 +32,14 @@ TagChipEdit::TagChipEdit(QWidget* parent) : QWidget(parent) {
     });
 }
 
+TagChipEdit* TagChipEdit::forField(const QStringList& vocabulary, const QString& objectName, QWidget* parent) {
+    auto* edit = new TagChipEdit(parent);
+    edit->setObjectName(objectName);
+    edit->setVocabulary(vocabulary);
+    edit->setPlaceholderText(tr("add tags (comma or Enter)"));
+    return edit;
+}
+
 void TagChipEdit::setVocabulary(const QStringList& tags) {
     m_input->setVocabulary(tags);
 }

@@ -21,6 +21,8 @@ class TagChipEdit : public QWidget {
     Q_OBJECT
 public:
     explicit TagChipEdit(QWidget* parent = nullptr);
+    // A field of the prompt form: named `objectName`, completing from `vocabulary`, with the form's hint.
+    static TagChipEdit* forField(const QStringList& vocabulary, const QString& objectName, QWidget* parent);
     void setVocabulary(const QStringList& tags);
     void setPlaceholderText(const QString& text);
     QCompleter* tagCompleter() const { return m_input->tagCompleter(); }

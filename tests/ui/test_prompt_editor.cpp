@@ -7,6 +7,8 @@
 #include <QApplication>
 #include <QCompleter>
 #include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFile>
 #include <QFrame>
 #include <QGroupBox>
@@ -476,6 +478,41 @@ TEST_F(PromptEditorTest, CountTagsFollowTheGendersUntilTheUserTypesTheirOwn) {
     click(m_editor->findChild<QPushButton*>(QStringLiteral("addCharacter")));
     type(QStringLiteral("character_4_gender"), QStringLiteral("1boy"));
     EXPECT_EQ(count(), mine);
+}
+
+// A card dragged onto another one through the widgets' own drag events (not dropCharacter): the drop is taken as
+// a move, the order changes once the drop event is over, and any other drag is refused.
+TEST_F(PromptEditorTest, ACardDropEventReordersTheCards) {
+    m_editor->setXml(QStringLiteral("<character_1><n>a</n></character_1><character_2><n>b</n></character_2>"
+                                    "<character_3><n>c</n></character_3>"));
+    auto* card1 = m_editor->findChild<QGroupBox*>(QStringLiteral("character_1"));
+    ASSERT_NE(card1, nullptr);
+    EXPECT_TRUE(card1->acceptDrops());
+    const QPoint at = card1->rect().center();
+
+    QMimeData other;
+    other.setText(QStringLiteral("2"));
+    QDragEnterEvent refused(at, Qt::MoveAction, &other, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(card1, &refused);
+    EXPECT_FALSE(refused.isAccepted());
+
+    QMimeData mime;
+    mime.setData(PromptEditor::characterMimeType(), QByteArray("2"));
+    QDragEnterEvent enter(at, Qt::MoveAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(card1, &enter);
+    EXPECT_TRUE(enter.isAccepted());
+    EXPECT_EQ(enter.dropAction(), Qt::MoveAction);
+    QDropEvent drop(QPointF(at), Qt::MoveAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(card1, &drop);
+    EXPECT_TRUE(drop.isAccepted());
+    EXPECT_EQ(m_editor->document().characters.at(0).n, QStringList{QStringLiteral("a")}) << "not inside the event";
+    QApplication::processEvents();
+    const auto& characters = m_editor->document().characters;
+    ASSERT_EQ(characters.size(), 3u);
+    EXPECT_EQ(characters[0].n, QStringList{QStringLiteral("c")});
+    EXPECT_EQ(characters[1].n, QStringList{QStringLiteral("a")});
+    EXPECT_EQ(characters[2].n, QStringList{QStringLiteral("b")});
+    EXPECT_EQ(field(QStringLiteral("character_1_n"))->text(), QStringLiteral("c"));
 }
 
 // A new card (added, duplicated or inserted from the library) is scrolled into view in a form too short for it.
