@@ -1,6 +1,7 @@
 #include "ui/character_card.h"
 
 #include "ui/drag_handle.h"
+#include "ui/flow_layout.h"
 #include "ui/tag_chip_edit.h"
 #include "ui/tag_vocabulary.h"
 
@@ -35,6 +36,8 @@ CharacterCard::CharacterCard(int row, int count, const TagVocabulary& vocabulary
     titleRow->addStretch(1);
     layout->addLayout(titleRow);
     auto* form = new QFormLayout;
+    // A field too narrow beside its label goes below it, in a narrow pane.
+    form->setRowWrapPolicy(QFormLayout::WrapLongRows);
     for (std::size_t f = 0; f < prompt::character_fields.size(); ++f) {
         const QString field = QString::fromLatin1(prompt::character_fields[f].name);
         TagChipEdit* edit = TagChipEdit::forField(vocabulary.tags(field), name + u'_' + field, this);
@@ -43,7 +46,8 @@ CharacterCard::CharacterCard(int row, int count, const TagVocabulary& vocabulary
         connect(edit, &TagChipEdit::tagsEdited, this, [this, f] { Q_EMIT fieldEdited(static_cast<int>(f)); });
     }
     layout->addLayout(form);
-    auto* buttons = new QHBoxLayout;
+    // The buttons wrap onto a second row in a narrow pane rather than widen the card past it.
+    auto* buttons = new FlowLayout(nullptr);
     auto button = [&](const QString& text, const char* objectName, auto signal) {
         auto* b = new QPushButton(text, this);
         b->setObjectName(QString::fromLatin1(objectName));
@@ -53,7 +57,7 @@ CharacterCard::CharacterCard(int row, int count, const TagVocabulary& vocabulary
     };
     button(tr("Duplicate"), "duplicate", [this] { Q_EMIT duplicateRequested(); });
     button(tr("Remove"), "remove", [this] { Q_EMIT removeRequested(); });
-    // Arrows keep the card's button row narrow enough for the left pane's minimum width.
+    // Arrows keep the card's button row narrow.
     QPushButton* up = button(QStringLiteral("\u2191"), "moveUp", [this] { Q_EMIT moveRequested(-1); });
     up->setEnabled(row > 0);
     up->setToolTip(tr("Move up"));
@@ -61,7 +65,7 @@ CharacterCard::CharacterCard(int row, int count, const TagVocabulary& vocabulary
     down->setEnabled(row + 1 < count);
     down->setToolTip(tr("Move down"));
     button(tr("Save to library"), "saveToLibrary", [this] { Q_EMIT saveRequested(); });
-    buttons->addStretch(1);
+    buttons->addItem(new QSpacerItem(0, 0)); // the last item takes the rest of its row: not a button
     layout->addLayout(buttons);
 }
 

@@ -43,6 +43,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 namespace charaforge::ui {
 
@@ -658,8 +659,9 @@ void MainWindow::restoreSession(const QSettings& settings) {
         restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     if (settings.contains(QStringLiteral("window/state")))
         restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
-    if (settings.contains(QStringLiteral("window/splitter")))
-        m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray());
+    if (settings.contains(QStringLiteral("window/splitter")) &&
+        m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray()))
+        m_placeSplitter = false;
     if (settings.contains(QStringLiteral("window/imageSplitter")))
         m_rightSplitter->restoreState(settings.value(QStringLiteral("window/imageSplitter")).toByteArray());
     if (!settings.contains(QStringLiteral("editor/prompt")))
@@ -781,6 +783,16 @@ bool MainWindow::openImageFile(const QString& path) {
                         .arg(img.width())
                         .arg(img.height()));
     return true;
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+    QMainWindow::showEvent(event);
+    // The image is what users look at: it gets 3/5 of the width beside the form (which fits the left pane's
+    // minimum), unless the session restored the user's own split.
+    if (std::exchange(m_placeSplitter, false)) {
+        const int total = m_splitter->width() - m_splitter->handleWidth();
+        m_splitter->setSizes({total * 2 / 5, total - total * 2 / 5});
+    }
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -13,6 +13,7 @@
 #include <functional>
 
 class QLabel;
+class QShowEvent;
 class QSettings;
 class QSplitter;
 class QPlainTextEdit;
@@ -161,6 +162,7 @@ private:
     void showAbout();
     void showShortcuts();
     void openImage();
+    void showEvent(QShowEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
     void syncPreset();
     void updateQueueButtons();
@@ -194,6 +196,7 @@ private:
     QPushButton* m_cancelEdit = nullptr;
     QProgressBar* m_progress = nullptr;
     QSplitter* m_splitter = nullptr;
+    bool m_placeSplitter = true; // the first show splits the form from the image (no saved split)
     QSplitter* m_rightSplitter = nullptr;
     ImageViewer* m_viewer = nullptr;
     GalleryView* m_gallery = nullptr;

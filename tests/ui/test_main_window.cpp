@@ -3,6 +3,7 @@
 
 #include "charaforge/prompt/prompt.h"
 
+#include "ui/prompt_editor.h"
 #include "ui/queue_panel.h"
 #include "ui/studio_types.h"
 #include "ui/theme.h"
@@ -20,6 +21,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScreen>
+#include <QScrollArea>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
@@ -372,6 +374,70 @@ TEST(MainWindow, NoButtonsOverlapAtLaptopAndDesktopSizes) {
         }
     }
     charaforge::ui::applyTheme(app, charaforge::ui::Theme::System);
+}
+
+// The character form in the left pane at a laptop's 1280 x 800 and at 1920 x 1080, with the test model's
+// notice shown: no horizontal scrolling (the cards' button row needed more than the pane, "Save to li…" cut
+// off), every button of a card whole and inside its card and the view, no two widgets of a card on top of
+// each other, and the image at least as wide as the form.
+TEST(MainWindow, TheCharacterFormFitsTheLeftPane) {
+    for (const QSize size : {QSize(1280, 800), QSize(1920, 1080)}) {
+        SCOPED_TRACE(testing::Message() << size.width() << "x" << size.height());
+        MainWindow w;
+        w.setModelNotice(QStringLiteral("<b>Test model in use.</b> CharaForge is running a tiny model with random "
+                                        "weights that it created on first start: its images are noise. To make "
+                                        "real images, download <b>NewBie-image-Exp0.1</b> and choose its folder."));
+        w.resize(size);
+        w.show();
+        auto* editor = w.findChild<charaforge::ui::PromptEditor*>(QStringLiteral("prompt"));
+        ASSERT_NE(editor, nullptr);
+        editor->addCharacter(); // two cards: the second one's move-down button is disabled, the first's enabled
+        QCoreApplication::processEvents();
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+        QCoreApplication::processEvents();
+        ASSERT_EQ(w.size(), size);
+        auto* scroll = editor->findChild<QScrollArea*>(QStringLiteral("formScroll"));
+        ASSERT_NE(scroll, nullptr);
+        EXPECT_EQ(scroll->horizontalScrollBar()->maximum(), 0)
+            << "the form scrolls sideways by " << scroll->horizontalScrollBar()->maximum() << " px in a "
+            << scroll->viewport()->width() << " px view";
+        EXPECT_FALSE(scroll->horizontalScrollBar()->isVisible());
+        const QWidget* viewport = scroll->viewport();
+        for (int n = 1; n <= 2; ++n) {
+            auto* card = editor->findChild<QWidget*>(QStringLiteral("character_%1").arg(n));
+            ASSERT_NE(card, nullptr);
+            scroll->ensureWidgetVisible(card);
+            QCoreApplication::processEvents();
+            const auto buttons = card->findChildren<QAbstractButton*>();
+            ASSERT_GE(buttons.size(), 5);
+            for (QAbstractButton* b : buttons) {
+                if (b->parentWidget() != card)
+                    continue; // a chip's remove button
+                const std::string name = b->objectName().toStdString();
+                EXPECT_TRUE(b->isVisible()) << name;
+                EXPECT_GE(b->width(), b->sizeHint().width()) << name << " is cut";
+                EXPECT_GE(b->height(), b->minimumSizeHint().height()) << name << " is cut";
+                EXPECT_TRUE(card->contentsRect().contains(b->geometry())) << name << " sticks out of its card";
+                const QRect inView(b->mapTo(viewport, QPoint(0, 0)), b->size());
+                EXPECT_GE(inView.left(), 0) << name;
+                EXPECT_LE(inView.right(), viewport->width() - 1) << name << " is beyond the view's right edge";
+            }
+            const auto children = card->findChildren<QWidget*>(Qt::FindDirectChildrenOnly);
+            for (qsizetype i = 0; i < children.size(); ++i)
+                for (qsizetype j = i + 1; j < children.size(); ++j) {
+                    QWidget* a = children[i];
+                    QWidget* b = children[j];
+                    if (!a->isVisible() || !b->isVisible())
+                        continue;
+                    EXPECT_FALSE(a->geometry().intersects(b->geometry()))
+                        << a->metaObject()->className() << " " << a->objectName().toStdString() << " overlaps "
+                        << b->metaObject()->className() << " " << b->objectName().toStdString();
+                }
+        }
+        auto* viewer = w.findChild<QWidget*>(QStringLiteral("imageViewer"));
+        ASSERT_NE(viewer, nullptr);
+        EXPECT_GE(viewer->width(), editor->width()) << "the image is narrower than the form";
+    }
 }
 
 int main(int argc, char** argv) {
