@@ -3,6 +3,7 @@
 #include "ui/job_states.h"
 
 #include <QFileInfo>
+#include <QFont>
 #include <QMimeData>
 #include <QPainter>
 #include <QPainterPath>
@@ -26,6 +27,8 @@ QString stateWord(const QString& state) {
         return QueueModel::tr("failed");
     if (state == kCancelled)
         return QueueModel::tr("cancelled");
+    if (state == QStringLiteral("paused"))
+        return QueueModel::tr("paused");
     return state;
 }
 
@@ -54,18 +57,69 @@ QList<qint64> orderAfterMove(const QList<qint64>& order, const QList<qint64>& mo
     return result;
 }
 
+const QString kPaused = QStringLiteral("paused");
+
+// "style watercolor · seed 2": a job's values named by its group's axes.
+QString axisText(const JobView& j, const std::optional<GroupView>& group) {
+    QStringList parts;
+    for (qsizetype i = 0; i < j.axisValues.size(); ++i) {
+        const QString name = group ? group->axisNames.value(i) : QString();
+        parts << (name.isEmpty() ? j.axisValues[i] : QStringLiteral("%1 %2").arg(name, j.axisValues[i]));
+    }
+    return parts.join(QStringLiteral(" · "));
+}
+
+// The state a group row shows: running while one job runs, then queued (or paused), failed, done.
+QString groupState(const QueueModel::GroupCounts& c, bool paused) {
+    if (c.running > 0)
+        return kRunning;
+    if (c.queued > 0)
+        return paused ? kPaused : kQueued;
+    if (c.failed > 0)
+        return kFailed;
+    return c.done > 0 ? kDone : kCancelled;
+}
+
 } // namespace
 
-QueueModel::QueueModel(QObject* parent) : QAbstractTableModel(parent) {}
+QueueModel::QueueModel(QObject* parent) : QAbstractItemModel(parent) {}
 
 QString QueueModel::mimeType() {
     return QStringLiteral("application/x-charaforge-job-ids");
 }
 
-void QueueModel::setJobs(const QList<JobView>& jobs) {
+QList<QueueModel::Node> QueueModel::nodesFor(const QList<JobView>& jobs) const {
+    QSet<QString> known;
+    for (const GroupView& g : m_groups)
+        known.insert(g.id);
+    QList<Node> nodes;
+    QHash<QString, qsizetype> nodeOfGroup;
+    for (qsizetype i = 0; i < jobs.size(); ++i) {
+        const QString& group = jobs[i].group;
+        if (group.isEmpty() || !known.contains(group)) {
+            nodes.append(Node{QString(), {static_cast<int>(i)}});
+            continue;
+        }
+        auto it = nodeOfGroup.constFind(group);
+        if (it == nodeOfGroup.constEnd()) {
+            it = nodeOfGroup.insert(group, nodes.size());
+            nodes.append(Node{group, {}});
+        }
+        nodes[*it].rows.append(static_cast<int>(i));
+    }
+    return nodes;
+}
+
+void QueueModel::setJobs(const QList<JobView>& jobs, const QList<GroupView>& groups) {
     bool sameOrder = jobs.size() == m_jobs.size();
     for (qsizetype i = 0; sameOrder && i < jobs.size(); ++i)
         sameOrder = jobs[i].id == m_jobs[i].id;
+    const QList<GroupView> oldGroups = m_groups;
+    m_groups = groups;
+    const QList<Node> nodes = nodesFor(jobs);
+    sameOrder = sameOrder && nodes == m_nodes;
+    if (!sameOrder)
+        m_groups = oldGroups; // until the reset begins
 
     // Live progress outlives a reload while the job keeps running: the store's stepsDone is only the
     // last checkpoint, so a reload must not move the bar back.
@@ -88,12 +142,21 @@ void QueueModel::setJobs(const QList<JobView>& jobs) {
     if (sameOrder) {
         m_jobs = jobs;
         m_live = live;
-        if (!m_jobs.isEmpty())
-            Q_EMIT dataChanged(index(0, 0), index(static_cast<int>(m_jobs.size()) - 1, ColumnCount - 1));
+        if (!m_nodes.isEmpty())
+            Q_EMIT dataChanged(index(0, 0), index(static_cast<int>(m_nodes.size()) - 1, ColumnCount - 1));
+        for (qsizetype n = 0; n < m_nodes.size(); ++n) {
+            if (m_nodes[n].group.isEmpty())
+                continue;
+            const QModelIndex parent = index(static_cast<int>(n), 0);
+            Q_EMIT dataChanged(index(0, 0, parent),
+                               index(static_cast<int>(m_nodes[n].rows.size()) - 1, ColumnCount - 1, parent));
+        }
         return;
     }
     beginResetModel();
     m_jobs = jobs;
+    m_groups = groups;
+    m_nodes = nodes;
     m_live = live;
     endResetModel();
 }
@@ -103,7 +166,10 @@ bool QueueModel::setJobProgress(qint64 id, int step, int total, const QString& e
     if (row < 0)
         return false;
     m_live.insert(id, Live{step, total, eta});
-    Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+    const QModelIndex at = indexOf(id);
+    Q_EMIT dataChanged(at, at.siblingAtColumn(ColumnCount - 1));
+    if (at.parent().isValid()) // the group's running count
+        Q_EMIT dataChanged(at.parent(), at.parent().siblingAtColumn(ColumnCount - 1));
     return true;
 }
 
@@ -113,7 +179,8 @@ bool QueueModel::setThumbnail(qint64 id, const QImage& image) {
         return false;
     m_thumbnails.insert(id, QPixmap::fromImage(image.scaled(kThumbnailSize, kThumbnailSize, Qt::KeepAspectRatio,
                                                             Qt::SmoothTransformation)));
-    Q_EMIT dataChanged(index(row, TitleColumn), index(row, TitleColumn), {Qt::DecorationRole});
+    const QModelIndex at = indexOf(id, TitleColumn);
+    Q_EMIT dataChanged(at, at, {Qt::DecorationRole});
     return true;
 }
 
@@ -135,12 +202,102 @@ JobView QueueModel::job(int row) const {
     return j;
 }
 
-int QueueModel::rowCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : static_cast<int>(m_jobs.size());
+QModelIndex QueueModel::indexOf(qint64 id, int column) const {
+    const int row = rowOf(id);
+    if (row < 0)
+        return {};
+    for (qsizetype n = 0; n < m_nodes.size(); ++n) {
+        const qsizetype child = m_nodes[n].rows.indexOf(row);
+        if (child < 0)
+            continue;
+        if (m_nodes[n].group.isEmpty())
+            return index(static_cast<int>(n), column);
+        return index(static_cast<int>(child), column, index(static_cast<int>(n), 0));
+    }
+    return {};
 }
 
-int QueueModel::columnCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : ColumnCount;
+QModelIndex QueueModel::groupIndex(const QString& id, int column) const {
+    for (qsizetype n = 0; n < m_nodes.size(); ++n)
+        if (!id.isEmpty() && m_nodes[n].group == id)
+            return index(static_cast<int>(n), column);
+    return {};
+}
+
+bool QueueModel::isGroup(const QModelIndex& index) const {
+    return index.isValid() && index.internalId() == 0 && index.row() < m_nodes.size() &&
+           !m_nodes[index.row()].group.isEmpty();
+}
+
+QList<qint64> QueueModel::groupJobs(const QString& id) const {
+    QList<qint64> ids;
+    for (const Node& n : m_nodes)
+        if (!id.isEmpty() && n.group == id)
+            for (int row : n.rows)
+                ids.append(m_jobs[row].id);
+    return ids;
+}
+
+QueueModel::GroupCounts QueueModel::groupCounts(const QString& id) const {
+    GroupCounts c;
+    for (qint64 job : groupJobs(id)) {
+        const QString& state = m_jobs[rowOf(job)].state;
+        ++c.total;
+        c.queued += state == kQueued;
+        c.running += state == kRunning;
+        c.done += state == kDone;
+        c.failed += state == kFailed;
+        c.cancelled += state == kCancelled;
+    }
+    return c;
+}
+
+std::optional<GroupView> QueueModel::group(const QString& id) const {
+    for (const GroupView& g : m_groups)
+        if (g.id == id)
+            return g;
+    return std::nullopt;
+}
+
+const JobView* QueueModel::jobOf(const QModelIndex& index) const {
+    if (!index.isValid())
+        return nullptr;
+    if (index.internalId() == 0) {
+        if (index.row() >= m_nodes.size() || !m_nodes[index.row()].group.isEmpty())
+            return nullptr;
+        return &m_jobs[m_nodes[index.row()].rows.front()];
+    }
+    const qsizetype n = static_cast<qsizetype>(index.internalId()) - 1;
+    if (n >= m_nodes.size() || index.row() >= m_nodes[n].rows.size())
+        return nullptr;
+    return &m_jobs[m_nodes[n].rows[index.row()]];
+}
+
+// A top-level row has internal id 0; a group's child has its group's row + 1.
+QModelIndex QueueModel::index(int row, int column, const QModelIndex& parent) const {
+    if (row < 0 || column < 0 || column >= ColumnCount)
+        return {};
+    if (!parent.isValid())
+        return row < m_nodes.size() ? createIndex(row, column, quintptr(0)) : QModelIndex();
+    if (!isGroup(parent) || row >= m_nodes[parent.row()].rows.size())
+        return {};
+    return createIndex(row, column, quintptr(parent.row() + 1));
+}
+
+QModelIndex QueueModel::parent(const QModelIndex& child) const {
+    if (!child.isValid() || child.internalId() == 0)
+        return {};
+    return createIndex(static_cast<int>(child.internalId() - 1), 0, quintptr(0));
+}
+
+int QueueModel::rowCount(const QModelIndex& parent) const {
+    if (!parent.isValid())
+        return static_cast<int>(m_nodes.size());
+    return isGroup(parent) && parent.column() == 0 ? static_cast<int>(m_nodes[parent.row()].rows.size()) : 0;
+}
+
+int QueueModel::columnCount(const QModelIndex&) const {
+    return ColumnCount;
 }
 
 QString QueueModel::progressText(const JobView& j) const {
@@ -207,6 +364,9 @@ QIcon QueueModel::stateIcon(const QString& state) const {
         } else if (state == kFailed) {
             p.drawLine(QPointF(5.5, 5.5), QPointF(10.5, 10.5));
             p.drawLine(QPointF(10.5, 5.5), QPointF(5.5, 10.5));
+        } else if (state == kPaused) {
+            p.drawLine(QPointF(6.5, 5), QPointF(6.5, 11));
+            p.drawLine(QPointF(9.5, 5), QPointF(9.5, 11));
         } else {
             p.drawLine(QPointF(5, 8), QPointF(11, 8));
         }
@@ -218,12 +378,18 @@ QIcon QueueModel::stateIcon(const QString& state) const {
 }
 
 QVariant QueueModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= m_jobs.size())
+    if (isGroup(index))
+        return groupData(m_nodes[index.row()], index.column(), role);
+    const JobView* row = jobOf(index);
+    if (!row)
         return {};
-    const JobView j = job(index.row());
+    const JobView j = job(rowOf(row->id));
+    const bool inGroup = index.parent().isValid();
     switch (role) {
     case IdRole:
         return j.id;
+    case GroupRole:
+        return QString();
     case StateRole:
         return j.state;
     case ProgressRole: {
@@ -245,7 +411,8 @@ QVariant QueueModel::data(const QModelIndex& index, int role) const {
         case StateColumn:
             return stateWord(j.state);
         case TitleColumn:
-            return j.title;
+            // Under its group a job is told apart by its values on the group's axes.
+            return inGroup && !j.axisValues.isEmpty() ? axisText(j, group(j.group)) : j.title;
         case SizeColumn:
             return tr("%1×%2").arg(j.width).arg(j.height);
         case StepsColumn:
@@ -297,9 +464,63 @@ QVariant QueueModel::data(const QModelIndex& index, int role) const {
     }
 }
 
+QVariant QueueModel::groupData(const Node& node, int column, int role) const {
+    const GroupView g = group(node.group).value_or(GroupView{node.group, {}, {}, false});
+    const GroupCounts c = groupCounts(node.group);
+    const QString state = groupState(c, g.paused);
+    const QString title = g.label.isEmpty() ? g.axisNames.join(QStringLiteral(" × ")) : g.label;
+    switch (role) {
+    case GroupRole:
+        return g.id;
+    case StateRole:
+        return state;
+    case ProgressRole:
+        return c.total > 0 ? c.done * 100 / c.total : 0;
+    case Qt::DisplayRole:
+        switch (column) {
+        case StateColumn:
+            return stateWord(state);
+        case TitleColumn:
+            return c.total == 1 ? tr("%1 · 1 job").arg(title) : tr("%1 · %2 jobs").arg(title).arg(c.total);
+        case ProgressColumn: {
+            QString text = tr("%1/%2 done").arg(c.done).arg(c.total);
+            if (c.running > 0)
+                text += tr(" · %1 running").arg(c.running);
+            if (c.failed > 0)
+                text += tr(" · %1 failed").arg(c.failed);
+            return text;
+        }
+        default:
+            return {};
+        }
+    case Qt::DecorationRole:
+        return column == StateColumn ? QVariant(stateIcon(state)) : QVariant();
+    case Qt::FontRole: {
+        if (column != TitleColumn)
+            return {};
+        QFont bold;
+        bold.setBold(true);
+        return bold;
+    }
+    case Qt::ToolTipRole: {
+        QStringList lines{tr("Group %1: %2").arg(g.id, title)};
+        if (!g.axisNames.isEmpty())
+            lines << tr("Axes: %1").arg(g.axisNames.join(QStringLiteral(" × ")));
+        lines << tr("%1 of %2 done, %3 running, %4 queued").arg(c.done).arg(c.total).arg(c.running).arg(c.queued);
+        if (c.failed > 0 || c.cancelled > 0)
+            lines << tr("%1 failed, %2 cancelled").arg(c.failed).arg(c.cancelled);
+        if (g.paused)
+            lines << tr("Paused: its queued jobs wait until the group resumes");
+        return lines.join(QLatin1Char('\n'));
+    }
+    default:
+        return {};
+    }
+}
+
 QVariant QueueModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return QAbstractTableModel::headerData(section, orientation, role);
+        return QAbstractItemModel::headerData(section, orientation, role);
     switch (section) {
     case IdColumn:
         return tr("Job");
@@ -327,8 +548,15 @@ QVariant QueueModel::headerData(int section, Qt::Orientation orientation, int ro
 Qt::ItemFlags QueueModel::flags(const QModelIndex& index) const {
     if (!index.isValid())
         return Qt::ItemIsDropEnabled; // drops land between rows, never on one
+    if (isGroup(index)) {
+        Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
+        if (groupCounts(m_nodes[index.row()].group).queued > 0)
+            f |= Qt::ItemIsDragEnabled;
+        return f;
+    }
+    const JobView* j = jobOf(index);
     Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemNeverHasChildren;
-    if (m_jobs.value(index.row()).state == kQueued)
+    if (j && j->state == kQueued)
         f |= Qt::ItemIsDragEnabled;
     return f;
 }
@@ -346,10 +574,19 @@ QStringList QueueModel::mimeTypes() const {
 }
 
 QMimeData* QueueModel::mimeData(const QModelIndexList& indexes) const {
-    QList<int> rows;
+    QList<int> rows; // positions in m_jobs; a group row drags its queued jobs
+    auto take = [&](qint64 id) {
+        const int row = rowOf(id);
+        if (row >= 0 && m_jobs[row].state == kQueued && !rows.contains(row))
+            rows.append(row);
+    };
     for (const QModelIndex& index : indexes) {
-        if (index.isValid() && m_jobs.value(index.row()).state == kQueued && !rows.contains(index.row()))
-            rows.append(index.row());
+        if (isGroup(index)) {
+            for (qint64 id : groupJobs(m_nodes[index.row()].group))
+                take(id);
+        } else if (const JobView* j = jobOf(index)) {
+            take(j->id);
+        }
     }
     if (rows.isEmpty())
         return nullptr;
@@ -388,12 +625,15 @@ bool QueueModel::dropMimeData(const QMimeData* data, Qt::DropAction action, int 
     }
     if (moved.isEmpty())
         return false;
+    // Before the first job not dragged of the top-level rows from `row` on.
     qint64 beforeId = -1;
     const QSet<qint64> movedSet(moved.begin(), moved.end());
-    for (qsizetype r = row < 0 ? m_jobs.size() : row; r < m_jobs.size(); ++r) {
-        if (!movedSet.contains(m_jobs[r].id)) {
-            beforeId = m_jobs[r].id;
-            break;
+    for (qsizetype r = row < 0 ? m_nodes.size() : row; r < m_nodes.size() && beforeId < 0; ++r) {
+        for (int jobRow : m_nodes[r].rows) {
+            if (!movedSet.contains(m_jobs[jobRow].id)) {
+                beforeId = m_jobs[jobRow].id;
+                break;
+            }
         }
     }
     if (orderAfterMove(order, moved, beforeId) == order)

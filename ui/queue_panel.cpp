@@ -83,9 +83,13 @@ QueuePanel::QueuePanel(QWidget* parent) : QWidget(parent) {
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &QueuePanel::updateActions);
     connect(m_view, &QWidget::customContextMenuRequested, this, &QueuePanel::showContextMenu);
     connect(m_view, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& index) {
-        if (index.data(QueueModel::StateRole).toString() == kQueued)
+        if (!m_model->isGroup(index) && index.data(QueueModel::StateRole).toString() == kQueued)
             Q_EMIT editRequested(index.data(QueueModel::IdRole).toLongLong());
     });
+    connect(m_view, &QTreeView::expanded, this,
+            [this](const QModelIndex& index) { m_expanded.insert(index.data(QueueModel::GroupRole).toString()); });
+    connect(m_view, &QTreeView::collapsed, this,
+            [this](const QModelIndex& index) { m_expanded.remove(index.data(QueueModel::GroupRole).toString()); });
 
     auto makeAction = [this](const QString& text, const QString& tip, void (QueuePanel::*slot)()) {
         auto* action = new QAction(text, this);
@@ -119,6 +123,10 @@ QueuePanel::QueuePanel(QWidget* parent) : QWidget(parent) {
     m_moveDownAction = makeAction(tr("Move down"), tr("Move the selected jobs below the next queued job"),
                                   &QueuePanel::moveSelectedDown);
     m_moveDownAction->setShortcut(QKeySequence(Qt::ALT | Qt::Key_Down));
+    m_groupPauseAction = makeAction(tr("Pause group"), tr("Hold the queued jobs of the selected groups"),
+                                    &QueuePanel::toggleSelectedGroupsPaused);
+    m_compareAction = makeAction(tr("Compare…"), tr("Compare the images of the selected group side by side"),
+                                 &QueuePanel::compareSelected);
     m_clearFinishedAction = new QAction(tr("Clear finished"), this);
     m_clearFinishedAction->setToolTip(tr("Remove all done, failed and cancelled jobs from the list"));
     connect(m_clearFinishedAction, &QAction::triggered, this, [this] { Q_EMIT clearFinishedRequested(); });
@@ -135,6 +143,8 @@ QueuePanel::QueuePanel(QWidget* parent) : QWidget(parent) {
     buttons->addWidget(addButton(m_editAction, "editButton"), 1, 0);
     buttons->addWidget(addButton(m_removeAction, "removeButton"), 1, 1);
     buttons->addWidget(addButton(m_clearFinishedAction, "clearFinishedButton"), 1, 2);
+    buttons->addWidget(addButton(m_groupPauseAction, "groupPauseButton"), 2, 0);
+    buttons->addWidget(addButton(m_compareAction, "compareButton"), 2, 1);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -154,38 +164,58 @@ QPushButton* QueuePanel::addButton(QAction* action, const char* objectName) {
     button->setToolTip(action->toolTip());
     button->setEnabled(action->isEnabled());
     connect(button, &QPushButton::clicked, action, &QAction::trigger);
-    connect(action, &QAction::changed, button, [button, action] { button->setEnabled(action->isEnabled()); });
+    connect(action, &QAction::changed, button, [button, action] {
+        button->setEnabled(action->isEnabled());
+        button->setText(action->text());
+        button->setToolTip(action->toolTip());
+    });
     return button;
 }
 
-void QueuePanel::setJobs(const QList<JobView>& jobs) {
+void QueuePanel::setJobs(const QList<JobView>& jobs, const QList<GroupView>& groups) {
     const QList<qint64> selected = selectedJobIds();
+    const QStringList selectedGroups = selectedGroupIds();
     const QModelIndex current = m_view->currentIndex();
     const qint64 currentId = current.isValid() ? current.data(QueueModel::IdRole).toLongLong() : -1;
+    const QString currentGroup = current.isValid() ? current.data(QueueModel::GroupRole).toString() : QString();
     const QModelIndex topIndex = m_view->indexAt(QPoint(1, 1));
     const qint64 topId = topIndex.isValid() ? topIndex.data(QueueModel::IdRole).toLongLong() : -1;
+    const QString topGroup = topIndex.isValid() ? topIndex.data(QueueModel::GroupRole).toString() : QString();
     const int scroll = m_view->verticalScrollBar()->value();
+    const QSet<QString> expanded = m_expanded;
 
-    bool sameOrder = jobs.size() == m_model->jobs().size();
-    for (qsizetype i = 0; sameOrder && i < jobs.size(); ++i)
-        sameOrder = jobs[i].id == m_model->jobs()[i].id;
-    m_model->setJobs(jobs);
+    int resets = 0;
+    const auto counter = connect(m_model, &QAbstractItemModel::modelReset, this, [&resets] { ++resets; });
+    m_model->setJobs(jobs, groups);
+    disconnect(counter);
+    bool anyGroup = false;
+    for (int row = 0; row < m_model->rowCount() && !anyGroup; ++row)
+        anyGroup = m_model->isGroup(m_model->index(row, 0));
+    m_view->setRootIsDecorated(anyGroup);
 
-    if (!sameOrder) { // the model was reset: put the selection, the current job and the scroll back
+    if (resets > 0) { // the model was reset: put the open groups, the selection, the current row and the scroll back
+        m_expanded.clear();
+        for (const QString& g : expanded)
+            if (const QModelIndex index = m_model->groupIndex(g); index.isValid())
+                m_view->expand(index);
         QItemSelection selection;
-        for (qint64 id : selected) {
-            const int row = m_model->rowOf(id);
-            if (row >= 0)
-                selection.select(m_model->index(row, 0), m_model->index(row, QueueModel::ColumnCount - 1));
-        }
+        auto select = [&](const QModelIndex& index) {
+            if (index.isValid())
+                selection.select(index, index.siblingAtColumn(QueueModel::ColumnCount - 1));
+        };
+        for (qint64 id : selected)
+            select(m_model->indexOf(id));
+        for (const QString& g : selectedGroups)
+            select(m_model->groupIndex(g));
         QItemSelectionModel* sm = m_view->selectionModel();
-        const int currentRow = m_model->rowOf(currentId);
-        if (currentRow >= 0)
-            sm->setCurrentIndex(m_model->index(currentRow, 0), QItemSelectionModel::NoUpdate);
+        const QModelIndex currentIndex =
+            currentGroup.isEmpty() ? m_model->indexOf(currentId) : m_model->groupIndex(currentGroup);
+        if (currentIndex.isValid())
+            sm->setCurrentIndex(currentIndex, QItemSelectionModel::NoUpdate);
         sm->select(selection, QItemSelectionModel::ClearAndSelect);
-        const int topRow = m_model->rowOf(topId);
-        if (topRow >= 0)
-            m_view->scrollTo(m_model->index(topRow, 0), QAbstractItemView::PositionAtTop);
+        const QModelIndex top = topGroup.isEmpty() ? m_model->indexOf(topId) : m_model->groupIndex(topGroup);
+        if (top.isValid() && (!top.parent().isValid() || m_view->isExpanded(top.parent())))
+            m_view->scrollTo(top, QAbstractItemView::PositionAtTop);
         else
             m_view->verticalScrollBar()->setValue(scroll);
     }
@@ -214,31 +244,56 @@ QList<JobView> QueuePanel::jobs() const {
 }
 
 QList<qint64> QueuePanel::selectedJobIds() const {
-    QModelIndexList rows = m_view->selectionModel()->selectedRows(0);
-    std::sort(rows.begin(), rows.end(), [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
     QList<qint64> ids;
+    for (const QModelIndex& index : m_view->selectionModel()->selectedRows(0))
+        if (!m_model->isGroup(index))
+            ids.append(index.data(QueueModel::IdRole).toLongLong());
+    std::sort(ids.begin(), ids.end(), [this](qint64 a, qint64 b) { return m_model->rowOf(a) < m_model->rowOf(b); });
+    return ids;
+}
+
+QStringList QueuePanel::selectedGroupIds() const {
+    QModelIndexList rows;
+    for (const QModelIndex& index : m_view->selectionModel()->selectedRows(0))
+        if (m_model->isGroup(index))
+            rows.append(index);
+    std::sort(rows.begin(), rows.end(), [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
+    QStringList ids;
     for (const QModelIndex& index : std::as_const(rows))
-        ids.append(index.data(QueueModel::IdRole).toLongLong());
+        ids.append(index.data(QueueModel::GroupRole).toString());
     return ids;
 }
 
 void QueuePanel::selectJobs(const QList<qint64>& ids) {
     QItemSelection selection;
-    int first = -1;
+    QModelIndex first;
     for (qint64 id : ids) {
-        const int row = m_model->rowOf(id);
-        if (row < 0)
+        const QModelIndex index = m_model->indexOf(id);
+        if (!index.isValid())
             continue;
-        if (first < 0)
-            first = row;
-        selection.select(m_model->index(row, 0), m_model->index(row, QueueModel::ColumnCount - 1));
+        if (index.parent().isValid())
+            m_view->expand(index.parent());
+        if (!first.isValid())
+            first = index;
+        selection.select(index, index.siblingAtColumn(QueueModel::ColumnCount - 1));
     }
     QItemSelectionModel* sm = m_view->selectionModel();
-    if (first >= 0) {
-        sm->setCurrentIndex(m_model->index(first, 0), QItemSelectionModel::NoUpdate);
-        m_view->scrollTo(m_model->index(first, 0));
+    if (first.isValid()) {
+        sm->setCurrentIndex(first, QItemSelectionModel::NoUpdate);
+        m_view->scrollTo(first);
     }
     sm->select(selection, QItemSelectionModel::ClearAndSelect);
+}
+
+void QueuePanel::selectGroup(const QString& id) {
+    const QModelIndex index = m_model->groupIndex(id);
+    QItemSelectionModel* sm = m_view->selectionModel();
+    if (!index.isValid())
+        return sm->clearSelection();
+    sm->setCurrentIndex(index, QItemSelectionModel::NoUpdate);
+    sm->select(QItemSelection(index, index.siblingAtColumn(QueueModel::ColumnCount - 1)),
+               QItemSelectionModel::ClearAndSelect);
+    m_view->scrollTo(index);
 }
 
 QString QueuePanel::countsText() const {
@@ -269,8 +324,21 @@ QList<qint64> QueuePanel::selectedIn(const QStringList& states) const {
 
 void QueuePanel::updateActions() {
     const QList<qint64> selected = selectedJobIds();
+    const QStringList groups = selectedGroupIds();
     const QList<qint64> queued = selectedIn({kQueued});
-    const bool canCancel = !selectedIn({kQueued, kRunning}).isEmpty();
+    bool groupCanCancel = false;
+    bool allGroupsPaused = !groups.isEmpty();
+    for (const QString& g : groups) {
+        const auto c = m_model->groupCounts(g);
+        groupCanCancel = groupCanCancel || c.queued + c.running > 0;
+        allGroupsPaused = allGroupsPaused && m_model->group(g).value_or(GroupView{}).paused;
+    }
+    m_groupPauseAction->setEnabled(!groups.isEmpty());
+    m_groupPauseAction->setText(allGroupsPaused ? tr("Resume group") : tr("Pause group"));
+    m_groupPauseAction->setToolTip(allGroupsPaused ? tr("Let the queued jobs of the selected groups start again")
+                                                   : tr("Hold the queued jobs of the selected groups"));
+    m_compareAction->setEnabled(!compareGroup().isEmpty());
+    const bool canCancel = !selectedIn({kQueued, kRunning}).isEmpty() || groupCanCancel;
     const bool canRemove = !selectedIn({kDone, kFailed, kCancelled}).isEmpty();
     m_cancelAction->setEnabled(canCancel);
     m_retryAction->setEnabled(!selectedIn({kFailed, kCancelled}).isEmpty());
@@ -308,6 +376,71 @@ void QueuePanel::updateActions() {
     m_moveTopAction->setEnabled(allQueued && otherBeforeLast);
     m_moveUpAction->setEnabled(allQueued && otherBeforeFirst);
     m_moveDownAction->setEnabled(allQueued && otherAfterLast);
+    if (const QString g = soleSelectedGroup(); !g.isEmpty()) {
+        m_moveTopAction->setEnabled(groupMoveTarget(g, 0).has_value());
+        m_moveUpAction->setEnabled(groupMoveTarget(g, -1).has_value());
+        m_moveDownAction->setEnabled(groupMoveTarget(g, 1).has_value());
+    }
+}
+
+QString QueuePanel::soleSelectedGroup() const {
+    const QStringList groups = selectedGroupIds();
+    return groups.size() == 1 && selectedJobIds().isEmpty() ? groups.first() : QString();
+}
+
+QString QueuePanel::compareGroup() const {
+    QModelIndex index = m_view->currentIndex();
+    if (!index.isValid() || !m_view->selectionModel()->isRowSelected(index.row(), index.parent())) {
+        const QModelIndexList rows = m_view->selectionModel()->selectedRows(0);
+        index = rows.isEmpty() ? QModelIndex() : rows.first();
+    }
+    if (!index.isValid())
+        return {};
+    if (m_model->isGroup(index))
+        return index.data(QueueModel::GroupRole).toString();
+    return index.parent().isValid() ? index.parent().data(QueueModel::GroupRole).toString() : QString();
+}
+
+std::optional<qint64> QueuePanel::groupMoveTarget(const QString& id, int direction) const {
+    // The queued jobs in queue order, each with the group row it is under ("" for a loose one).
+    const QList<JobView>& jobs = m_model->jobs();
+    QList<qint64> queued;
+    QStringList under;
+    for (const JobView& j : jobs) {
+        if (j.state != kQueued)
+            continue;
+        queued.append(j.id);
+        under.append(m_model->indexOf(j.id).parent().data(QueueModel::GroupRole).toString());
+    }
+    const qsizetype first = under.indexOf(id);
+    const qsizetype last = under.lastIndexOf(id);
+    if (first < 0)
+        return std::nullopt;
+    if (direction == 0) { // top: above the first other queued job, when one is before the group's last
+        for (qsizetype i = 0; i < last; ++i)
+            if (under[i] != id)
+                return queued[i];
+        return std::nullopt;
+    }
+    if (direction < 0) { // up: above the row (a job or a whole group) just before the group's first job
+        for (qsizetype i = first - 1; i >= 0; --i) {
+            if (under[i] == id)
+                continue;
+            return under[i].isEmpty() ? queued[i] : queued[under.indexOf(under[i])];
+        }
+        return std::nullopt;
+    }
+    // down: below the row just after the group's last job
+    for (qsizetype i = last + 1; i < queued.size(); ++i) {
+        if (under[i] == id)
+            continue;
+        const qsizetype end = under[i].isEmpty() ? i : under.lastIndexOf(under[i]);
+        for (qsizetype k = end + 1; k < queued.size(); ++k)
+            if (under[k] != id && (under[i].isEmpty() || under[k] != under[i]))
+                return queued[k];
+        return -1;
+    }
+    return std::nullopt;
 }
 
 void QueuePanel::showContextMenu(const QPoint& pos) {
@@ -317,6 +450,8 @@ void QueuePanel::showContextMenu(const QPoint& pos) {
     menu.addAction(m_duplicateAction);
     menu.addAction(m_editAction);
     menu.addAction(m_removeAction);
+    menu.addAction(m_groupPauseAction);
+    menu.addAction(m_compareAction);
     menu.addSeparator();
     menu.addAction(m_moveTopAction);
     menu.addAction(m_moveUpAction);
@@ -327,9 +462,27 @@ void QueuePanel::showContextMenu(const QPoint& pos) {
 }
 
 void QueuePanel::cancelSelected() {
+    // Both lists first: the app may answer the first signal with setJobs.
+    const QStringList groups = selectedGroupIds();
     const QList<qint64> ids = selectedIn({kQueued, kRunning});
+    for (const QString& g : groups)
+        Q_EMIT groupCancelRequested(g);
     if (!ids.isEmpty())
         Q_EMIT cancelRequested(ids);
+}
+
+void QueuePanel::toggleSelectedGroupsPaused() {
+    const QStringList groups = selectedGroupIds();
+    bool allPaused = !groups.isEmpty();
+    for (const QString& g : groups)
+        allPaused = allPaused && m_model->group(g).value_or(GroupView{}).paused;
+    for (const QString& g : groups)
+        Q_EMIT groupPauseRequested(g, !allPaused);
+}
+
+void QueuePanel::compareSelected() {
+    if (const QString g = compareGroup(); !g.isEmpty())
+        Q_EMIT compareRequested(g);
 }
 
 void QueuePanel::retrySelected() {
@@ -359,8 +512,11 @@ void QueuePanel::removeSelected() {
 
 void QueuePanel::deleteSelected() {
     // Both lists first: the app may answer the first signal with setJobs.
+    const QStringList groups = selectedGroupIds();
     const QList<qint64> cancel = selectedIn({kQueued, kRunning});
     const QList<qint64> remove = selectedIn({kDone, kFailed, kCancelled});
+    for (const QString& g : groups)
+        Q_EMIT groupCancelRequested(g);
     if (!cancel.isEmpty())
         Q_EMIT cancelRequested(cancel);
     if (!remove.isEmpty())
@@ -375,6 +531,11 @@ void QueuePanel::requestMoves(const QList<qint64>& ids, qint64 beforeId) {
 void QueuePanel::moveSelectedToTop() {
     if (!m_moveTopAction->isEnabled())
         return;
+    if (const QString g = soleSelectedGroup(); !g.isEmpty()) {
+        if (const auto before = groupMoveTarget(g, 0))
+            Q_EMIT groupMoveRequested(g, *before);
+        return;
+    }
     // Targets are found before the first signal: the app may answer each one with setJobs.
     const QList<qint64> ids = selectedJobIds();
     const QList<JobView> jobs = m_model->jobs();
@@ -387,6 +548,11 @@ void QueuePanel::moveSelectedToTop() {
 void QueuePanel::moveSelectedUp() {
     if (!m_moveUpAction->isEnabled())
         return;
+    if (const QString g = soleSelectedGroup(); !g.isEmpty()) {
+        if (const auto before = groupMoveTarget(g, -1))
+            Q_EMIT groupMoveRequested(g, *before);
+        return;
+    }
     const QList<qint64> ids = selectedJobIds();
     const QList<JobView> jobs = m_model->jobs();
     for (int row = m_model->rowOf(ids.first()) - 1; row >= 0; --row) {
@@ -398,6 +564,11 @@ void QueuePanel::moveSelectedUp() {
 void QueuePanel::moveSelectedDown() {
     if (!m_moveDownAction->isEnabled())
         return;
+    if (const QString g = soleSelectedGroup(); !g.isEmpty()) {
+        if (const auto before = groupMoveTarget(g, 1))
+            Q_EMIT groupMoveRequested(g, *before);
+        return;
+    }
     const QList<qint64> ids = selectedJobIds();
     const QList<JobView> jobs = m_model->jobs();
     for (qsizetype row = m_model->rowOf(ids.last()) + 1; row < jobs.size(); ++row) {

@@ -1,15 +1,20 @@
 #pragma once
 // The queue panel: a view over the job queue. It shows the jobs the app gives it (setJobs, in queue
-// order), live progress of the running job, the paused state and the counts per state, and turns the
-// user's gestures (buttons, context menu, Delete, drag to reorder) into intent signals. It never changes
+// order; a variant group's jobs collapsed under one row with the group's progress), live progress of the
+// running job, the paused state and the counts per state, and turns the user's gestures (buttons, context
+// menu, Delete, drag to reorder) into intent signals; pause, cancel and moves act on a selected group row
+// as a whole. It never changes
 // the queue itself: the app applies an intent to the job store and calls setJobs with the result.
 #include "ui/queue_model.h"
 #include "ui/studio_types.h"
 
 #include <QImage>
 #include <QList>
+#include <QSet>
 #include <QString>
 #include <QWidget>
+
+#include <optional>
 
 class QAction;
 class QLabel;
@@ -25,9 +30,9 @@ class QueuePanel : public QWidget {
 public:
     explicit QueuePanel(QWidget* parent = nullptr);
 
-    // Replaces the list (the order given is the queue order), keeping the selection, the current job
-    // and the scroll position by job id.
-    void setJobs(const QList<JobView>& jobs);
+    // Replaces the list (the order given is the queue order; jobs of one of `groups` go under its row),
+    // keeping the selection, the current row, the expanded groups and the scroll position by id.
+    void setJobs(const QList<JobView>& jobs, const QList<GroupView>& groups = {});
     // Live progress of a running job without a reload. `eta` is shown as "ETA <eta>" when not empty.
     void setJobProgress(qint64 id, int step, int total, const QString& eta);
     // The finished image of a done job, as a thumbnail beside its title.
@@ -37,8 +42,12 @@ public:
     bool isPaused() const { return m_paused; }
 
     QList<JobView> jobs() const;
-    // Selected job ids in queue order.
+    // Selected job ids in queue order (job rows only, not the jobs under a selected group row).
     QList<qint64> selectedJobIds() const;
+    // Selected group rows' ids, top to bottom.
+    QStringList selectedGroupIds() const;
+    // Selects the row of group `id` (and makes it current).
+    void selectGroup(const QString& id);
     // Selects the given jobs (the first becomes current) and scrolls to it.
     void selectJobs(const QList<qint64>& ids);
     // "12 queued · 1 running · 5 done · 1 failed" (failed and cancelled only when there are some).
@@ -58,6 +67,10 @@ public:
     void moveSelectedToTop();
     void moveSelectedUp();
     void moveSelectedDown();
+    // Pauses the selected groups (resumes them when every one is paused).
+    void toggleSelectedGroupsPaused();
+    // Compare…: the group of the selected group row or grouped job.
+    void compareSelected();
 
 Q_SIGNALS:
     void pauseToggled(bool paused);
@@ -69,6 +82,13 @@ Q_SIGNALS:
     void clearFinishedRequested();
     // Move job `id` just above job `beforeId` (-1: to the end). Only queued jobs are moved.
     void moveRequested(qint64 id, qint64 beforeId);
+    // A whole group: its queued jobs held or released, its queued and running jobs cancelled, its queued
+    // jobs (in their order) placed just above job `beforeId` (-1: the end).
+    void groupPauseRequested(const QString& id, bool paused);
+    void groupCancelRequested(const QString& id);
+    void groupMoveRequested(const QString& id, qint64 beforeId);
+    // Open the compare view of group `id`.
+    void compareRequested(const QString& id);
 
 private:
     QPushButton* addButton(QAction* action, const char* objectName);
@@ -79,6 +99,13 @@ private:
     QList<qint64> selectedIn(const QStringList& states) const;
     // Emits moveRequested(id, beforeId) for each of `ids` (queue order kept).
     void requestMoves(const QList<qint64>& ids, qint64 beforeId);
+    // The one selected group row ("" when the selection is anything else).
+    QString soleSelectedGroup() const;
+    // Where moving group `id` to the top / up / down puts it: the job its queued jobs go above (-1: the
+    // end); nullopt when the move would change nothing.
+    std::optional<qint64> groupMoveTarget(const QString& id, int direction) const;
+    // The group to compare: of the current or first selected row.
+    QString compareGroup() const;
 
     QueueModel* m_model = nullptr;
     QTreeView* m_view = nullptr;
@@ -95,6 +122,9 @@ private:
     QAction* m_moveTopAction = nullptr;
     QAction* m_moveUpAction = nullptr;
     QAction* m_moveDownAction = nullptr;
+    QAction* m_groupPauseAction = nullptr;
+    QAction* m_compareAction = nullptr;
+    QSet<QString> m_expanded; // groups whose rows are open
     bool m_paused = false;
 };
 

@@ -6,6 +6,7 @@
 #include <QMetaType>
 #include <QPair>
 #include <QString>
+#include <QStringList>
 
 namespace charaforge::ui {
 
@@ -20,9 +21,40 @@ struct JobView {
     QString sampler;
     double cfg = 0.0;
     qint64 seed = 0;
-    int stepsDone = 0;  // last saved sampler step (resume point) or the live step while running
-    QString message;    // error text of a failed job
-    QString outputPath; // file of a done job
+    int stepsDone = 0;      // last saved sampler step (resume point) or the live step while running
+    QString message;        // error text of a failed job
+    QString outputPath;     // file of a done job
+    QString group;          // the variant group it belongs to ("" or a group the panel was not given: none)
+    QStringList axisValues; // its values on the group's axes
+};
+
+// A variant group of the queue as the queue panel shows it: one row over its jobs.
+struct GroupView {
+    QString id;
+    QString label;
+    QStringList axisNames;
+    bool paused = false; // its queued jobs are held
+};
+
+// One image of a variant group as the compare view shows it.
+struct CompareImage {
+    qint64 imageId = 0; // gallery image; 0 while the job has no image yet
+    qint64 jobId = 0;
+    QString path;
+    QStringList axisValues; // in the group's axis order
+    QString state;          // the job's state ("done" once it has an image; "queued", "failed", ...)
+    int rating = 0;         // 0 (unrated) .. 5
+    bool winner = false;
+    QString details; // settings and lineage, one item per line
+};
+
+// A variant group for the compare view: its axes with every value (the grid's labels) and its images.
+struct CompareSet {
+    QString groupId;
+    QString label;
+    QStringList axisNames;
+    QList<QStringList> axisValues; // per axis, its values in order
+    QList<CompareImage> images;
 };
 
 // One reading of the memory monitor.
@@ -40,4 +72,5 @@ struct MemorySample {
 } // namespace charaforge::ui
 
 Q_DECLARE_METATYPE(charaforge::ui::JobView)
+Q_DECLARE_METATYPE(charaforge::ui::GroupView)
 Q_DECLARE_METATYPE(charaforge::ui::MemorySample)

@@ -80,7 +80,8 @@ QString promptTitle(const QString& prompt) {
 }
 
 StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, const QString& queuePath)
-    : m_window(window), m_worker(worker), m_store(std::make_unique<queue::JobStore>(queuePath)) {
+    : m_window(window), m_worker(worker), m_store(std::make_unique<queue::JobStore>(queuePath)),
+      m_groups(std::make_unique<queue::GroupStore>(*m_store)) {
     auto* panel = window.queuePanel();
     auto wake = [this] { QMetaObject::invokeMethod(&m_worker, "wake", Qt::QueuedConnection); };
 
@@ -135,6 +136,16 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
             [this] { apply([&] { m_store->removeFinished(); }); });
     connect(panel, &ui::QueuePanel::moveRequested, this,
             [this](qint64 id, qint64 before) { apply([&] { m_store->move(id, before); }); });
+    connect(panel, &ui::QueuePanel::groupPauseRequested, this, [this, wake](const QString& id, bool paused) {
+        apply([&] { m_groups->setPaused(id, paused); });
+        m_window.showMessage(paused ? tr("Group %1 paused: its queued jobs wait.").arg(id)
+                                    : tr("Group %1 resumed.").arg(id));
+        wake();
+    });
+    connect(panel, &ui::QueuePanel::groupCancelRequested, this,
+            [this](const QString& id) { apply([&] { m_groups->cancel(id); }); });
+    connect(panel, &ui::QueuePanel::groupMoveRequested, this,
+            [this](const QString& id, qint64 before) { apply([&] { m_groups->move(id, before); }); });
     connect(panel, &ui::QueuePanel::editRequested, this, [this](qint64 id) {
         const auto job = m_store->job(id);
         if (!job || job->state != queue::JobState::Queued) {
@@ -325,8 +336,7 @@ void StudioController::queueVariants(const ui::GenerationSettings& s, const QStr
     QStringList product;
     for (const auto& a : axes)
         product << QStringLiteral("%1 (%2)").arg(a.name()).arg(a.values.size());
-    queue::GroupStore groups(*m_store);
-    const QString id = groups.create(expansion, axes, label.isEmpty() ? product.join(QStringLiteral(" × ")) : label);
+    const QString id = m_groups->create(expansion, axes, label.isEmpty() ? product.join(QStringLiteral(" × ")) : label);
     m_window.showMessage(tr("Queued group %1: %2 = %n job(s).", nullptr, static_cast<int>(expansion.variants.size()))
                              .arg(id, product.join(QStringLiteral(" × "))));
 }
@@ -391,6 +401,7 @@ void StudioController::refresh() {
         m_revision = m_store->revision(); // before the rows: a change in between is read again next time
         m_jobs = m_store->jobs();
         m_paused = m_store->paused();
+        m_groupViews = groupViews();
         show();
     } catch (const std::exception& e) {
         m_window.showError(QString::fromStdString(e.what()));
@@ -406,10 +417,18 @@ void StudioController::pollChanges() {
         const bool paused = m_store->paused();
         const qint64 revision = m_store->revision();
         if (revision == m_revision) {
-            // Heartbeats only (or settings): no job row changed.
+            // Heartbeats only (or settings, or a group paused elsewhere): no job row changed.
             if (paused != m_paused) {
                 m_paused = paused;
                 m_window.queuePanel()->setPaused(paused);
+            }
+            if (auto groups = groupViews();
+                groups.size() != m_groupViews.size() || !std::equal(groups.begin(), groups.end(), m_groupViews.begin(),
+                                                                    [](const ui::GroupView& a, const ui::GroupView& b) {
+                                                                        return a.id == b.id && a.paused == b.paused;
+                                                                    })) {
+                m_groupViews = groups;
+                show();
             }
             return;
         }
@@ -430,6 +449,7 @@ void StudioController::pollChanges() {
         }
         std::stable_sort(m_jobs.begin(), m_jobs.end(),
                          [](const queue::Job& a, const queue::Job& b) { return a.position < b.position; });
+        m_groupViews = groupViews();
         show();
     } catch (const std::exception& e) {
         m_window.showError(QString::fromStdString(e.what()));
@@ -452,10 +472,36 @@ void StudioController::show() {
         v.stepsDone = j.stepsDone;
         v.message = j.message;
         v.outputPath = j.outputPath;
+        v.group = j.group;
+        v.axisValues = m_axisValues.value(j.id);
         rows.push_back(v);
     }
-    m_window.queuePanel()->setJobs(rows);
+    m_window.queuePanel()->setJobs(rows, m_groupViews);
     m_window.queuePanel()->setPaused(m_paused);
+}
+
+QList<ui::GroupView> StudioController::groupViews() {
+    QSet<QString> present;
+    for (const auto& j : m_jobs)
+        if (!j.group.isEmpty())
+            present.insert(j.group);
+    QList<ui::GroupView> views;
+    for (const auto& g : m_groups->groups()) {
+        if (!present.contains(g.id))
+            continue; // no row of it is left in the queue
+        if (!m_groupsRead.contains(g.id)) {
+            // Values are written just after the jobs: a group read in between is read again.
+            bool complete = true;
+            for (const auto& m : m_groups->members(g.id)) {
+                m_axisValues.insert(m.jobId, m.axisValues);
+                complete = complete && (!m.axisValues.isEmpty() || g.axes.isEmpty());
+            }
+            if (complete)
+                m_groupsRead.insert(g.id);
+        }
+        views.push_back({g.id, g.label, g.axisNames(), g.paused});
+    }
+    return views;
 }
 
 void StudioController::onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep) {

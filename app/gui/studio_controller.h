@@ -7,9 +7,11 @@
 #include "ui/studio_types.h"
 
 #include <QElapsedTimer>
+#include <QHash>
 #include <QList>
 #include <QObject>
 #include <QPair>
+#include <QSet>
 #include <QString>
 #include <QTimer>
 
@@ -21,7 +23,9 @@ class QThread;
 
 namespace charaforge::queue {
 class JobStore;
-}
+class GroupStore;
+struct GroupInfo;
+} // namespace charaforge::queue
 
 namespace charaforge::app {
 
@@ -78,11 +82,17 @@ private:
     void show();
     void startMemorySampler(MemorySampler::Source source);
     void loadHistory();
+    // The groups as the queue panel shows them; reads the store's groups (and caches their jobs' axis values).
+    QList<ui::GroupView> groupViews();
     void onModelFailed(const QString& message);
 
     ui::MainWindow& m_window;
     QueueWorker& m_worker;
     std::unique_ptr<queue::JobStore> m_store;
+    std::unique_ptr<queue::GroupStore> m_groups;
+    QList<ui::GroupView> m_groupViews;       // as last shown
+    QHash<qint64, QStringList> m_axisValues; // jobs' values on their group's axes (fixed when queued)
+    QSet<QString> m_groupsRead;              // groups whose members' values are in m_axisValues
     QString m_model;
     QString m_switchedFrom; // the working model while a newly chosen one loads (back to it if that fails)
     QString m_modelProblem; // why no model is open ("" while one is)

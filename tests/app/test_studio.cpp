@@ -14,6 +14,7 @@
 #include "test_util.h"
 #include "ui/gallery_view.h"
 #include "ui/main_window.h"
+#include "ui/queue_model.h"
 #include "ui/queue_panel.h"
 #include "ui/variants_dialog.h"
 #include "ui/vram_monitor.h"
@@ -406,6 +407,52 @@ TEST(Studio, VariantsQueueAGroupOfTheProductWithItsAxisValues) {
     EXPECT_EQ(store.jobs().size(), 12);
     EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("character_3")))
         << rig.window.statusText().toStdString();
+}
+
+TEST(Studio, AGroupRowPausesMovesAndCancelsTheWholeGroupInTheStore) {
+    Rig rig; // the worker never starts: nothing runs
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setModel(rig.dir + QStringLiteral("/model"));
+    controller.setOutputDir(rig.dir);
+    queue::JobStore store(rig.db);
+    queue::GroupStore groups(store);
+    queue::JobSpec loose;
+    loose.model = controller.model();
+    loose.outputDir = rig.dir;
+    const qint64 first = store.add({loose}).front();
+    ui::GenerationSettings s = rig.window.settings();
+    s.seedMode = QStringLiteral("fixed");
+    s.seed = 7;
+    controller.queueVariants(s, {QStringLiteral("seeds=3")}, QStringLiteral("trio"));
+    ASSERT_EQ(groups.groups().size(), 1) << rig.window.statusText().toStdString();
+    const QString id = groups.groups().front().id;
+    controller.refresh();
+
+    auto* panel = rig.window.queuePanel();
+    const QModelIndex row = panel->model()->groupIndex(id);
+    ASSERT_TRUE(row.isValid());
+    EXPECT_EQ(panel->model()->rowCount(row), 3);
+    EXPECT_EQ(panel->model()->index(1, ui::QueueModel::TitleColumn, row).data().toString(), "seed 8");
+    panel->selectGroup(id);
+    auto* pause = panel->findChild<QPushButton*>(QStringLiteral("groupPauseButton"));
+    pause->click();
+    EXPECT_TRUE(groups.group(id)->paused);
+    EXPECT_EQ(pause->text(), "Resume group");
+    EXPECT_EQ(panel->model()->index(row.row(), ui::QueueModel::StateColumn).data().toString(), "paused");
+
+    panel->moveSelectedToTop();
+    QList<qint64> order;
+    for (const auto& j : store.jobs())
+        order.push_back(j.id);
+    ASSERT_EQ(order.size(), 4);
+    EXPECT_EQ(order.back(), first) << "the group's three jobs went above the loose one";
+    EXPECT_EQ(panel->model()->groupIndex(id).row(), 0);
+
+    panel->selectGroup(id);
+    panel->cancelSelected();
+    EXPECT_EQ(groups.progress(id).cancelled, 3);
+    EXPECT_EQ(store.job(first)->state, queue::JobState::Queued);
+    EXPECT_EQ(panel->model()->index(0, ui::QueueModel::StateColumn).data().toString(), "cancelled");
 }
 
 // ---------------------------------------------------------------------------------------------

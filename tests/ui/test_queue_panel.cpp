@@ -540,3 +540,202 @@ TEST_F(QueuePanelTest, PaintsEveryState) {
 }
 
 } // namespace
+
+namespace {
+
+// Loose job 1, group g (jobs 2..5: done, done, running, queued), loose job 6 and job 7 of a group the panel
+// is not given.
+QList<JobView> groupedJobs() {
+    QList<JobView> jobs = makeJobs({{1, QStringLiteral("queued")},
+                                    {2, QStringLiteral("done")},
+                                    {3, QStringLiteral("done")},
+                                    {4, QStringLiteral("running")},
+                                    {5, QStringLiteral("queued")},
+                                    {6, QStringLiteral("queued")},
+                                    {7, QStringLiteral("queued")}});
+    const QStringList styles{"watercolor", "watercolor", "ink", "ink"};
+    for (int i = 1; i <= 4; ++i) {
+        jobs[i].group = QStringLiteral("g");
+        jobs[i].axisValues = QStringList{styles[i - 1], QString::number(i % 2 + 1)};
+    }
+    jobs[6].group = QStringLiteral("gui-123");
+    return jobs;
+}
+
+charaforge::ui::GroupView groupG(bool paused = false) {
+    return {QStringLiteral("g"), QStringLiteral("miku styles"), {"style", "seed"}, paused};
+}
+
+} // namespace
+
+TEST_F(QueuePanelTest, GroupJobsAreCollapsedUnderOneRowWithTheGroupsProgress) {
+    m_panel->setJobs(groupedJobs(), {groupG()});
+    ASSERT_EQ(model()->rowCount(), 4); // 1, g, 6, 7
+    const QModelIndex g = model()->index(1, 0);
+    EXPECT_TRUE(model()->isGroup(g));
+    EXPECT_EQ(g.data(QueueModel::GroupRole).toString(), "g");
+    EXPECT_EQ(model()->groupIndex(QStringLiteral("g")), g);
+    EXPECT_EQ(cell(1, QueueModel::TitleColumn), "miku styles · 4 jobs");
+    EXPECT_EQ(cell(1, QueueModel::ProgressColumn), "2/4 done · 1 running");
+    EXPECT_EQ(cell(1, QueueModel::StateColumn), "running");
+    EXPECT_EQ(model()->index(1, QueueModel::ProgressColumn).data(QueueModel::ProgressRole).toInt(), 50);
+    EXPECT_FALSE(view()->isExpanded(g)); // collapsed
+    EXPECT_TRUE(view()->rootIsDecorated());
+    ASSERT_EQ(model()->rowCount(g), 4);
+    const QModelIndex third = model()->index(2, QueueModel::TitleColumn, g);
+    EXPECT_EQ(third.data(QueueModel::IdRole).toLongLong(), 4);
+    EXPECT_EQ(third.data().toString(), "style ink · seed 2");
+    EXPECT_EQ(third.parent(), g);
+    EXPECT_EQ(model()->indexOf(4, QueueModel::TitleColumn), third);
+    // A job of a group the panel was not given stays a row of its own.
+    EXPECT_EQ(model()->index(3, 0).data(QueueModel::IdRole).toLongLong(), 7);
+    EXPECT_EQ(cell(3, QueueModel::TitleColumn), "alice 7");
+
+    // Live progress of the running job reaches its row under the group.
+    m_panel->setJobProgress(4, 7, 28, QString());
+    EXPECT_EQ(model()->index(2, 0, g).data(QueueModel::ProgressRole).toInt(), 25);
+
+    // One more done: the group row follows.
+    auto jobs = groupedJobs();
+    jobs[4].state = QStringLiteral("done");
+    m_panel->setJobs(jobs, {groupG(true)});
+    EXPECT_EQ(cell(1, QueueModel::ProgressColumn), "3/4 done · 1 running");
+    jobs[3].state = QStringLiteral("queued");
+    m_panel->setJobs(jobs, {groupG(true)});
+    EXPECT_EQ(cell(1, QueueModel::StateColumn), "paused");
+    jobs[3].state = jobs[4].state = QStringLiteral("done");
+    m_panel->setJobs(jobs, {groupG()});
+    EXPECT_EQ(cell(1, QueueModel::StateColumn), "done");
+    EXPECT_EQ(model()->index(1, 0).data(QueueModel::ProgressRole).toInt(), 100);
+}
+
+TEST_F(QueuePanelTest, OpenGroupsAndSelectedGroupsSurviveAReload) {
+    m_panel->setJobs(groupedJobs(), {groupG()});
+    view()->expand(model()->groupIndex(QStringLiteral("g")));
+    m_panel->selectGroup(QStringLiteral("g"));
+    EXPECT_EQ(m_panel->selectedGroupIds(), QStringList{"g"});
+    EXPECT_TRUE(m_panel->selectedJobIds().isEmpty());
+    QSignalSpy reset(model(), &QAbstractItemModel::modelReset);
+    auto jobs = groupedJobs();
+    std::swap(jobs[0], jobs[5]); // 6 first: a new order
+    m_panel->setJobs(jobs, {groupG()});
+    EXPECT_EQ(reset.count(), 1);
+    const QModelIndex g = model()->groupIndex(QStringLiteral("g"));
+    EXPECT_EQ(g.row(), 1);
+    EXPECT_TRUE(view()->isExpanded(g));
+    EXPECT_EQ(m_panel->selectedGroupIds(), QStringList{"g"});
+    // Selecting a job of the group opens it.
+    view()->collapse(g);
+    m_panel->selectJobs({5});
+    EXPECT_TRUE(view()->isExpanded(g));
+    EXPECT_EQ(m_panel->selectedJobIds(), QList<qint64>{5});
+}
+
+TEST_F(QueuePanelTest, PauseCancelAndCompareActOnTheWholeGroup) {
+    m_panel->setJobs(groupedJobs(), {groupG()});
+    QSignalSpy cancel(m_panel.get(), &QueuePanel::cancelRequested);
+    QSignalSpy groupCancel(m_panel.get(), &QueuePanel::groupCancelRequested);
+    QSignalSpy groupPause(m_panel.get(), &QueuePanel::groupPauseRequested);
+    QSignalSpy compare(m_panel.get(), &QueuePanel::compareRequested);
+    EXPECT_FALSE(button("groupPauseButton")->isEnabled());
+    EXPECT_FALSE(button("compareButton")->isEnabled());
+
+    m_panel->selectGroup(QStringLiteral("g"));
+    EXPECT_TRUE(button("cancelButton")->isEnabled());
+    EXPECT_EQ(button("groupPauseButton")->text(), "Pause group");
+    QTest::mouseClick(button("cancelButton"), Qt::LeftButton);
+    ASSERT_EQ(groupCancel.count(), 1);
+    EXPECT_EQ(groupCancel.at(0).at(0).toString(), "g");
+    EXPECT_EQ(cancel.count(), 0); // not job by job
+    QTest::mouseClick(button("groupPauseButton"), Qt::LeftButton);
+    ASSERT_EQ(groupPause.count(), 1);
+    EXPECT_EQ(groupPause.at(0).at(0).toString(), "g");
+    EXPECT_TRUE(groupPause.at(0).at(1).toBool());
+    QTest::mouseClick(button("compareButton"), Qt::LeftButton);
+    ASSERT_EQ(compare.count(), 1);
+    EXPECT_EQ(compare.at(0).at(0).toString(), "g");
+
+    // The store answers with the group paused: the button resumes it.
+    m_panel->setJobs(groupedJobs(), {groupG(true)});
+    EXPECT_EQ(button("groupPauseButton")->text(), "Resume group");
+    QTest::mouseClick(button("groupPauseButton"), Qt::LeftButton);
+    ASSERT_EQ(groupPause.count(), 2);
+    EXPECT_FALSE(groupPause.at(1).at(1).toBool());
+
+    // Delete on the group row cancels the group; a job of the group compares its group too.
+    m_panel->deleteSelected();
+    EXPECT_EQ(groupCancel.count(), 2);
+    m_panel->selectJobs({5});
+    EXPECT_FALSE(button("groupPauseButton")->isEnabled());
+    m_panel->compareSelected();
+    ASSERT_EQ(compare.count(), 2);
+    EXPECT_EQ(compare.at(1).at(0).toString(), "g");
+    m_panel->cancelSelected();
+    ASSERT_EQ(cancel.count(), 1);
+    EXPECT_EQ(cancel.at(0).at(0).value<QList<qint64>>(), QList<qint64>{5});
+    m_panel->selectJobs({1});
+    EXPECT_FALSE(button("compareButton")->isEnabled());
+}
+
+TEST_F(QueuePanelTest, GroupMovesGoPastTheNeighbouringRow) {
+    // 1 · g(2, 3) · 4 · h(5, 6) · 7, all queued.
+    QList<JobView> jobs = makeJobs({{1, QStringLiteral("queued")},
+                                    {2, QStringLiteral("queued")},
+                                    {3, QStringLiteral("queued")},
+                                    {4, QStringLiteral("queued")},
+                                    {5, QStringLiteral("queued")},
+                                    {6, QStringLiteral("queued")},
+                                    {7, QStringLiteral("queued")}});
+    jobs[1].group = jobs[2].group = QStringLiteral("g");
+    jobs[4].group = jobs[5].group = QStringLiteral("h");
+    const QList<charaforge::ui::GroupView> groups{{QStringLiteral("g"), QStringLiteral("g"), {}, false},
+                                                  {QStringLiteral("h"), QStringLiteral("h"), {}, false}};
+    m_panel->setJobs(jobs, groups);
+    ASSERT_EQ(model()->rowCount(), 5);
+    QSignalSpy move(m_panel.get(), &QueuePanel::groupMoveRequested);
+    QSignalSpy jobMove(m_panel.get(), &QueuePanel::moveRequested);
+    QAction* top = action(QStringLiteral("Move to top"));
+    QAction* up = action(QStringLiteral("Move up"));
+    QAction* down = action(QStringLiteral("Move down"));
+    ASSERT_TRUE(top && up && down);
+    auto last = [&move] { return std::pair(move.last().at(0).toString(), move.last().at(1).toLongLong()); };
+
+    m_panel->selectGroup(QStringLiteral("h"));
+    EXPECT_TRUE(top->isEnabled() && up->isEnabled() && down->isEnabled());
+    up->trigger();
+    EXPECT_EQ(last(), std::pair(QStringLiteral("h"), qint64(4))); // above job 4
+    top->trigger();
+    EXPECT_EQ(last(), std::pair(QStringLiteral("h"), qint64(1)));
+    down->trigger();
+    EXPECT_EQ(last(), std::pair(QStringLiteral("h"), qint64(-1))); // below 7, the last row
+
+    m_panel->selectGroup(QStringLiteral("g"));
+    EXPECT_TRUE(up->isEnabled());
+    up->trigger();
+    EXPECT_EQ(last(), std::pair(QStringLiteral("g"), qint64(1)));
+    down->trigger();
+    EXPECT_EQ(last(), std::pair(QStringLiteral("g"), qint64(5))); // below 4: above group h
+
+    // h just before g: moving h down goes past the whole of g.
+    auto inOrder = [&jobs](const QList<qint64>& ids) {
+        QList<JobView> order;
+        for (qint64 id : ids)
+            for (const JobView& j : jobs)
+                if (j.id == id)
+                    order.append(j);
+        return order;
+    };
+    QList<JobView> order = inOrder({1, 5, 6, 2, 3, 4, 7});
+    m_panel->setJobs(order, groups);
+    m_panel->selectGroup(QStringLiteral("h"));
+    down->trigger();
+    EXPECT_EQ(last(), std::pair(QStringLiteral("h"), qint64(4))); // below g: above job 4
+    EXPECT_FALSE(jobMove.count() > 0);                            // group moves are not job moves
+
+    // The first group row cannot go up or to the top.
+    m_panel->setJobs(inOrder({5, 6, 2, 3, 4, 7, 1}), groups);
+    m_panel->selectGroup(QStringLiteral("h"));
+    EXPECT_FALSE(top->isEnabled());
+    EXPECT_FALSE(up->isEnabled());
+    EXPECT_TRUE(down->isEnabled());
+}
