@@ -77,6 +77,19 @@ QStringList droppedPngs(const QMimeData* mime) {
     return paths;
 }
 
+// The local folders of a drag, or nothing when it carries anything else.
+QStringList droppedFolders(const QMimeData* mime) {
+    QStringList paths;
+    if (!mime || !mime->hasUrls())
+        return paths;
+    for (const auto& url : mime->urls()) {
+        if (!url.isLocalFile() || !QFileInfo(url.toLocalFile()).isDir())
+            return {};
+        paths << url.toLocalFile();
+    }
+    return paths;
+}
+
 QString ratioLabel(const QSize& s) {
     const int g = std::gcd(s.width(), s.height());
     const int w = s.width() / g, h = s.height() / g;
@@ -321,6 +334,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     queueDock->setObjectName(QStringLiteral("queueDock"));
     queueDock->setWidget(m_queue);
     addDockWidget(Qt::RightDockWidgetArea, queueDock);
+    m_queueDock = queueDock;
     m_monitor = new VramMonitor(this);
     m_monitor->setObjectName(QStringLiteral("memoryMonitor"));
     auto* memoryDock = new QDockWidget(tr("Memory"), this);
@@ -370,6 +384,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     quit->setShortcutContext(Qt::ApplicationShortcut);
     auto* view = menuBar()->addMenu(tr("&View"));
     view->setObjectName(QStringLiteral("viewMenu"));
+    m_viewMenu = view;
     for (QAction* a : m_viewer->viewerActions()) {
         view->addAction(a);
         if (a == m_viewer->fitAction() || a == m_viewer->leaveFullScreenAction() || a == m_viewer->copyAction())
@@ -827,13 +842,27 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
         return QMainWindow::eventFilter(watched, event);
     auto* drop = static_cast<QDropEvent*>(event);
     const auto pngs = droppedPngs(drop->mimeData());
-    if (pngs.isEmpty())
+    const auto folders = pngs.isEmpty() ? droppedFolders(drop->mimeData()) : QStringList();
+    if (pngs.isEmpty() && folders.isEmpty())
         return QMainWindow::eventFilter(watched, event);
     drop->setDropAction(Qt::CopyAction);
     drop->accept();
-    if (type == QEvent::Drop)
+    if (type == QEvent::Drop && !pngs.isEmpty())
         Q_EMIT imageDropped(pngs.front());
+    else if (type == QEvent::Drop)
+        Q_EMIT foldersDropped(folders);
     return true;
+}
+
+QDockWidget* MainWindow::addPanelDock(QWidget* panel, const QString& title) {
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName(panel->objectName() + QStringLiteral("Dock"));
+    dock->setWidget(panel);
+    addDockWidget(Qt::RightDockWidgetArea, dock);
+    tabifyDockWidget(m_queueDock, dock);
+    m_queueDock->raise(); // the queue stays in front until the user picks the tab
+    m_viewMenu->addAction(dock->toggleViewAction());
+    return dock;
 }
 
 } // namespace charaforge::ui

@@ -21,6 +21,8 @@ class QPushButton;
 class QSpinBox;
 class QDoubleSpinBox;
 class QComboBox;
+class QDockWidget;
+class QMenu;
 class QProgressBar;
 
 namespace charaforge::ui {
@@ -116,6 +118,10 @@ public:
     // settings (imageDropped, as a drop does). False, with the reason in the status bar, when unreadable.
     bool openImageFile(const QString& path);
 
+    // Adds `panel` (made by the app layer, e.g. the gallery browser) as a dock titled `title`, tabbed with the
+    // queue's, with its entry in the View menu. Call it before restoreSession so that its place is restored.
+    QDockWidget* addPanelDock(QWidget* panel, const QString& title);
+
     QueuePanel* queuePanel() const { return m_queue; }
     GalleryView* gallery() const { return m_gallery; }
     ImageViewer* viewer() const { return m_viewer; }
@@ -148,6 +154,8 @@ Q_SIGNALS:
     void builtInModelRequested();
     // A PNG was dropped anywhere on the window: restore its settings.
     void imageDropped(const QString& path);
+    // Folders were dropped anywhere on the window: import their PNGs into the gallery.
+    void foldersDropped(const QStringList& paths);
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
@@ -201,6 +209,8 @@ private:
     ImageViewer* m_viewer = nullptr;
     GalleryView* m_gallery = nullptr;
     QueuePanel* m_queue = nullptr;
+    QDockWidget* m_queueDock = nullptr;
+    QMenu* m_viewMenu = nullptr;
     VramMonitor* m_monitor = nullptr;
     qint64 m_editing = 0;
     GenerationSettings m_beforeEditing; // the form when editing began

@@ -5,13 +5,11 @@
 
 #include "gallery/gallery_export.h"
 #include "queue/gallery_store.h"
-#include "queue/group_store.h"
 #include "queue/job_store.h"
 
 #include <QDate>
 #include <QDateTime>
 #include <QFileInfo>
-#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -252,23 +250,7 @@ int runExport(const Export& o) {
         throw std::runtime_error("no image matches: nothing was exported");
 
     // Group labels and axis names, from the queue the gallery sits beside (when there is one).
-    QHash<QString, queue::GroupInfo> groups;
-    const QString queueFile = queuePathOf(o.where);
-    if (o.where.gallery.empty() && QFileInfo(queueFile).isFile()) {
-        queue::JobStore jobs(queueFile);
-        queue::GroupStore groupStore(jobs);
-        for (const auto& g : groupStore.groups())
-            groups.insert(g.id, g);
-    }
-    QList<gallery::ExportItem> items;
-    for (const auto& im : images) {
-        gallery::ExportItem item{im, {}, {}};
-        if (const auto it = groups.constFind(im.group); it != groups.constEnd()) {
-            item.groupLabel = it->label;
-            item.axisNames = it->axisNames();
-        }
-        items.push_back(item);
-    }
+    const auto items = gallery::exportItemsFor(images, o.where.gallery.empty() ? queuePathOf(o.where) : QString());
     const auto result = gallery::exportImages(items, options, [](int done, int total) {
         progress::show("exporting " + std::to_string(done) + "/" + std::to_string(total));
         return true;

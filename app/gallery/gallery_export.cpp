@@ -1,8 +1,12 @@
 #include "gallery/gallery_export.h"
 
+#include "queue/group_store.h"
+#include "queue/job_store.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QHash>
 #include <QRegularExpression>
 
 #include <stdexcept>
@@ -57,6 +61,27 @@ QString settingsLine(const queue::GalleryImage& image, bool withSeed) {
     if (withSeed)
         line += QStringLiteral(" · seed %1").arg(s.seed);
     return line;
+}
+
+QList<ExportItem> exportItemsFor(const QList<queue::GalleryImage>& images, const QString& queuePath) {
+    QHash<QString, queue::GroupInfo> groups;
+    if (!queuePath.isEmpty() && QFileInfo(queuePath).isFile()) {
+        queue::JobStore jobs(queuePath);
+        queue::GroupStore groupStore(jobs);
+        for (const auto& g : groupStore.groups())
+            groups.insert(g.id, g);
+    }
+    QList<ExportItem> items;
+    items.reserve(images.size());
+    for (const auto& im : images) {
+        ExportItem item{im, {}, {}};
+        if (const auto it = groups.constFind(im.group); it != groups.constEnd()) {
+            item.groupLabel = it->label;
+            item.axisNames = it->axisNames();
+        }
+        items.push_back(item);
+    }
+    return items;
 }
 
 ExportResult exportImages(const QList<ExportItem>& items, const ExportOptions& options,

@@ -42,6 +42,10 @@ struct ExportResult {
 // partial archive, sheet or PDF behind (a folder keeps the files already copied).
 using ExportProgress = std::function<bool(int done, int total)>;
 
+// `images` as export items, each with its group's label and axis names read from the queue database
+// `queuePath` (the groups of its GroupStore); an empty path or one with no database gives no group labels.
+QList<ExportItem> exportItemsFor(const QList<queue::GalleryImage>& images, const QString& queuePath);
+
 // Runs the export. Throws std::runtime_error naming the destination when it cannot be written.
 ExportResult exportImages(const QList<ExportItem>& items, const ExportOptions& options,
                           const ExportProgress& progress = {});

@@ -84,11 +84,22 @@ QVariant GalleryModel::data(const QModelIndex& index, int role) const {
     if (!img)
         return {};
     switch (role) {
-    case Qt::DisplayRole:
-        return img->characters.isEmpty() ? QStringLiteral("seed %1").arg(img->spec.seed)
-                                         : QStringLiteral("%1 · %2").arg(img->characters.front()).arg(img->spec.seed);
+    case Qt::DisplayRole: {
+        const QString name = img->characters.isEmpty()
+                                 ? QStringLiteral("seed %1").arg(img->spec.seed)
+                                 : QStringLiteral("%1 · %2").arg(img->characters.front()).arg(img->spec.seed);
+        // The marks first, so that a grid of tiles shows them at a glance.
+        QString marks = QString(img->rating, QChar(0x2605)); // ★ per rating point
+        if (img->favourite)
+            marks += QChar(0x2665); // ♥
+        if (img->winner)
+            marks += QStringLiteral("W");
+        const QString line = marks.isEmpty() ? name : marks + QStringLiteral(" ") + name;
+        return img->missing ? tr("missing · %1").arg(line) : line;
+    }
     case Qt::ToolTipRole:
-        return img->spec.prompt.left(500);
+        return img->missing ? tr("%1 is missing (moved or deleted)\n%2").arg(img->path, img->spec.prompt.left(500))
+                            : img->spec.prompt.left(500);
     case Qt::DecorationRole: {
         if (img->missing)
             return m_missing;

@@ -1,10 +1,12 @@
 // charaforge: the studio GUI. Composition root: wires the window (a view), the job store and the queue
 // worker thread.
 #include "charaforge/engine/tools.h"
+#include "gallery/gallery_panel.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
 #include "queue/job_store.h"
 #include "queue/model_setup.h"
+#include "ui/image_viewer.h"
 #include "ui/main_window.h"
 #include "ui/studio_types.h"
 #include "ui/theme.h"
@@ -16,6 +18,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QThread>
 
 #include <cstdio>
@@ -60,6 +63,34 @@ int main(int argc, char** argv) {
     charaforge::ui::applyTheme(app, charaforge::ui::themeFromName(theme));
 
     charaforge::ui::MainWindow window;
+    // The gallery browser over every image recorded beside the queue; the studio works without it.
+    charaforge::gallery::GalleryPanel* galleryPanel = nullptr;
+    QString galleryProblem;
+    try {
+        galleryPanel = new charaforge::gallery::GalleryPanel(
+            queuePath, QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + QStringLiteral("/thumbnails"));
+        galleryPanel->setObjectName(QStringLiteral("galleryPanel"));
+        window.addPanelDock(galleryPanel, QObject::tr("Gallery"));
+        const auto show = [&window](const QString& path) {
+            const QImage img(path);
+            if (!img.isNull())
+                window.viewer()->setImage(img, QFileInfo(path).fileName());
+        };
+        QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::imageSelected, &window, show);
+        QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::imageActivated, &window, show);
+        QObject::connect(&window, &charaforge::ui::MainWindow::foldersDropped, galleryPanel,
+                         &charaforge::gallery::GalleryPanel::importPaths);
+        QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::importFinished, &window,
+                         [&window](int added, const QStringList& problems) {
+                             window.showMessage(
+                                 QObject::tr("Gallery: imported %n image(s)", nullptr, added) +
+                                 (problems.isEmpty()
+                                      ? QString()
+                                      : QObject::tr("; skipped: %1").arg(problems.join(QStringLiteral("; ")))));
+                         });
+    } catch (const std::exception& e) {
+        galleryProblem = QString::fromStdString(e.what());
+    }
     window.restoreSession(QSettings());
     window.setLibTorchVersion(QString::fromStdString(charaforge::engine::torch_version()));
     QThread thread;
@@ -78,6 +109,11 @@ int main(int argc, char** argv) {
         delete worker;
         return 1;
     }
+    if (galleryPanel)
+        QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::restoreRequested, controller.get(),
+                         &StudioController::restoreFromImage);
+    else
+        window.showError(QObject::tr("the gallery cannot be opened: %1").arg(galleryProblem));
     QString outputDir = argumentValue(args, QStringLiteral("--out"));
     if (outputDir.isEmpty())
         outputDir = QSettings().value(QStringLiteral("output/dir"), charaforge::app::defaultOutputDir()).toString();

@@ -565,9 +565,17 @@ int GalleryStore::importFolder(const QString& folder, QStringList* errors) {
             *errors << folder + QStringLiteral(": not a folder");
         return 0;
     }
-    QList<GalleryImage> found;
+    QStringList files;
     for (const auto& info :
-         dir.entryInfoList({QStringLiteral("*.png"), QStringLiteral("*.PNG")}, QDir::Files, QDir::Name)) {
+         dir.entryInfoList({QStringLiteral("*.png"), QStringLiteral("*.PNG")}, QDir::Files, QDir::Name))
+        files << info.absoluteFilePath();
+    return importFiles(files, errors);
+}
+
+int GalleryStore::importFiles(const QStringList& files, QStringList* errors) {
+    QList<GalleryImage> found;
+    for (const auto& file : files) {
+        const QFileInfo info(file);
         QString why;
         const auto spec = specFromPng(info.absoluteFilePath(), &why);
         if (!spec) {

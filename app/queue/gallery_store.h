@@ -118,6 +118,9 @@ public:
     // already in the gallery are updated. Returns how many were added or updated; a file that cannot be
     // read is skipped with "FILE: why" appended to *errors.
     int importFolder(const QString& folder, QStringList* errors = nullptr);
+    // The same for a list of PNG files (a drop): all recorded in one transaction, unreadable ones skipped
+    // with "FILE: why" appended to *errors.
+    int importFiles(const QStringList& files, QStringList* errors = nullptr);
 
     // Changes whenever any connection commits (cheap polling for views).
     qint64 dataVersion() const;

@@ -12,11 +12,13 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -133,6 +135,38 @@ TEST(MainWindow, DroppingAPngAnywhereAsksToRestoreIt) {
     QDropEvent other(QPointF(5, 5), Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(&w, &other);
     EXPECT_EQ(spy.count(), 1) << "other drops are left to the widgets";
+}
+
+TEST(MainWindow, DroppingAFolderAnywhereAsksToImportIt) {
+    MainWindow w;
+    w.show();
+    QSignalSpy folders(&w, &MainWindow::foldersDropped);
+    QSignalSpy images(&w, &MainWindow::imageDropped);
+    QTemporaryDir dir;
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(dir.path())});
+    auto* negative = w.findChild<QPlainTextEdit*>(QStringLiteral("negative"));
+    QDragEnterEvent enter(QPoint(5, 5), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(negative->viewport(), &enter);
+    EXPECT_TRUE(enter.isAccepted());
+    QDropEvent drop(QPointF(5, 5), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(negative->viewport(), &drop);
+    ASSERT_EQ(folders.count(), 1);
+    EXPECT_EQ(folders.at(0).at(0).toStringList(), QStringList{dir.path()});
+    EXPECT_EQ(images.count(), 0);
+    EXPECT_TRUE(negative->toPlainText().isEmpty());
+}
+
+TEST(MainWindow, APanelDockIsTabbedWithTheQueueAndListedInTheViewMenu) {
+    MainWindow w;
+    auto* panel = new QWidget;
+    panel->setObjectName(QStringLiteral("galleryPanel"));
+    QDockWidget* dock = w.addPanelDock(panel, QStringLiteral("Gallery"));
+    EXPECT_EQ(dock->objectName(), QStringLiteral("galleryPanelDock"));
+    EXPECT_EQ(dock->widget(), panel);
+    auto* queueDock = w.findChild<QDockWidget*>(QStringLiteral("queueDock"));
+    EXPECT_TRUE(w.tabifiedDockWidgets(queueDock).contains(dock));
+    EXPECT_TRUE(w.findChild<QMenu*>(QStringLiteral("viewMenu"))->actions().contains(dock->toggleViewAction()));
 }
 
 TEST(MainWindow, ShowsNoticeProgressImageAndErrors) {
