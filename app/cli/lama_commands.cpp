@@ -65,26 +65,12 @@ std::vector<std::string> pngs_in(const std::string& folder, const std::string& o
     return out;
 }
 
-// The mask: its grey level (OpenCV's IMREAD_GRAYSCALE weights, as IOPaint's batch CLI reads masks) at or above
-// 127 is a hole; sizes must match the image's.
-imaging::GrayImage read_mask(const std::string& path, const imaging::RgbImage& image, const std::string& image_path) {
-    const auto rgb = imaging::read_png(path);
-    if (rgb.width != image.width || rgb.height != image.height)
-        throw std::invalid_argument("--mask: " + path + ": " + std::to_string(rgb.width) + "x" +
-                                    std::to_string(rgb.height) + " does not match the image " + image_path + " (" +
-                                    std::to_string(image.width) + "x" + std::to_string(image.height) + ")");
-    imaging::GrayImage gray{rgb.width, rgb.height,
-                            std::vector<uint8_t>(static_cast<std::size_t>(rgb.width) * rgb.height)};
-    for (std::size_t i = 0; i < gray.data.size(); ++i)
-        gray.data[i] = static_cast<uint8_t>(
-            (rgb.rgb[i * 3] * 4899 + rgb.rgb[i * 3 + 1] * 9617 + rgb.rgb[i * 3 + 2] * 1868 + 8192) >> 14);
-    return imaging::binarize_mask(gray, image.width, image.height);
-}
+} // namespace
 
-// Pairs images with masks and output paths and reads them all; throws std::invalid_argument naming the file.
-std::vector<EraseJob> plan_jobs(const EraseOptionsCli& o, const imaging::EraseOptions& strategy) {
+std::vector<std::pair<std::string, std::string>> pair_erase_inputs(const std::vector<std::string>& imageArgs,
+                                                                   const std::vector<std::string>& maskArgs) {
     std::vector<std::string> images;
-    for (const auto& path : o.images) {
+    for (const auto& path : imageArgs) {
         if (is_folder(path)) {
             const auto found = pngs_in(path, "--image");
             images.insert(images.end(), found.begin(), found.end());
@@ -95,40 +81,51 @@ std::vector<EraseJob> plan_jobs(const EraseOptionsCli& o, const imaging::EraseOp
         }
     }
     std::vector<std::string> masks;
-    if (o.masks.size() == 1 && is_folder(o.masks[0])) {
+    if (maskArgs.size() == 1 && is_folder(maskArgs[0])) {
         for (const auto& image : images) {
             // IOPaint's batch pairing: the image's name, else its stem with .png.
-            auto mask = (fs::path(o.masks[0]) / fs::path(image).filename()).string();
+            auto mask = (fs::path(maskArgs[0]) / fs::path(image).filename()).string();
             if (!fs::is_regular_file(mask))
-                mask = (fs::path(o.masks[0]) / fs::path(image).stem()).string() + ".png";
+                mask = (fs::path(maskArgs[0]) / fs::path(image).stem()).string() + ".png";
             if (!fs::is_regular_file(mask))
                 throw std::invalid_argument("--mask: " + mask + ": no mask for " + image + " in the mask folder");
             masks.push_back(mask);
         }
-    } else if (o.masks.size() == 1 && images.size() > 1) {
-        if (!fs::is_regular_file(o.masks[0]))
-            throw std::invalid_argument("--mask: " + o.masks[0] + ": no such file or folder");
-        masks.assign(images.size(), o.masks[0]); // one mask for every image (IOPaint's batch mode)
+    } else if (maskArgs.size() == 1 && images.size() > 1) {
+        if (!fs::is_regular_file(maskArgs[0]))
+            throw std::invalid_argument("--mask: " + maskArgs[0] + ": no such file or folder");
+        masks.assign(images.size(), maskArgs[0]); // one mask for every image (IOPaint's batch mode)
     } else {
-        if (o.masks.size() != images.size())
+        if (maskArgs.size() != images.size())
             throw std::invalid_argument(
-                "--mask: " + std::to_string(o.masks.size()) + " masks given for " + std::to_string(images.size()) +
+                "--mask: " + std::to_string(maskArgs.size()) + " masks given for " + std::to_string(images.size()) +
                 " images (give one per image, one for all, or one folder of masks named as the images)");
-        for (const auto& mask : o.masks)
+        for (const auto& mask : maskArgs)
             if (!fs::is_regular_file(mask))
                 throw std::invalid_argument("--mask: " + mask + ": no such file");
-        masks = o.masks;
+        masks = maskArgs;
     }
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (std::size_t i = 0; i < images.size(); ++i)
+        pairs.emplace_back(images[i], masks[i]);
+    return pairs;
+}
+
+namespace {
+
+// Pairs images with masks and output paths and reads them all; throws std::invalid_argument naming the file.
+std::vector<EraseJob> plan_jobs(const EraseOptionsCli& o, const imaging::EraseOptions& strategy) {
+    const auto pairs = pair_erase_inputs(o.images, o.masks);
     const bool single = o.images.size() == 1 && !is_folder(o.images[0]);
     if (!single && !is_folder(o.out))
         throw std::invalid_argument("--out: " + o.out + ": with several images --out must be an existing folder");
-    std::vector<EraseJob> jobs(images.size());
+    std::vector<EraseJob> jobs(pairs.size());
     std::map<std::string, std::string> outputs;
-    for (std::size_t i = 0; i < images.size(); ++i) {
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
         auto& job = jobs[i];
-        job.image_path = images[i];
-        job.mask_path = masks[i];
-        job.out_path = single ? o.out : (fs::path(o.out) / fs::path(images[i]).filename()).string();
+        job.image_path = pairs[i].first;
+        job.mask_path = pairs[i].second;
+        job.out_path = single ? o.out : (fs::path(o.out) / fs::path(job.image_path).filename()).string();
         check_output_file(job.out_path, "--out");
         if (auto [it, fresh] = outputs.emplace(job.out_path, job.image_path); !fresh)
             throw std::invalid_argument("--out: " + job.out_path + ": written for both " + it->second + " and " +
@@ -139,8 +136,8 @@ std::vector<EraseJob> plan_jobs(const EraseOptionsCli& o, const imaging::EraseOp
             throw std::invalid_argument(std::string("--image: ") + e.what());
         }
         try {
-            job.mask = read_mask(job.mask_path, job.image, job.image_path);
-        } catch (const std::runtime_error& e) {
+            job.mask = imaging::read_mask_png(job.mask_path, job.image.width, job.image.height, job.image_path);
+        } catch (const std::exception& e) { // unreadable (runtime_error) or of another size (invalid_argument)
             throw std::invalid_argument(std::string("--mask: ") + e.what());
         }
         job.plan = imaging::plan_erase(job.image, job.mask, strategy);
@@ -253,18 +250,8 @@ void write_test_images(const std::string& dir) {
 void add_erase(CLI::App& app, Action& chosen) {
     auto o = std::make_shared<EraseOptionsCli>();
     auto* sub = app.add_subcommand("erase", "Erase masked regions with LaMa (big-lama.pt or its safetensors copy)");
-    sub->add_option("--lama,--model", o->lama, "big-lama.pt or a .safetensors of its generator")
-        ->required()
-        ->check(CLI::ExistingFile);
-    sub->add_option("--image", o->images, "PNG image, or a folder of PNGs (repeatable)")->required();
-    sub->add_option("--mask", o->masks,
-                    "mask PNG per image (>= 127 is a hole), or one folder of masks named as the images")
-        ->required();
+    add_erase_input_options(sub, o->lama, o->images, o->masks, o->strategy);
     sub->add_option("--out", o->out, "output PNG (one image), or an existing folder (several)")->required();
-    sub->add_option("--strategy", o->strategy,
-                    "large images: original, resize (to 1280 px) or crop (800 px+, margin 128)")
-        ->check(CLI::IsMember({"original", "resize", "crop"}))
-        ->capture_default_str();
     add_device_option(sub, o->device);
     add_int(sub, "--batch", o->batch, 1, 64, "tiles per forward at most");
     add_int(sub, "--max-wait-ms", o->max_wait_ms, 0, 60000, "how long a tile waits for others of its size");
@@ -314,6 +301,20 @@ void add_lama(CLI::App& app, Action& chosen) {
 }
 
 } // namespace
+
+void add_erase_input_options(CLI::App* sub, std::string& lama, std::vector<std::string>& images,
+                             std::vector<std::string>& masks, std::string& strategy) {
+    sub->add_option("--lama,--model", lama, "big-lama.pt or a .safetensors of its generator")
+        ->required()
+        ->check(CLI::ExistingFile);
+    sub->add_option("--image", images, "PNG image, or a folder of PNGs (repeatable)")->required();
+    sub->add_option("--mask", masks,
+                    "mask PNG per image (>= 127 is a hole), one for all, or a folder of masks named as the images")
+        ->required();
+    sub->add_option("--strategy", strategy, "large images: original, resize (to 1280 px) or crop (800 px+, margin 128)")
+        ->check(CLI::IsMember({"original", "resize", "crop"}))
+        ->capture_default_str();
+}
 
 void add_lama_commands(CLI::App& app, Action& chosen) {
     add_lama(app, chosen);

@@ -1,9 +1,12 @@
-// charaforge-cli queue add|list|pause|resume|cancel|retry and charaforge-cli worker.
+// charaforge-cli queue add|add-erase|list|pause|resume|cancel|retry and charaforge-cli worker.
 #include "queue_commands.h"
 
+#include "lama_commands.h"
 #include "progress_line.h"
 
 #include "charaforge/engine/pipeline.h"
+#include "charaforge/imaging/erase.h"
+#include "charaforge/imaging/png_io.h"
 #include "charaforge/prompt/prompt.h"
 #include "queue/group_store.h"
 #include "queue/job_record.h"
@@ -233,6 +236,61 @@ int queueAdd(const QueueAdd& o, bool seedGiven) {
     return 0;
 }
 
+struct QueueAddErase {
+    std::string lama;
+    std::vector<std::string> images, masks;
+    std::string strategy = "crop";
+    std::string out;
+    std::string queue;
+};
+
+// One erase job per image/mask pair, each file read now (a bad file is refused before anything is queued).
+int queueAddErase(const QueueAddErase& o) {
+    const auto pairs = pair_erase_inputs(o.images, o.masks);
+    if (!o.out.empty())
+        checkOutputFolder(o.out);
+    const QString out = QDir(o.out.empty() ? app::defaultOutputDir() : QString::fromStdString(o.out)).absolutePath();
+    QList<queue::JobSpec> specs;
+    for (const auto& [image, mask] : pairs) {
+        imaging::RgbImage rgb;
+        try {
+            rgb = imaging::read_png(image);
+        } catch (const std::runtime_error& e) {
+            throw std::invalid_argument(std::string("--image: ") + e.what());
+        }
+        try {
+            imaging::read_mask_png(mask, rgb.width, rgb.height, image);
+        } catch (const std::exception& e) { // unreadable (runtime_error) or of another size (invalid_argument)
+            throw std::invalid_argument(std::string("--mask: ") + e.what());
+        }
+        queue::JobSpec spec;
+        spec.kind = queue::JobKind::Erase;
+        spec.image = QFileInfo(QString::fromStdString(image)).absoluteFilePath();
+        spec.mask = QFileInfo(QString::fromStdString(mask)).absoluteFilePath();
+        spec.strategy = QString::fromStdString(o.strategy);
+        spec.model = QFileInfo(QString::fromStdString(o.lama)).absoluteFilePath();
+        spec.outputDir = out;
+        spec.width = rgb.width;
+        spec.height = rgb.height;
+        spec.steps = 1;
+        specs.push_back(spec);
+    }
+    const auto store = openOrCreateQueue(o.queue);
+    const auto ids = store->add(specs, QStringLiteral("erase-%1").arg(QDateTime::currentMSecsSinceEpoch()));
+    std::cout << "queued " << ids.size() << " erase job(s): " << ids.front() << (ids.size() > 1 ? "-" : "")
+              << (ids.size() > 1 ? std::to_string(ids.back()) : "") << " in " << store->path().toStdString() << "\n";
+    return 0;
+}
+
+void addQueueAddErase(CLI::App* queueApp, Action& chosen) {
+    auto o = std::make_shared<QueueAddErase>();
+    auto* sub = queueApp->add_subcommand("add-erase", "Queue erase jobs: LaMa fills each image where its mask says");
+    add_erase_input_options(sub, o->lama, o->images, o->masks, o->strategy);
+    sub->add_option("--out", o->out, "output folder (default: Pictures/CharaForge)");
+    addQueueOption(sub, o->queue);
+    set_action(sub, chosen, [o] { return queueAddErase(*o); });
+}
+
 QString titleOf(const QString& prompt) {
     QString t = prompt.simplified();
     return t.size() > 48 ? t.left(47) + QChar(0x2026) : t;
@@ -249,7 +307,9 @@ int queueList(const std::string& queuePathOption) {
     for (const auto& j : jobs) {
         const QString detail = j.state == queue::JobState::Done     ? j.outputPath
                                : j.state == queue::JobState::Failed ? j.message
-                                                                    : titleOf(j.spec.prompt);
+                               : j.spec.kind == queue::JobKind::Erase
+                                   ? QStringLiteral("erase ") + QFileInfo(j.spec.image).fileName()
+                                   : titleOf(j.spec.prompt);
         std::printf("%6lld  %-9s  %3d/%-3d  %4dx%-4d  %11lld  %s\n", static_cast<long long>(j.id),
                     queue::stateName(j.state).toUtf8().constData(), j.stepsDone, j.spec.steps, j.spec.width,
                     j.spec.height, static_cast<long long>(j.spec.seed), detail.toUtf8().constData());
@@ -349,6 +409,7 @@ void add_queue_commands(CLI::App& app, Action& chosen) {
     auto* q = app.add_subcommand("queue", "The studio's job queue (shared with the charaforge window)");
     q->require_subcommand(1);
     addQueueAdd(q, chosen);
+    addQueueAddErase(q, chosen);
 
     auto list = std::make_shared<std::string>();
     auto* sub = q->add_subcommand("list", "List the jobs");
@@ -384,12 +445,13 @@ struct Worker {
     std::string queue;
     engine::RuntimeOptions runtime;
     int checkpointEvery = 4;
+    int eraseBatch = 8;
     bool untilEmpty = false;
 };
 
 int runWorker(const Worker& o) {
     const engine::RuntimeOptions& rt = o.runtime;
-    queue::PipelineExecutor executor(rt);
+    queue::PipelineExecutor executor(rt, o.eraseBatch);
     // A device this machine lacks (or a --dtype the engine does not know) is a wrong command line, found
     // before the queue is opened or a job claimed: such a worker would take no job and wait for ever. The
     // executor's messages name the setting and its value ("device 'cuda:3': ..."), i.e. the option.
@@ -402,6 +464,7 @@ int runWorker(const Worker& o) {
     queue::JobStore& store = *opened;
     queue::RunnerOptions options;
     options.maxBatch = rt.max_batch;
+    options.eraseBatch = o.eraseBatch;
     options.checkpointEvery = o.checkpointEvery;
     options.previewEvery = 0;
     options.appVersion = QStringLiteral(CHARAFORGE_VERSION);
@@ -463,6 +526,7 @@ void add_worker_command(CLI::App& app, Action& chosen) {
     addQueueOption(sub, o->queue);
     sub->add_flag("--until-empty", o->untilEmpty, "exit when no job is left (or the queue is paused)");
     add_int(sub, "--batch", o->runtime.max_batch, 1, 64, "jobs sampled together at most");
+    add_int(sub, "--erase-batch", o->eraseBatch, 1, 64, "erase jobs: tiles per LaMa forward at most");
     add_int(sub, "--checkpoint-every", o->checkpointEvery, 0, kMaxSteps,
             "save the sampler state every K steps (0: never)");
     add_device_options(sub, o->runtime.device, o->runtime.dtype);

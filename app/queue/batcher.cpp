@@ -6,6 +6,9 @@ namespace charaforge::queue {
 
 QString batchKey(const Job& job) {
     const auto& s = job.spec;
+    // Erase jobs of one LaMa file go together: the erase scheduler batches their tiles by padded size.
+    if (s.kind == JobKind::Erase)
+        return QStringLiteral("erase|%1").arg(s.model);
     return QStringLiteral("%1|%2x%3|%4|%5|%6|%7")
         .arg(s.model)
         .arg(s.width)
@@ -18,6 +21,8 @@ QString batchKey(const Job& job) {
 
 QString memoryKey(const Job& job) {
     const auto& s = job.spec;
+    if (s.kind == JobKind::Erase)
+        return QStringLiteral("erase|%1").arg(s.model);
     return QStringLiteral("%1|%2x%3|%4")
         .arg(s.model)
         .arg(s.width)

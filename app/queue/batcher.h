@@ -10,7 +10,8 @@
 namespace charaforge::queue {
 
 // Jobs with equal keys can share the transformer's forward passes: same model, size, steps, sampler,
-// shift and resume step (prompts, seeds and guidance may differ).
+// shift and resume step (prompts, seeds and guidance may differ). Erase jobs share a key per LaMa file and
+// never one with a generation.
 QString batchKey(const Job& job);
 
 // Jobs with equal keys need the same memory per image: same model, size and guidance (CFG doubles the

@@ -19,6 +19,17 @@ qint64 GalleryRecorder::record(const Job& job, const QString& path) {
     image.jobId = job.id;
     image.group = job.group;
     image.spec = job.spec;
+    if (job.spec.kind == JobKind::Erase) {
+        // An erased image sits beside its original: its prompt and settings, its group, and the original as its
+        // parent image (nothing of that when the original is not in the gallery).
+        if (const auto original = m_gallery->imageForPath(job.spec.image)) {
+            image.spec = original->spec;
+            image.group = original->group;
+            image.axisValues = original->axisValues;
+            image.parentImage = original->id;
+        }
+        return m_gallery->record(image);
+    }
     if (!job.group.isEmpty()) {
         image.axisValues = m_groups->axisValues(job.id);
         if (const auto g = m_groups->group(job.group)) {

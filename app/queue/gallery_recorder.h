@@ -1,7 +1,8 @@
 #pragma once
 // The "job finished" step of the gallery: after a job's PNG is on disk and the job is done, its image is
 // recorded in the gallery next to the queue with its group, axis values and the group's parent image, and
-// the group itself (label, axes, parent) in the gallery's lineage.
+// the group itself (label, axes, parent) in the gallery's lineage. An erase job's image is recorded with its
+// original's settings and the original as its parent image.
 // Shared by every worker (GUI thread and `charaforge-cli worker`) through QueueRunner. Use on one thread.
 #include "queue/job.h"
 

@@ -1,5 +1,6 @@
 #pragma once
-// A queued generation job as the store keeps it: plain values, no Qt widgets, no engine types.
+// A queued job as the store keeps it (a generation, or an erase with LaMa): plain values, no Qt widgets, no
+// engine types.
 #include <QByteArray>
 #include <QString>
 
@@ -7,8 +8,15 @@
 
 namespace charaforge::queue {
 
+// What a job makes: an image sampled from a prompt, or an image erased with LaMa where a mask says.
+enum class JobKind { Generate, Erase };
+
+QString kindName(JobKind k); // "generate", "erase"
+std::optional<JobKind> parseKind(const QString& name);
+
 // Everything that decides a job's image, plus where it goes.
 struct JobSpec {
+    JobKind kind = JobKind::Generate;
     QString prompt; // NewBie XML, tags or natural language
     QString negative;
     int width = 1024;
@@ -20,8 +28,14 @@ struct JobSpec {
     double renorm = 0.0;
     double shift = 6.0;
     qint64 seed = 0;
-    QString model;     // model folder the job is generated with
+    QString model;     // model folder the job is generated with; an erase job's LaMa file (big-lama.pt)
     QString outputDir; // folder its PNG is written to
+    // An erase job: the PNG erased in (width and height are its size), its mask (a PNG of the same size, grey
+    // at or above 127 = hole) and the strategy for large images ("original", "resize" or "crop", see
+    // imaging::EraseStrategy). Empty for a generation.
+    QString image;
+    QString mask;
+    QString strategy;
 
     bool operator==(const JobSpec&) const = default;
 };

@@ -42,8 +42,38 @@ QString samplerFor(const QString& recorded, QStringList* notes) {
 } // namespace
 
 QString outputPathFor(const Job& job) {
+    if (job.spec.kind == JobKind::Erase)
+        return QDir(job.spec.outputDir)
+            .filePath(QStringLiteral("%1-erased-%2.png")
+                          .arg(QFileInfo(job.spec.image).completeBaseName())
+                          .arg(job.id, 6, 10, QLatin1Char('0')));
     return QDir(job.spec.outputDir)
         .filePath(QStringLiteral("charaforge-%1-%2.png").arg(job.id, 6, 10, QLatin1Char('0')).arg(job.spec.seed));
+}
+
+std::map<std::string, std::string> eraseRecord(const Job& job, const QString& queueId,
+                                               const std::map<std::string, std::string>& sourceText) {
+    auto text = sourceText;
+    QJsonObject o;
+    o[QStringLiteral("job_id")] = job.id;
+    o[QStringLiteral("queue_id")] = queueId;
+    o[QStringLiteral("image")] = job.spec.image;
+    o[QStringLiteral("mask")] = job.spec.mask;
+    o[QStringLiteral("strategy")] = job.spec.strategy;
+    o[QStringLiteral("model")] = job.spec.model;
+    text["charaforge_erase"] = QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
+    return text;
+}
+
+bool eraseRecordIsJob(const std::map<std::string, std::string>& text, const Job& job, const QString& queueId) {
+    const auto it = text.find("charaforge_erase");
+    if (it == text.end())
+        return false;
+    const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(it->second)).object();
+    return o.value(QStringLiteral("job_id")).toInteger() == job.id &&
+           o.value(QStringLiteral("queue_id")).toString() == queueId &&
+           o.value(QStringLiteral("image")).toString() == job.spec.image &&
+           o.value(QStringLiteral("mask")).toString() == job.spec.mask;
 }
 
 std::map<std::string, std::string> pngRecord(const JobSpec& s, const QList<ModelFileRecord>& model,

@@ -22,7 +22,8 @@ struct ModelFileRecord {
     QString sha256;
 };
 
-// The file a job's image is written to: OUTPUT_DIR/charaforge-<id>-<seed>.png.
+// The file a job's image is written to: OUTPUT_DIR/charaforge-<id>-<seed>.png; an erase job's
+// OUTPUT_DIR/<image name>-erased-<id>.png.
 QString outputPathFor(const Job& job);
 
 // Where an image came from: a queue's job (its id, JobStore::queueId() and group), or nothing for an image
@@ -71,6 +72,14 @@ qint64 jobIdFromPngText(const std::map<std::string, std::string>& text);
 // seed, size, steps and sampler. An image of another queue (or of a deleted one) that happens to carry the
 // same job id and seed is not.
 bool pngRecordIsJob(const std::map<std::string, std::string>& text, const Job& job, const QString& queueId);
+
+// The record of an erase job's image: the source image's own chunks (its prompt and settings, so that the result
+// restores them) plus a `charaforge_erase` JSON chunk naming the job, its queue, the image, mask, strategy and
+// LaMa file.
+std::map<std::string, std::string> eraseRecord(const Job& job, const QString& queueId,
+                                               const std::map<std::string, std::string>& sourceText);
+// True when a PNG's `charaforge_erase` chunk says it is this erase job's result (same queue, job id, image, mask).
+bool eraseRecordIsJob(const std::map<std::string, std::string>& text, const Job& job, const QString& queueId);
 
 // SHA-256 of a file, hex (empty when it cannot be read).
 QString sha256OfFile(const QString& path);

@@ -1,6 +1,7 @@
 #include "queue/job_request.h"
 
 #include "charaforge/engine/request_validation.h"
+#include "charaforge/imaging/erase.h"
 
 #include <cfloat>
 #include <cmath>
@@ -61,7 +62,30 @@ engine::GenerationRequest requestFor(const JobSpec& s) {
     return r;
 }
 
+namespace {
+
+// An erase job needs its files and a strategy; whether the files can be read is found when it runs (the
+// worker may see another file system than the one that queued it).
+QStringList eraseProblems(const JobSpec& spec) {
+    QStringList out;
+    if (spec.image.isEmpty())
+        out << QStringLiteral("image: no image to erase in");
+    if (spec.mask.isEmpty())
+        out << QStringLiteral("mask: no mask");
+    if (spec.model.isEmpty())
+        out << QStringLiteral("model: no LaMa model file (big-lama.pt or its .safetensors copy)");
+    if (!imaging::parse_erase_strategy(spec.strategy.toStdString()))
+        out << QStringLiteral("strategy: '%1' is not original, resize or crop").arg(spec.strategy);
+    if (spec.width <= 0 || spec.height <= 0)
+        out << QStringLiteral("size: %1x%2 is not an image size").arg(spec.width).arg(spec.height);
+    return out;
+}
+
+} // namespace
+
 QStringList specProblems(const JobSpec& spec) {
+    if (spec.kind == JobKind::Erase)
+        return eraseProblems(spec);
     QStringList out;
     engine::GenerationRequest r = requestFor(spec);
     if (spec.seed < 0) {

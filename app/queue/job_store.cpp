@@ -27,7 +27,9 @@ namespace charaforge::queue {
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+// 3: erase jobs (kind, source_image, mask, strategy). An older CharaForge refuses the file rather than run an
+// erase job as a generation with an empty prompt.
+constexpr int kSchemaVersion = 3;
 
 // A job whose worker died this many times in a row while running it, without saving progress, is failed
 // instead of queued again: a job that crashes every worker that takes it must not block the queue forever.
@@ -48,7 +50,8 @@ const char* kSchema[] = {
     " steps_done INTEGER NOT NULL DEFAULT 0, output_path TEXT NOT NULL DEFAULT '',"
     " message TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0,"
     " worker_deaths INTEGER NOT NULL DEFAULT 0, claim_steps INTEGER NOT NULL DEFAULT 0,"
-    " revision INTEGER NOT NULL DEFAULT 0)",
+    " revision INTEGER NOT NULL DEFAULT 0, kind TEXT NOT NULL DEFAULT 'generate',"
+    " source_image TEXT NOT NULL DEFAULT '', mask TEXT NOT NULL DEFAULT '', strategy TEXT NOT NULL DEFAULT '')",
     "CREATE INDEX IF NOT EXISTS jobs_state_position ON jobs(state, position)",
     "CREATE TABLE IF NOT EXISTS checkpoints("
     " job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
@@ -77,7 +80,8 @@ const char* kTriggers[] = {
 
 const char* kJobColumns = "id, position, state, prompt, negative, width, height, steps, sampler, cfg, cfg_trunc, "
                           "renorm, shift, seed, model, output_dir, grp, attempts, owner, steps_done, output_path, "
-                          "message, created, finished, heartbeat, worker_deaths, revision";
+                          "message, created, finished, heartbeat, worker_deaths, revision, kind, source_image, mask, "
+                          "strategy";
 
 // SQLite binds a null QString as NULL; our text columns are NOT NULL and empty text is a value.
 QVariant text(const QString& s) {
@@ -125,6 +129,10 @@ Job jobFrom(const QSqlQuery& q) {
     j.heartbeat = q.value(c++).toLongLong();
     j.workerDeaths = q.value(c++).toInt();
     j.revision = q.value(c++).toLongLong();
+    j.spec.kind = parseKind(q.value(c++).toString()).value_or(JobKind::Generate);
+    j.spec.image = q.value(c++).toString();
+    j.spec.mask = q.value(c++).toString();
+    j.spec.strategy = q.value(c++).toString();
     return j;
 }
 
@@ -144,6 +152,17 @@ QString stateName(JobState s) {
         return QStringLiteral("cancelled");
     }
     return QStringLiteral("failed");
+}
+
+QString kindName(JobKind k) {
+    return k == JobKind::Erase ? QStringLiteral("erase") : QStringLiteral("generate");
+}
+
+std::optional<JobKind> parseKind(const QString& name) {
+    for (auto k : {JobKind::Generate, JobKind::Erase})
+        if (kindName(k) == name)
+            return k;
+    return std::nullopt;
 }
 
 std::optional<JobState> parseState(const QString& name) {
@@ -266,6 +285,15 @@ JobStore::JobStore(const QString& path, int busyTimeoutMs) : m_path(path) {
             if (!q.exec(QString::fromLatin1(sql)))
                 throw storeError(path, "upgrade the queue", q.lastError());
     }
+    if (schema >= 1 && schema < 3) {
+        // Schema 3 holds erase jobs; the jobs already there are generations.
+        for (const char* sql : {"ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'generate'",
+                                "ALTER TABLE jobs ADD COLUMN source_image TEXT NOT NULL DEFAULT ''",
+                                "ALTER TABLE jobs ADD COLUMN mask TEXT NOT NULL DEFAULT ''",
+                                "ALTER TABLE jobs ADD COLUMN strategy TEXT NOT NULL DEFAULT ''"})
+            if (!q.exec(QString::fromLatin1(sql)))
+                throw storeError(path, "upgrade the queue", q.lastError());
+    }
     for (const char* sql : kTriggers)
         if (!q.exec(QString::fromLatin1(sql)))
             throw storeError(path, "open the queue", q.lastError());
@@ -318,8 +346,9 @@ QList<qint64> JobStore::add(const QList<JobSpec>& specs, const QString& group) {
     auto q =
         prepare(db, m_path, "add jobs",
                 QStringLiteral("INSERT INTO jobs(position, state, prompt, negative, width, height, steps, sampler, "
-                               "cfg, cfg_trunc, renorm, shift, seed, model, output_dir, grp, created) "
-                               "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                               "cfg, cfg_trunc, renorm, shift, seed, model, output_dir, grp, created, kind, "
+                               "source_image, mask, strategy) "
+                               "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     QList<qint64> ids;
     const qint64 now = nowMs();
     for (const auto& s : specs) {
@@ -340,6 +369,10 @@ QList<qint64> JobStore::add(const QList<JobSpec>& specs, const QString& group) {
         q.addBindValue(text(s.outputDir));
         q.addBindValue(text(group));
         q.addBindValue(now);
+        q.addBindValue(kindName(s.kind));
+        q.addBindValue(text(s.image));
+        q.addBindValue(text(s.mask));
+        q.addBindValue(text(s.strategy));
         run(q, m_path, "add jobs");
         ids.push_back(q.lastInsertId().toLongLong());
     }
@@ -706,7 +739,9 @@ void JobStore::retry(const QList<qint64>& ids, const QString& model) {
         if (model.isEmpty())
             continue;
         auto other = prepare(db, m_path, "retry jobs",
-                             QStringLiteral("UPDATE jobs SET model = ?, steps_done = 0 WHERE id = ? AND model <> ?"));
+                             // An erase job keeps its LaMa file: the window's model is a generation model.
+                             QStringLiteral("UPDATE jobs SET model = ?, steps_done = 0 WHERE id = ? AND model <> ? "
+                                            "AND kind = 'generate'"));
         other.addBindValue(text(model));
         other.addBindValue(id);
         other.addBindValue(text(model));
@@ -750,11 +785,13 @@ void JobStore::edit(qint64 id, const JobSpec& spec) {
     auto q = prepare(db, m_path, "edit a job",
                      QStringLiteral("UPDATE jobs SET prompt = ?, negative = ?, width = ?, height = ?, steps = ?, "
                                     "sampler = ?, cfg = ?, cfg_trunc = ?, renorm = ?, shift = ?, seed = ?, model = ?, "
-                                    "output_dir = ? WHERE id = ? AND state = 'queued'"));
+                                    "output_dir = ?, kind = ?, source_image = ?, mask = ?, strategy = ? "
+                                    "WHERE id = ? AND state = 'queued'"));
     for (const QVariant& v :
          {text(spec.prompt), text(spec.negative), QVariant(spec.width), QVariant(spec.height), QVariant(spec.steps),
           text(spec.sampler), QVariant(spec.cfg), QVariant(spec.cfgTrunc), QVariant(spec.renorm), QVariant(spec.shift),
-          QVariant(spec.seed), text(spec.model), text(spec.outputDir), QVariant(id)})
+          QVariant(spec.seed), text(spec.model), text(spec.outputDir), QVariant(kindName(spec.kind)), text(spec.image),
+          text(spec.mask), text(spec.strategy), QVariant(id)})
         q.addBindValue(v);
     run(q, m_path, "edit a job");
     if (!(old.spec == spec)) {

@@ -1,6 +1,7 @@
 #include "queue/pipeline_executor.h"
 
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/lama.h"
 
 #include <algorithm>
 #include <iterator>
@@ -8,7 +9,8 @@
 
 namespace charaforge::queue {
 
-PipelineExecutor::PipelineExecutor(engine::RuntimeOptions options) : m_options(std::move(options)) {}
+PipelineExecutor::PipelineExecutor(engine::RuntimeOptions options, int lamaMaxBatch)
+    : m_options(std::move(options)), m_lamaMaxBatch(lamaMaxBatch) {}
 PipelineExecutor::~PipelineExecutor() = default;
 
 void PipelineExecutor::checkReady() {
@@ -67,6 +69,32 @@ std::vector<engine::Image> PipelineExecutor::generate(const std::vector<engine::
     if (!m_pipeline)
         throw engine::EngineError("queue: no model is open");
     return m_pipeline->generate(requests, callbacks); // an OutOfMemory has already emptied the device cache
+}
+
+} // namespace charaforge::queue
+
+namespace charaforge::queue {
+
+void PipelineExecutor::openLama(const QString& path) {
+    if (m_lama && path == m_lamaPath)
+        return;
+    m_lama.reset();
+    m_lamaPath.clear();
+    engine::LamaOptions options;
+    options.device = m_options.device;
+    options.max_batch = std::max(1, m_lamaMaxBatch);
+    m_lama = engine::LamaInpainter::load(path.toStdString(), options);
+    m_lamaPath = path;
+}
+
+std::vector<engine::LamaOutput> PipelineExecutor::inpaint(const std::vector<const engine::LamaTile*>& tiles) {
+    if (!m_lama)
+        throw engine::EngineError("queue: no LaMa model is open");
+    return m_lama->inpaint(tiles);
+}
+
+int PipelineExecutor::suggestEraseBatch(int width, int height) {
+    return m_lama ? m_lama->suggest_batch(width, height) : 1;
 }
 
 } // namespace charaforge::queue

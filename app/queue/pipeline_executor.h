@@ -1,8 +1,13 @@
 #pragma once
-// The queue's executor on the real engine: opens the job's model on demand and keeps it open.
+// The queue's executor on the real engine: opens the job's model (and an erase job's LaMa file) on demand and
+// keeps it open.
 #include "queue/queue_runner.h"
 
 #include <memory>
+
+namespace charaforge::engine {
+class LamaInpainter;
+}
 
 namespace charaforge::queue {
 
@@ -11,7 +16,8 @@ QList<QPair<QString, QString>> modelFilesOf(const engine::ModelInfo& info);
 
 class PipelineExecutor : public Executor {
 public:
-    explicit PipelineExecutor(engine::RuntimeOptions options);
+    // `lamaMaxBatch`: tiles per LaMa forward at most (RunnerOptions::eraseBatch).
+    explicit PipelineExecutor(engine::RuntimeOptions options, int lamaMaxBatch = 8);
     ~PipelineExecutor() override;
 
     void checkReady() override;
@@ -20,6 +26,9 @@ public:
     QList<QPair<QString, QString>> modelFiles() const override;
     std::vector<engine::Image> generate(const std::vector<engine::GenerationRequest>& requests,
                                         const engine::Callbacks& callbacks) override;
+    void openLama(const QString& path) override;
+    std::vector<engine::LamaOutput> inpaint(const std::vector<const engine::LamaTile*>& tiles) override;
+    int suggestEraseBatch(int width, int height) override;
 
     engine::Pipeline* pipeline() const { return m_pipeline.get(); }
     QString openModelPath() const { return m_model; }
@@ -28,6 +37,9 @@ private:
     engine::RuntimeOptions m_options;
     std::unique_ptr<engine::Pipeline> m_pipeline;
     QString m_model;
+    int m_lamaMaxBatch = 8;
+    std::unique_ptr<engine::LamaInpainter> m_lama;
+    QString m_lamaPath;
 };
 
 } // namespace charaforge::queue

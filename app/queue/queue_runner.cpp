@@ -118,6 +118,8 @@ bool QueueRunner::runOnce() {
         if (!m_store.recoverAbandoned(m_options.staleMs).isEmpty() && m_events.changed)
             m_events.changed();
         batch = m_store.claimBatch(m_owner, [this](const Job& head) {
+            if (head.spec.kind == JobKind::Erase)
+                return std::max(1, m_options.eraseBatch); // the erase scheduler sizes each forward itself
             int suggested = m_options.maxBatch;
             try {
                 suggested = std::min(suggested, m_executor.suggestBatch(head.spec));
@@ -176,14 +178,7 @@ void QueueRunner::finish(const Job& job, const QString& path, const engine::Imag
         m_events.finished(job.id, path, image);
 }
 
-void QueueRunner::runBatch(QList<Job> batch) {
-    const QString owner = m_owner;
-    // Alive while the jobs are held, whatever the work (loading, hashing, sampling, decoding).
-    Heartbeat heartbeat(m_store.path(), owner, m_options.heartbeatMs);
-
-    // An image already on disk under the job's name was written by a run that stopped before it could
-    // record the job as done: it completes the job, it is not generated twice. Only an image whose record
-    // names this queue, this job and its settings: another queue's file of the same name is replaced.
+void QueueRunner::completeFromDisk(QList<Job>& batch, const RecordCheck& isJob) {
     for (int i = batch.size() - 1; i >= 0; --i) {
         const QString path = outputPathFor(batch[i]);
         if (!QFileInfo::exists(path))
@@ -191,18 +186,67 @@ void QueueRunner::runBatch(QList<Job> batch) {
         try {
             imaging::TextChunks text;
             auto rgb = imaging::read_png(path.toStdString(), &text);
-            if (!pngRecordIsJob(text, batch[i], m_store.queueId()))
+            if (!isJob(text, batch[i], m_store.queueId()))
                 continue;
             bool done = false;
-            withStore("mark a job done", [&] { done = m_store.markDone(batch[i].id, owner, path); });
+            withStore("mark a job done", [&] { done = m_store.markDone(batch[i].id, m_owner, path); });
             if (done)
                 finish(batch[i], path, engine::Image{rgb.width, rgb.height, std::move(rgb.rgb)});
             batch.removeAt(i);
         } catch (const std::exception&) {
-            // Unreadable: generate it again; the atomic write replaces it. A store that stays busy: the
-            // job stays running and a later recovery finds the file again.
+            // Unreadable: made again; the atomic write replaces it. A store that stays busy: the job stays running
+            // and a later recovery finds the file again.
         }
     }
+}
+
+// State changes at the end of a batch: retried while the store is busy; if it stays busy the jobs stay running
+// and are taken back as abandoned once this worker's heartbeat stops, with their checkpoints.
+void QueueRunner::settle(const char* what, const std::function<void()>& call) {
+    try {
+        withStore(what, call);
+    } catch (const StoreError& e) {
+        notice(QStringLiteral("%1; the jobs resume later").arg(QString::fromStdString(e.what())));
+    }
+}
+
+// An output folder that cannot be made or written is found before the model loads and runs, not after: the
+// jobs go back to the queue (the disk's fault, not the job's) and the worker waits before it claims again.
+bool QueueRunner::sendBackIfUnwritable(const QList<Job>& batch) {
+    for (const auto& j : batch) {
+        QString why;
+        if (!QDir().mkpath(j.spec.outputDir))
+            why = QStringLiteral("cannot create the output folder %1").arg(j.spec.outputDir);
+        else if (const QFileInfo folder(j.spec.outputDir); !folder.isDir() || !folder.isWritable())
+            why = QStringLiteral("cannot write in the output folder %1").arg(j.spec.outputDir);
+        if (why.isEmpty())
+            continue;
+        QList<qint64> ids;
+        for (const auto& k : batch)
+            ids.push_back(k.id);
+        settle("put jobs back in the queue", [&] { m_store.release(m_owner, ids); });
+        m_backoffMs = std::clamp<qint64>(m_backoffMs * 2, 2000, 60000);
+        notice(QStringLiteral("%1 (job %2): the jobs go back to the queue; trying again in %3 s")
+                   .arg(why)
+                   .arg(j.id)
+                   .arg(m_backoffMs / 1000));
+        return true;
+    }
+    return false;
+}
+
+void QueueRunner::runBatch(QList<Job> batch) {
+    if (batch.front().spec.kind == JobKind::Erase) {
+        runEraseBatch(std::move(batch));
+        return;
+    }
+    const QString owner = m_owner;
+    // Alive while the jobs are held, whatever the work (loading, hashing, sampling, decoding).
+    Heartbeat heartbeat(m_store.path(), owner, m_options.heartbeatMs);
+
+    // Only an image whose record names this queue, this job and its settings: another queue's file of the same
+    // name is replaced.
+    completeFromDisk(batch, pngRecordIsJob);
     if (batch.isEmpty())
         return;
 
@@ -217,15 +261,6 @@ void QueueRunner::runBatch(QList<Job> batch) {
                 r.push_back(id);
         return r;
     };
-    // State changes at the end of a batch: retried while the store is busy; if it stays busy the jobs stay
-    // running and are taken back as abandoned once this worker's heartbeat stops, with their checkpoints.
-    auto settle = [&](const char* what, const std::function<void()>& call) {
-        try {
-            withStore(what, call);
-        } catch (const StoreError& e) {
-            notice(QStringLiteral("%1; the jobs resume later").arg(QString::fromStdString(e.what())));
-        }
-    };
     auto failAll = [&](const QString& message) {
         for (auto id : remaining())
             settle("mark a job failed", [&] {
@@ -235,25 +270,8 @@ void QueueRunner::runBatch(QList<Job> batch) {
     };
     auto releaseRemaining = [&] { settle("put jobs back in the queue", [&] { m_store.release(owner, remaining()); }); };
 
-    // An output folder that cannot be made or written is found before the model loads and samples, not
-    // after: the jobs go back to the queue (the disk's fault, not the job's) and the worker waits before it
-    // claims again.
-    for (const auto& j : batch) {
-        QString why;
-        if (!QDir().mkpath(j.spec.outputDir))
-            why = QStringLiteral("cannot create the output folder %1").arg(j.spec.outputDir);
-        else if (const QFileInfo folder(j.spec.outputDir); !folder.isDir() || !folder.isWritable())
-            why = QStringLiteral("cannot write in the output folder %1").arg(j.spec.outputDir);
-        if (why.isEmpty())
-            continue;
-        releaseRemaining();
-        m_backoffMs = std::clamp<qint64>(m_backoffMs * 2, 2000, 60000);
-        notice(QStringLiteral("%1 (job %2): the jobs go back to the queue; trying again in %3 s")
-                   .arg(why)
-                   .arg(j.id)
-                   .arg(m_backoffMs / 1000));
+    if (sendBackIfUnwritable(batch))
         return;
-    }
 
     try {
         m_executor.openModel(batch.front().spec.model);

@@ -1,7 +1,8 @@
 #pragma once
 // Drains the job queue: claims batches from the store, runs them on an executor (the engine), writes each
 // image atomically before marking its job done, checkpoints the sampler state, splits batches that run out
-// of memory. Torch-free and widget-free: the GUI worker thread and `charaforge-cli worker` both drive it.
+// of memory. Erase jobs go through the erase scheduler (tiles batched by padded size, failing batches split). Torch-free and widget-free: the GUI worker thread and `charaforge-cli worker` both drive it.
+#include "charaforge/engine/lama_tile.h"
 #include "charaforge/engine/pipeline.h"
 #include "queue/batcher.h"
 #include "queue/gallery_recorder.h"
@@ -37,6 +38,15 @@ public:
     // engine::Pipeline::generate semantics: throws engine::OutOfMemory, engine::Cancelled, or others.
     virtual std::vector<engine::Image> generate(const std::vector<engine::GenerationRequest>& requests,
                                                 const engine::Callbacks& callbacks) = 0;
+
+    // Erase jobs (the defaults: this executor cannot erase). Makes `path` (big-lama.pt or its safetensors copy)
+    // the open LaMa model; throws with a message naming the file on failure.
+    virtual void openLama(const QString& path);
+    // One LaMa forward over tiles of one size (engine::LamaInpainter::inpaint: throws engine::OutOfMemory or
+    // others). Called on the erase scheduler's thread, never beside another call of the executor.
+    virtual std::vector<engine::LamaOutput> inpaint(const std::vector<const engine::LamaTile*>& tiles);
+    // Tiles of this size that fit in memory now, at least 1.
+    virtual int suggestEraseBatch(int width, int height);
 };
 
 struct RunnerOptions {
@@ -48,6 +58,8 @@ struct RunnerOptions {
     // How long a store call that fails because the database is busy or the disk is full is retried (with
     // backoff) before the runner gives up on it for now; the jobs stay where they resume from.
     qint64 storeRetryMs = 60000;
+    int eraseBatch = 8;      // erase jobs claimed together, and tiles per LaMa forward at most
+    int eraseMaxWaitMs = 25; // how long a tile waits for others of its padded size
     QString appVersion;
     QString owner;             // this worker's identity; empty: JobStore::newOwnerId()
     bool recordGallery = true; // record finished images in the gallery next to the queue
@@ -82,6 +94,19 @@ public:
 
 private:
     void runBatch(QList<Job> batch);
+    void runEraseBatch(QList<Job> batch); // queue_runner_erase.cpp
+    // An image already on disk under a job's name was written by a run that stopped before it could record the
+    // job as done: it completes the job (taken out of `batch`), which is not run twice, when `isJob` says the
+    // image's record is that job's.
+    using RecordCheck =
+        std::function<bool(const std::map<std::string, std::string>& text, const Job& job, const QString& queueId)>;
+    void completeFromDisk(QList<Job>& batch, const RecordCheck& isJob);
+    // Puts `batch` back in the queue, waiting before the next claim, when an output folder of it cannot be made or
+    // written: found before any model loads. Returns true when it did.
+    bool sendBackIfUnwritable(const QList<Job>& batch);
+    // A state change at the end of a batch (withStore); a store that stays busy is reported, and the jobs stay
+    // running until they are taken back as abandoned.
+    void settle(const char* what, const std::function<void()>& call);
     QList<ModelFileRecord> modelRecord();
     // Runs a store call, retrying with backoff while it fails transiently (busy database, full disk), for
     // at most RunnerOptions::storeRetryMs or until a stop request. Rethrows the last error.
@@ -103,6 +128,7 @@ private:
     qint64 m_backoffMs = 0; // after a failed claim: how long to wait before the next
     QString m_notReady;     // why the executor cannot run jobs (reported once)
     QString m_recordModel;
+    QString m_lamaModel; // the LaMa file of the last erase batch
     QList<ModelFileRecord> m_record;
     GalleryRecorder m_gallery;
     QSet<QString> m_cleanedFolders;

@@ -30,6 +30,16 @@ public:
     std::function<void(int step)> onStep; // test hook, called after each step
     QString opened;
     QList<QPair<QString, QString>> files; // what modelFiles() names (role, path), hashed for the records
+    // Erase jobs: a "LaMa" that paints each hole pixel 255 - its value. A forward with a tile whose first pixel is
+    // `poison` fails (a bad image: the scheduler must split it off); batches above `eraseOomAbove` tiles run out
+    // of memory.
+    QString lamaOpened;
+    int poison = -1;
+    int eraseOomAbove = 1 << 30;
+    int eraseSuggested = 8;
+    std::vector<int> eraseBatches;
+    std::function<void()>
+        onInpaint; // test hook, called at the start of each forward (scheduler thread) // what modelFiles() names (role, path), hashed for the records
 
     void checkReady() override {
         if (!notReady.empty())
@@ -47,6 +57,31 @@ public:
         opened = model;
     }
     int suggestBatch(const queue::JobSpec&) override { return 8; }
+    void openLama(const QString& path) override {
+        if (path.contains(QStringLiteral("missing")))
+            throw engine::EngineError("lama: " + path.toStdString() + ": no such file");
+        lamaOpened = path;
+    }
+    int suggestEraseBatch(int, int) override { return eraseSuggested; }
+    std::vector<engine::LamaOutput> inpaint(const std::vector<const engine::LamaTile*>& tiles) override {
+        eraseBatches.push_back(static_cast<int>(tiles.size()));
+        if (onInpaint)
+            onInpaint();
+        if (static_cast<int>(tiles.size()) > eraseOomAbove)
+            throw engine::OutOfMemory("lama: out of memory with " + std::to_string(tiles.size()) + " tiles");
+        std::vector<engine::LamaOutput> out;
+        for (const auto* t : tiles) {
+            if (!t->rgb.empty() && t->rgb[0] == poison)
+                throw engine::EngineError("lama: this tile cannot be erased");
+            engine::LamaOutput o{t->width, t->height, t->rgb};
+            for (std::size_t i = 0; i < t->mask.size(); ++i)
+                if (t->mask[i] != 0)
+                    for (int c = 0; c < 3; ++c)
+                        o.rgb[i * 3 + c] = static_cast<uint8_t>(255 - o.rgb[i * 3 + c]);
+            out.push_back(std::move(o));
+        }
+        return out;
+    }
     QList<QPair<QString, QString>> modelFiles() const override { return files; }
 
     static double advance(double x) { return std::fmod(3.0 * x + 1.0, 999983.0); }

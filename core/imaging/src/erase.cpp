@@ -103,6 +103,19 @@ cv::Mat blend(const cv::Mat& result, const cv::Mat& original, const cv::Mat& mas
 
 } // namespace
 
+GrayImage read_mask_png(const std::string& path, int width, int height, const std::string& image_path) {
+    const auto rgb = read_png(path);
+    if (rgb.width != width || rgb.height != height)
+        throw std::invalid_argument(path + ": " + std::to_string(rgb.width) + "x" + std::to_string(rgb.height) +
+                                    " does not match the image " + image_path + " (" + std::to_string(width) + "x" +
+                                    std::to_string(height) + ")");
+    GrayImage gray{rgb.width, rgb.height, std::vector<uint8_t>(static_cast<std::size_t>(rgb.width) * rgb.height)};
+    for (std::size_t i = 0; i < gray.data.size(); ++i)
+        gray.data[i] = static_cast<uint8_t>(
+            (rgb.rgb[i * 3] * 4899 + rgb.rgb[i * 3 + 1] * 9617 + rgb.rgb[i * 3 + 2] * 1868 + 8192) >> 14);
+    return binarize_mask(gray, width, height);
+}
+
 std::optional<EraseStrategy> parse_erase_strategy(std::string_view name) {
     if (name == "original")
         return EraseStrategy::Original;

@@ -38,6 +38,11 @@ std::string_view erase_strategy_name(EraseStrategy strategy);
 // >= 127 -> 255, else 0. Throws std::invalid_argument on an empty mask or size.
 GrayImage binarize_mask(const GrayImage& mask, int width, int height);
 
+// A mask file as IOPaint's batch CLI reads it: grey level (OpenCV's IMREAD_GRAYSCALE weights) at or above 127 is
+// a hole. Throws std::invalid_argument "PATH: WxH does not match the image IMAGE_PATH (WxH)" when its size is not
+// width x height, std::runtime_error naming the file when it cannot be read.
+GrayImage read_mask_png(const std::string& path, int width, int height, const std::string& image_path);
+
 // One model input: `image` and `mask` mirror-padded (edge repeated: numpy "symmetric") at the bottom and right
 // to a multiple of pad_multiple; the unpadded region is width x height at (left, top) of the work image.
 struct EraseTile {
