@@ -3,10 +3,16 @@
 //      saicinpainting/training/trainers/default.py (DefaultInpaintingTrainingModule.forward, concat_mask).
 #include "lama_ffc.h"
 
+#include "fused_ops.h"
+#ifdef CHARAFORGE_WITH_CUDA_KERNELS
+#include "cuda/lama_kernels.h"
+#endif
+
 #include "charaforge/engine/error.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 namespace charaforge::engine {
@@ -17,7 +23,69 @@ namespace {
 }
 
 torch::Tensor reflect(const torch::Tensor& x, int64_t p) {
-    return p == 0 ? x : torch::reflection_pad2d(x, {p, p, p, p});
+    if (p == 0)
+        return x;
+    // LibTorch 1.13's CPU kernel takes no 16-bit floats; padding only copies values, so fp32 is exact here.
+    if (x.device().is_cpu() && (x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf))
+        return torch::reflection_pad2d(x.to(torch::kFloat32), {p, p, p, p}).to(x.scalar_type());
+    return torch::reflection_pad2d(x, {p, p, p, p});
+}
+
+bool cuda_float(const torch::Tensor& x) {
+    const auto t = x.scalar_type();
+    return x.is_cuda() && (t == torch::kFloat32 || t == torch::kHalf || t == torch::kBFloat16);
+}
+
+// reflect(cat(l, g), p) (g undefined: reflect(l, p)). On CUDA one kernel (cuda/lama_kernels.cu) reads both parts
+// once and writes the padded concatenation; it copies values, so both paths give the same tensor.
+torch::Tensor reflect_cat(const torch::Tensor& l, const torch::Tensor& g, int64_t p) {
+#ifdef CHARAFORGE_WITH_CUDA_KERNELS
+    const bool g_ok =
+        !g.defined() || (g.is_contiguous() && g.scalar_type() == l.scalar_type() && g.device() == l.device() &&
+                         g.dim() == 4 && g.size(0) == l.size(0) && g.size(2) == l.size(2) && g.size(3) == l.size(3));
+    if (fused::fused_enabled() && cuda_float(l) && l.dim() == 4 && l.is_contiguous() && g_ok && p < l.size(2) &&
+        p < l.size(3))
+        return cuda::reflect_pad_cat(l, g, p);
+#endif
+    return reflect(g.defined() ? torch::cat({l, g}, 1) : l, p);
+}
+
+// Whether convolutions run through cuDNN's fused convolution + bias (+ residual) + ReLU. The environment variable
+// CHARAFORGE_CUDNN_FUSION=0 turns it off (separate kernels, for before/after timings). Read once.
+bool cudnn_fusion_enabled() {
+    static const bool on = [] {
+        const char* v = std::getenv("CHARAFORGE_CUDNN_FUSION");
+        return !(v && std::string(v) == "0");
+    }();
+    return on;
+}
+
+bool cudnn_fusable(const torch::Tensor& x) {
+    return cudnn_fusion_enabled() && cuda_float(x) && at::globalContext().userEnabledCuDNN();
+}
+
+// relu(conv2d(x, w, b, stride)), x already padded.
+torch::Tensor conv_relu(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, int64_t stride = 1) {
+    if (cudnn_fusable(x))
+        return at::cudnn_convolution_relu(x, w, b, {stride, stride}, {0, 0}, {1, 1}, 1);
+    return torch::conv2d(x, w, b, stride).relu_();
+}
+
+// relu(conv2d(x, w, b) + z), x already padded, z of the output's shape.
+torch::Tensor conv_add_relu(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                            const torch::Tensor& z) {
+    if (cudnn_fusable(x) && z.scalar_type() == x.scalar_type())
+        return at::cudnn_convolution_add_relu(x, w, z, at::Scalar(1.0), b, {1, 1}, {0, 0}, {1, 1}, 1);
+    return torch::conv2d(x, w, b).add_(z).relu_();
+}
+
+// The decoder's ConvTranspose2d(k3, s2, p1, output_padding 1). LibTorch 1.13's CPU (mkldnn) kernel mistakes a
+// 16-bit transposed convolution for a plain one; there it runs in fp32 and rounds its output like the GPU does.
+torch::Tensor up_conv(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    if (x.device().is_cpu() && (x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf))
+        return torch::conv_transpose2d(x.to(torch::kFloat32), w.to(torch::kFloat32), b.to(torch::kFloat32), 2, 1, 1)
+            .to(x.scalar_type());
+    return torch::conv_transpose2d(x, w, b, 2, 1, 1);
 }
 
 torch::Tensor per_out(const torch::Tensor& s) { // [C] -> [C, 1, 1, 1] (scales a conv weight's output channels)
@@ -270,7 +338,9 @@ void LamaGeneratorImpl::fold_batchnorm() {
                            (up_[i]->bias * s + up_bn_[i]->shift()).contiguous()});
     }
     final_w_ = final_->weight.contiguous();
+    final_b_ = final_->bias;
     format_ = at::MemoryFormat::Contiguous;
+    dtype_ = torch::kFloat32;
 }
 
 void LamaGeneratorImpl::set_channels_last(bool on) {
@@ -285,10 +355,36 @@ void LamaGeneratorImpl::set_channels_last(bool on) {
     to(final_w_);
 }
 
+void LamaGeneratorImpl::set_compute_dtype(torch::ScalarType dtype) {
+    TORCH_CHECK(folded(), "lama: set_compute_dtype needs fold_batchnorm() first");
+    TORCH_CHECK(dtype == torch::kFloat32 || dtype == torch::kHalf || dtype == torch::kBFloat16,
+                "lama: the generator computes in float32, float16 or bfloat16, not ", dtype);
+    // From the fp32 parameters again, so that switching between narrow types never rounds twice.
+    const bool channels_last = format_ == at::MemoryFormat::ChannelsLast;
+    fold_batchnorm();
+    if (channels_last)
+        set_channels_last(true);
+    dtype_ = dtype;
+    const auto to = [this](torch::Tensor& w) { w = w.to(dtype_); }; // keeps the memory format
+    for (auto& c : folded_) {
+        to(c.w);
+        to(c.b);
+    }
+    for (auto& f : folded_ffc_)
+        for (auto* w : {&f.w_to_l, &f.b_l, &f.w_l2g, &f.b_g, &f.w_st1, &f.b_st1, &f.w_fu, &f.b_fu, &f.w_st2})
+            to(*w);
+    to(final_w_);
+    to(final_b_);
+}
+
 torch::Tensor LamaGeneratorImpl::spectral_folded(const FoldedFfc& f, const torch::Tensor& g) const {
-    auto y = torch::relu(torch::conv2d(g, f.w_st1, f.b_st1));                          // [B, cg/2, h, w]
-    auto z = torch::relu(torch::conv2d(lama_spectrum(y), f.w_fu, f.b_fu));             // [B, cg, h, w/2+1]
-    return torch::conv2d(y + lama_inverse_spectrum(z, y.size(2), y.size(3)), f.w_st2); // [B, cg, h, w]
+    // In place where a temporary is ours alone: fewer passes over the activations, the same values.
+    auto y = conv_relu(g, f.w_st1, f.b_st1);       // [B, cg/2, h, w]
+    const bool narrow = dtype_ != torch::kFloat32; // the transforms run in fp32
+    auto spectrum = lama_spectrum(narrow ? y.to(torch::kFloat32) : y);
+    auto z = conv_relu(narrow ? spectrum.to(dtype_) : spectrum, f.w_fu, f.b_fu); // [B, cg, h, w/2+1]
+    auto back = lama_inverse_spectrum(narrow ? z.to(torch::kFloat32) : z, y.size(2), y.size(3));
+    return torch::conv2d(narrow ? y.add_(back.to(dtype_)) : y.add_(back), f.w_st2); // [B, cg, h, w]
 }
 
 torch::Tensor LamaGeneratorImpl::forward(const torch::Tensor& x) const {
@@ -300,10 +396,9 @@ torch::Tensor LamaGeneratorImpl::forward(const torch::Tensor& x) const {
                     x.size(2) >= 2 * cfg_.size_multiple() && x.size(3) >= 2 * cfg_.size_multiple(),
                 "lama: input sides must be multiples of ", cfg_.size_multiple(), " and at least ",
                 2 * cfg_.size_multiple(), ", got ", x.sizes());
-    auto h =
-        torch::relu(torch::conv2d(reflect(x.contiguous(format_), 3), folded_[0].w, folded_[0].b)); // [B, ngf, H, W]
+    auto h = conv_relu(reflect(x.to(dtype_).contiguous(format_), 3), folded_[0].w, folded_[0].b); // [B, ngf, H, W]
     for (int64_t i = 1; i <= cfg_.n_downsampling; ++i)
-        h = torch::relu(torch::conv2d(reflect(h, 1), folded_[i].w, folded_[i].b, 2)); // [B, 2^i ngf, H/2^i, W/2^i]
+        h = conv_relu(reflect_cat(h, {}, 1), folded_[i].w, folded_[i].b, 2); // [B, 2^i ngf, H/2^i, W/2^i]
     const int64_t cl = cfg_.local_channels();
     auto l = h.narrow(1, 0, cl);                      // [B, cl, h, w]
     auto g = h.narrow(1, cl, cfg_.global_channels()); // [B, cg, h, w]
@@ -311,19 +406,20 @@ torch::Tensor LamaGeneratorImpl::forward(const torch::Tensor& x) const {
         const auto l_in = l, g_in = g;
         for (std::size_t k = b; k < b + 2; ++k) {
             const auto& f = folded_ffc_[k];
-            const auto lp = reflect(l, 1), gp = reflect(g, 1);
-            auto nl = torch::relu(torch::conv2d(torch::cat({lp, gp}, 1), f.w_to_l, f.b_l)); // [B, cl, h, w]
-            g = torch::relu(torch::conv2d(lp, f.w_l2g, f.b_g) + spectral_folded(f, g));     // [B, cg, h, w]
+            const auto hp = reflect_cat(l, g, 1);                                          // [B, cl + cg, h+2, w+2]
+            auto nl = conv_relu(hp, f.w_to_l, f.b_l);                                      // [B, cl, h, w]
+            g = conv_add_relu(hp.narrow(1, 0, cl), f.w_l2g, f.b_g, spectral_folded(f, g)); // [B, cg, h, w]
             l = nl;
         }
-        l = l + l_in;
-        g = g + g_in;
+        l = l.add_(l_in); // l and g are this block's own outputs here, never the narrowed encoder output
+        g = g.add_(g_in);
     }
     h = torch::cat({l, g}, 1); // [B, bottleneck, h, w]
     const auto first_up = static_cast<std::size_t>(1 + cfg_.n_downsampling);
     for (std::size_t i = 0; i < up_.size(); ++i)
-        h = torch::relu(torch::conv_transpose2d(h, folded_[first_up + i].w, folded_[first_up + i].b, 2, 1, 1));
-    return torch::sigmoid(torch::conv2d(reflect(h, 3), final_w_, final_->bias)).contiguous(); // [B, 3, H, W]
+        h = up_conv(h, folded_[first_up + i].w, folded_[first_up + i].b).relu_();
+    return torch::sigmoid(torch::conv2d(reflect_cat(h, {}, 3), final_w_, final_b_).to(torch::kFloat32))
+        .contiguous(); // [B, 3, H, W]
 }
 
 torch::Tensor LamaGeneratorImpl::forward_unfolded(const torch::Tensor& x) const {

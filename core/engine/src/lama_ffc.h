@@ -108,6 +108,12 @@ public:
     // Measured on one H200 (lama_bench --formats nchw,nhwc, 512², TF32): channels-last is slower (B8 136.6
     // against 170.9 images/s), so the default stays contiguous; kept to measure other GPUs.
     void set_channels_last(bool on);
+    // Runs the folded forward with its weights and activations in `dtype` (kFloat32, kHalf or kBFloat16); the
+    // Fourier unit's transforms and the final sigmoid stay in fp32 (cuFFT's half-precision transforms take only
+    // power-of-two sides). Input and output stay fp32. Call after fold_batchnorm() (which returns to fp32); the
+    // memory format set by set_channels_last() is kept.
+    void set_compute_dtype(torch::ScalarType dtype);
+    torch::ScalarType compute_dtype() const { return dtype_; }
 
     const LamaConfig& config() const { return cfg_; }
 
@@ -131,8 +137,9 @@ private:
     nn::Conv2d final_{nullptr};
     std::vector<FoldedConv> folded_;    // encoder (the last one's output is cat(l, g)), then up convs
     std::vector<FoldedFfc> folded_ffc_; // one per residual FFC layer
-    torch::Tensor final_w_;             // final conv weight in the folded path's memory format
+    torch::Tensor final_w_, final_b_;   // final conv in the folded path's memory format and dtype
     at::MemoryFormat format_ = at::MemoryFormat::Contiguous;
+    torch::ScalarType dtype_ = torch::kFloat32;
 };
 TORCH_MODULE(LamaGenerator);
 

@@ -4,6 +4,8 @@
 #include "core/engine/test_util.h"
 #include "fp8_linear.h"
 #include "fused_ops.h"
+#include "lama_ffc.h"
+#include "lama_weights.h"
 #include "memory.h"
 #include "nextdit.h"
 #include "pipeline_internal.h"
@@ -14,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -556,4 +559,61 @@ TEST(Gpu, TheFp8LinearIsWithinE4m3RoundingOfTheExactProduct) {
         EXPECT_LE(rel, 2 * std::ldexp(1.0, -4)) << (fast ? "fast" : "exact") << " accumulation";
         EXPECT_GT(rel, rel_bf) << "fp8 cannot be more exact than bf16 here";
     }
+}
+
+TEST(Gpu, LamaOnCudaMatchesCpu) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    // The CUDA path pads and concatenates in one kernel and runs cuDNN's fused convolution + bias (+ residual) +
+    // ReLU; the CPU path composes ATen ops. Strict fp32 on both sides (TF32 off), outputs in (0, 1).
+    torch::NoGradGuard no_grad;
+    LamaGenerator cpu(tiny_lama_config(), torch::TensorOptions().dtype(torch::kFloat32));
+    init_lama_random(*cpu, 7);
+    cpu->eval();
+    LamaGenerator gpu(tiny_lama_config(), torch::TensorOptions().dtype(torch::kFloat32).device(torch::kCUDA));
+    auto src = cpu->named_parameters(true);
+    for (auto& p : gpu->named_parameters(true))
+        p.value().copy_(src[p.key()]);
+    auto bufs = cpu->named_buffers(true);
+    for (auto& b : gpu->named_buffers(true))
+        b.value().copy_(bufs[b.key()]);
+    gpu->eval();
+    cpu->fold_batchnorm();
+    gpu->fold_batchnorm();
+    at::globalContext().setAllowTF32CuDNN(false);
+    for (const auto& [h, w] : {std::pair<int64_t, int64_t>{32, 48}, std::pair<int64_t, int64_t>{40, 24}}) {
+        const auto x = torch::rand({3, 4, h, w});
+        const auto a = cpu->forward(x);
+        const auto b = gpu->forward(x.cuda()).cpu();
+        ASSERT_EQ(a.sizes(), b.sizes());
+        EXPECT_GT(a.std().item<double>(), 1e-3);
+        // fp32: only the summation order of the convolutions differs (about 2^-24 per term, a few hundred terms).
+        EXPECT_LT((a - b).abs().max().item<double>(), 1e-5) << h << "x" << w;
+    }
+    at::globalContext().setAllowTF32CuDNN(true);
+}
+
+TEST(Gpu, LamaHalfPrecisionFollowsFp32WithinItsPrecision) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    torch::NoGradGuard no_grad;
+    LamaGenerator g(tiny_lama_config(), torch::TensorOptions().dtype(torch::kFloat32).device(torch::kCUDA));
+    init_lama_random(*g, 7);
+    g->eval();
+    g->fold_batchnorm();
+    at::globalContext().setAllowTF32CuDNN(false);
+    const auto x = torch::rand({2, 4, 32, 48}).cuda();
+    const auto ref = g->forward(x);
+    for (const auto dtype : {torch::kHalf, torch::kBFloat16}) {
+        g->set_compute_dtype(dtype);
+        const auto out = g->forward(x);
+        ASSERT_EQ(out.scalar_type(), torch::kFloat32);
+        const double rms = (out - ref).pow(2).mean().sqrt().item<double>();
+        // The bound of the CPU test (NarrowComputeFollowsFp32WithinItsPrecision) with the unit roundoff of the
+        // type: 2^-11 for fp16, 2^-8 for bf16.
+        const double u = std::ldexp(1.0, dtype == torch::kHalf ? -11 : -8);
+        EXPECT_LT(rms, 2 * std::sqrt(12.0) * u * ref.std().item<double>()) << dtype << ": rms " << rms;
+        EXPECT_TRUE(torch::isfinite(out).all().item<bool>()) << dtype;
+    }
+    at::globalContext().setAllowTF32CuDNN(true);
 }

@@ -12,6 +12,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 using namespace charaforge::engine;
@@ -109,6 +110,33 @@ TEST(LamaGenerator, ChannelsLastEqualsContiguous) {
     EXPECT_LT((out - ref).abs().max().item<float>(), 1e-5);
     g->set_channels_last(false);
     EXPECT_TRUE(torch::equal(g->forward(x), ref));
+}
+
+TEST(LamaGenerator, NarrowComputeFollowsFp32WithinItsPrecision) {
+    torch::NoGradGuard no_grad;
+    auto g = tiny_generator();
+    g->fold_batchnorm();
+    auto x = torch::rand({2, 4, 32, 48});
+    const auto ref = g->forward(x);
+    // bf16 runs on every CPU; fp16 convolutions need the GPU (tests/core/engine/test_gpu.cpp).
+    g->set_compute_dtype(torch::kBFloat16);
+    EXPECT_EQ(g->compute_dtype(), torch::kBFloat16);
+    const auto out = g->forward(x);
+    EXPECT_EQ(out.scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(out.is_contiguous());
+    // bf16 keeps 8 significant bits: each rounding moves a value by at most u = 2^-8 of itself. About a dozen
+    // roundings in a chain (L = 12 layers) add up like a random walk to sqrt(L) u relative error before the sigmoid;
+    // the sigmoid's slope is at most 1/4, and the pre-sigmoid values are about 4 std(out) here (outputs near 0.5),
+    // so the output error is about sqrt(L) u std(out). Twice that is the bound; a wrong branch would err by ~std(out).
+    const double rms = (out - ref).pow(2).mean().sqrt().item<double>();
+    const double scale = ref.std().item<double>();
+    EXPECT_GT(scale, 1e-3);
+    EXPECT_LT(rms, 2 * std::sqrt(12.0) * std::ldexp(1.0, -8) * scale) << "rms " << rms << ", std " << scale;
+    EXPECT_GT(rms, 0.0); // the narrow path ran
+    // Back to fp32 from the parameters: bit-identical to the first run, no double rounding left behind.
+    g->set_compute_dtype(torch::kFloat32);
+    EXPECT_TRUE(torch::equal(g->forward(x), ref));
+    EXPECT_THROW(g->set_compute_dtype(torch::kInt32), c10::Error);
 }
 
 TEST(LamaGenerator, BatchEqualsSingles) {
