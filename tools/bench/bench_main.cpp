@@ -27,11 +27,8 @@
 #include "vae.h"
 #include "weights.h"
 
+#include "kineto_profile.h"
 #include <nlohmann/json.hpp>
-#include <torch/version.h>
-#if TORCH_VERSION_MAJOR >= 2
-#include <torch/csrc/autograd/profiler_kineto.h>
-#endif
 
 #include <algorithm>
 #include <chrono>
@@ -136,10 +133,8 @@ Args parse(int argc, char** argv) {
     for (auto s : a.sizes)
         if (s == 0 || s % 16 != 0)
             usage_error("--sizes: " + std::to_string(s) + " is not a positive multiple of 16");
-#if TORCH_VERSION_MAJOR < 2
-    if (!a.profile.empty())
+    if (!charaforge::bench::kHaveKineto && !a.profile.empty())
         usage_error("--profile needs LibTorch 2 (Kineto)");
-#endif
     return a;
 }
 
@@ -177,25 +172,6 @@ double forward_flops(const NextDiTConfig& c, const std::vector<int64_t>& cap_len
         total += 2.0 * n_img * c.patch_dim() * D * 2.0 + 2.0 * len * c.cap_feat_dim * D; // embedders, final layer
     }
     return total;
-}
-
-// One call of `fn` under the Kineto profiler (CPU ops and CUDA kernels), its Chrome trace written to `path`.
-template <typename Fn> void profile_once(const torch::Device& dev, const std::string& path, Fn&& fn) {
-#if TORCH_VERSION_MAJOR >= 2
-    namespace prof = torch::profiler::impl;
-    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
-    const std::set<prof::ActivityType> activities{prof::ActivityType::CPU, prof::ActivityType::CUDA};
-    sync(dev);
-    torch::autograd::profiler::prepareProfiler(config, activities);
-    torch::autograd::profiler::enableProfiler(config, activities);
-    fn();
-    sync(dev);
-    auto result = torch::autograd::profiler::disableProfiler();
-    result->save(path);
-    std::printf("profile written to %s\n", path.c_str());
-#else
-    (void)dev, (void)path, (void)fn;
-#endif
 }
 
 double gib(int64_t bytes) {
@@ -330,10 +306,10 @@ int main(int argc, char** argv) {
             cases.push_back(r);
             if (!args.profile.empty()) {
                 std::filesystem::create_directories(args.profile);
-                profile_once(dev,
-                             args.profile + "/trace-" + kind + "-B" + std::to_string(B) + "-" + std::to_string(side) +
-                                 ".json",
-                             [&] { dit->forward(in.x, in.t, in.cap, in.lens, in.pooled); });
+                charaforge::bench::profile_once(dev,
+                                                args.profile + "/trace-" + kind + "-B" + std::to_string(B) + "-" +
+                                                    std::to_string(side) + ".json",
+                                                [&] { dit->forward(in.x, in.t, in.cap, in.lens, in.pooled); });
             }
         };
         for (auto side : args.sizes)
