@@ -5,6 +5,8 @@
 # pixels) and on tamed ones (--residual-gain 0.25, as tame as a trained residual net). Each compute path's B8
 # forward is profiled (OUT_DIR/profile.txt, by tools/gpu/profile_summary.py).
 #   tools/gpu/lama_bench.sh OUT_DIR LAMA_REPO [BUILD_DIR]
+# QUICK=1: only the default path (fp32, TF32) at B1 and B8 against the reference batched and one at a time, with
+# the plain-weight parity (about a minute after the build).
 # LAMA_REPO: a copy of advimman/lama holding saicinpainting/ (carried in an ignored folder, never committed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +26,13 @@ cmake -S . -B "$B" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCHARAFORGE_ENGINE_ON
 cmake --build "$B" --target lama_bench -j "$(nproc)" > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 echo "=== build: $((SECONDS - t0)) s"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+if [ "${QUICK:-0}" = 1 ]; then
+  "$B/tools/bench/lama_bench" "$W" --batches 1,8 --iters 10 --dtypes fp32 2>&1 | tee "$OUT/ours.jsonl"
+  python3 tools/parity/lama_parity.py "$REF" "$W" --batches 1,8 --iters 10 --json "$OUT/lama_parity.json" 2>&1 |
+    grep -v -i warn | tee "$OUT/reference.log"
+  echo "=== total: $((SECONDS - t0)) s"
+  exit 0
+fi
 "$B/tools/bench/lama_bench" "$W" --batches 1,4,8,16 --iters 10 --formats nchw --dtypes fp32,fp16,bf16 \
   --profile /tmp/cf-lama-prof 2>&1 | grep -v "^profile written" | tee "$OUT/ours.jsonl"
 # Leave-one-out: without cuDNN's fused convolution + ReLU, then also without our pad+concat kernel (the path before).
