@@ -67,6 +67,13 @@ GalleryView::GalleryView(QWidget* parent) : QWidget(parent) {
         if (!path.isEmpty())
             Q_EMIT restoreRequested(path);
     });
+    m_compareAction = new QAction(tr("Compare its group…"), this);
+    m_compareAction->setObjectName(QStringLiteral("compareAction"));
+    connect(m_compareAction, &QAction::triggered, this, [this] {
+        const QString path = currentPath();
+        if (!path.isEmpty())
+            Q_EMIT compareRequested(path);
+    });
     m_openFolderAction = new QAction(tr("Open containing folder"), this);
     m_openFolderAction->setObjectName(QStringLiteral("openFolderAction"));
     connect(m_openFolderAction, &QAction::triggered, this, &GalleryView::openFolder);
@@ -158,6 +165,7 @@ bool GalleryView::selectRelative(int delta) {
 void GalleryView::updateActions() {
     const bool hasCurrent = !currentPath().isEmpty();
     m_restoreAction->setEnabled(hasCurrent);
+    m_compareAction->setEnabled(hasCurrent);
     m_openFolderAction->setEnabled(hasCurrent);
     m_copyPathAction->setEnabled(hasCurrent);
 }
@@ -169,6 +177,7 @@ void GalleryView::showContextMenu(const QPoint& pos) {
     m_list->setCurrentItem(item);
     QMenu menu(this);
     menu.addAction(m_restoreAction);
+    menu.addAction(m_compareAction);
     menu.addSeparator();
     menu.addAction(m_openFolderAction);
     menu.addAction(m_copyPathAction);

@@ -45,6 +45,8 @@ Q_SIGNALS:
     void imageActivated(const QString& path);
     // Context menu "Restore settings in the editor".
     void restoreRequested(const QString& path);
+    // Context menu "Compare its group…": the compare view of the image's variant group.
+    void compareRequested(const QString& path);
 
 private:
     void showContextMenu(const QPoint& pos);
@@ -54,6 +56,7 @@ private:
 
     QListWidget* m_list = nullptr;
     QAction* m_restoreAction = nullptr;
+    QAction* m_compareAction = nullptr;
     QAction* m_openFolderAction = nullptr;
     QAction* m_copyPathAction = nullptr;
 };

@@ -210,6 +210,7 @@ void ImageViewer::zoomAt(double factor, const QPointF& anchor) {
     clampCentre();
     updateActions();
     update();
+    Q_EMIT viewChanged();
 }
 
 void ImageViewer::setScale(double s) {
@@ -232,6 +233,7 @@ void ImageViewer::fitToWindow() {
     m_fit = true;
     updateActions();
     update();
+    Q_EMIT viewChanged();
 }
 
 void ImageViewer::panBy(const QPointF& delta) {
@@ -239,6 +241,26 @@ void ImageViewer::panBy(const QPointF& delta) {
         return;
     m_centre -= delta / m_scale;
     clampCentre();
+    update();
+    Q_EMIT viewChanged();
+}
+
+ImageViewer::ViewState ImageViewer::viewState() const {
+    if (isFitting() || m_image.isNull())
+        return {};
+    return {false, m_scale, QPointF(m_centre.x() / m_image.width(), m_centre.y() / m_image.height())};
+}
+
+void ImageViewer::setViewState(const ViewState& state) {
+    if (m_image.isNull() || m_preview)
+        return;
+    m_fit = state.fit;
+    if (!m_fit) {
+        m_scale = std::clamp(state.scale, kMinScale, kMaxScale);
+        m_centre = QPointF(state.centre.x() * m_image.width(), state.centre.y() * m_image.height());
+        clampCentre();
+    }
+    updateActions();
     update();
 }
 

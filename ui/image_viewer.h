@@ -63,6 +63,18 @@ public:
     // Moves the image by `delta` screen pixels (only while it is larger than the view).
     void panBy(const QPointF& delta);
 
+    // The zoom and position, for views kept in step (compare side by side): fitting, or the scale and the
+    // point at the view's centre as a fraction of the image's size (images of other sizes line up).
+    struct ViewState {
+        bool fit = true;
+        double scale = 1.0;
+        QPointF centre{0.5, 0.5};
+        bool operator==(const ViewState&) const = default;
+    };
+    ViewState viewState() const;
+    // Takes `state` (clamped to this image and view) without emitting viewChanged.
+    void setViewState(const ViewState& state);
+
     // The viewer alone, full screen; off puts it back where it was in its splitter.
     void setFullScreenView(bool on);
     bool isFullScreenView() const { return m_fullScreen; }
@@ -89,6 +101,8 @@ Q_SIGNALS:
     // Left (-1) / Right (+1): show the previous / next image.
     void stepRequested(int delta);
     void fullScreenChanged(bool on);
+    // The zoom or the position changed (wheel, drag, the zoom actions, fit).
+    void viewChanged();
 
 protected:
     void paintEvent(QPaintEvent* event) override;

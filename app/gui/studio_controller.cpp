@@ -4,7 +4,9 @@
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
 #include "charaforge/prompt/prompt.h"
+#include "gui/compare_controller.h"
 #include "gui/queue_worker.h"
+#include "queue/gallery_store.h"
 #include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
@@ -81,11 +83,17 @@ QString promptTitle(const QString& prompt) {
 
 StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, const QString& queuePath)
     : m_window(window), m_worker(worker), m_store(std::make_unique<queue::JobStore>(queuePath)),
-      m_groups(std::make_unique<queue::GroupStore>(*m_store)) {
+      m_groups(std::make_unique<queue::GroupStore>(*m_store)),
+      m_compare(std::make_unique<CompareController>(window, *m_store, *m_groups)) {
     auto* panel = window.queuePanel();
+    m_compare->setBranchHandler([this](const queue::GalleryImage& image) { branchFrom(image); });
     auto wake = [this] { QMetaObject::invokeMethod(&m_worker, "wake", Qt::QueuedConnection); };
 
     connect(&window, &ui::MainWindow::queueRequested, this, [this, wake](const ui::GenerationSettings& s) {
+        if (m_branchParent != 0) { // a branch is a group: its lineage is kept
+            apply([&] { queueVariants(s, {}, QString()); });
+            return wake();
+        }
         apply([&] {
             const auto ids =
                 m_store->add(specsFor(s), QStringLiteral("gui-%1").arg(QDateTime::currentMSecsSinceEpoch()));
@@ -111,6 +119,9 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
             });
     connect(&window, &ui::MainWindow::imageDropped, this, &StudioController::restoreFromImage);
     connect(window.gallery(), &ui::GalleryView::restoreRequested, this, &StudioController::restoreFromImage);
+    connect(window.gallery(), &ui::GalleryView::compareRequested, this,
+            [this](const QString& path) { m_compare->openCompareForImage(path); });
+    connect(panel, &ui::QueuePanel::compareRequested, this, &StudioController::openCompare);
 
     connect(panel, &ui::QueuePanel::pauseToggled, this, [this, wake](bool paused) {
         apply([&] { m_store->setPaused(paused); });
@@ -173,6 +184,7 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
         m_window.gallery()->addImage(id, img, path, tr("job %1\n%2").arg(id).arg(path));
         m_window.queuePanel()->setJobThumbnail(id, img);
         m_window.showImage(img, tr("job %1 · %2").arg(id).arg(QFileInfo(path).fileName()));
+        m_compare->refresh(); // an open compare view shows the new image
     });
     connect(&worker, &QueueWorker::jobFailed, this,
             [this](qint64 id, const QString& message) { m_window.showError(tr("job %1: %2").arg(id).arg(message)); });
@@ -336,7 +348,19 @@ void StudioController::queueVariants(const ui::GenerationSettings& s, const QStr
     QStringList product;
     for (const auto& a : axes)
         product << QStringLiteral("%1 (%2)").arg(a.name()).arg(a.values.size());
-    const QString id = m_groups->create(expansion, axes, label.isEmpty() ? product.join(QStringLiteral(" × ")) : label);
+    const QString name = !label.isEmpty()      ? label
+                         : !product.isEmpty()  ? product.join(QStringLiteral(" × "))
+                         : m_branchParent != 0 ? tr("branch of image %1").arg(m_branchParent)
+                                               : QString();
+    const qint64 parent = m_branchParent;
+    const QString id = m_groups->create(expansion, axes, name, parent);
+    if (parent != 0) {
+        // The lineage is in the gallery at once (not only once an image is done), and the branch is used up.
+        const auto g = m_groups->group(id);
+        m_compare->gallery().recordGroup({id, name, axes, parent, g ? g->created : 0});
+        m_branchParent = 0;
+        m_window.setRestoreNotice({});
+    }
     m_window.showMessage(tr("Queued group %1: %2 = %n job(s).", nullptr, static_cast<int>(expansion.variants.size()))
                              .arg(id, product.join(QStringLiteral(" × "))));
 }
@@ -567,6 +591,38 @@ void StudioController::loadHistory() {
     m_history->start(QThread::LowPriority);
 }
 
+ui::GenerationSettings StudioController::imageSettings(const queue::JobSpec& spec, QStringList& notes) const {
+    auto s = settingsFor(spec);
+    // The image's model when it is here and not the window's.
+    if (s.model == m_model || s.model.isEmpty()) {
+        s.model.clear();
+    } else if (!QFileInfo(s.model).isDir()) {
+        notes << tr("model folder %1 is not here; using the current model").arg(s.model);
+        s.model.clear();
+    }
+    return s;
+}
+
+bool StudioController::openCompare(const QString& groupId) {
+    return m_compare->openCompare(groupId);
+}
+
+void StudioController::branchFrom(const queue::GalleryImage& image) {
+    QStringList notes;
+    auto s = imageSettings(image.spec, notes);
+    // The folder a gallery image is in is where its group's jobs wrote (the window's is not the job's own).
+    if (s.outputDir == m_outputDir)
+        s.outputDir.clear();
+    m_window.setEditingJob(0);
+    m_window.setSettings(s);
+    m_branchParent = image.id;
+    notes.prepend(tr("Branching from image %1 (seed %2): the next group you queue is its child.")
+                      .arg(image.id)
+                      .arg(image.spec.seed));
+    m_window.setRestoreNotice(notes);
+    m_window.showMessage(tr("Branching from image %1: its settings are in the editor.").arg(image.id));
+}
+
 bool StudioController::restoreFromImage(const QString& path) {
     QString error;
     QStringList notes;
@@ -575,15 +631,9 @@ bool StudioController::restoreFromImage(const QString& path) {
         m_window.showError(tr("cannot restore settings: %1").arg(error));
         return false;
     }
-    auto s = settingsFor(*spec);
-    // The image's model when it is here and not the window's; new images go to the window's output folder
-    // (a PNG does not record one, and the folder it lies in may be a download folder).
-    if (s.model == m_model || s.model.isEmpty()) {
-        s.model.clear();
-    } else if (!QFileInfo(s.model).isDir()) {
-        notes << tr("model folder %1 is not here; using the current model").arg(s.model);
-        s.model.clear();
-    }
+    auto s = imageSettings(*spec, notes);
+    // New images go to the window's output folder (a PNG does not record one, and the folder it lies in may
+    // be a download folder).
     s.outputDir.clear();
     if (s.seed < 0 || s.seed > ui::kMaxSeed) {
         notes << tr("seed %1 is outside 0 to %2; using random seeds").arg(s.seed).arg(ui::kMaxSeed);
@@ -592,6 +642,7 @@ bool StudioController::restoreFromImage(const QString& path) {
     }
     m_window.setEditingJob(0);
     m_window.setSettings(s);
+    m_branchParent = 0; // restoring another image is no branch
     m_window.setRestoreNotice(notes);
     m_window.showMessage(
         tr("Restored the settings of %1 (seed %2)%3.")

@@ -24,11 +24,12 @@ class QThread;
 namespace charaforge::queue {
 class JobStore;
 class GroupStore;
-struct GroupInfo;
+struct GalleryImage;
 } // namespace charaforge::queue
 
 namespace charaforge::app {
 
+class CompareController;
 class QueueWorker;
 
 class StudioController : public QObject {
@@ -75,6 +76,15 @@ public:
     // Restores the settings stored in one of our PNGs into the editor.
     bool restoreFromImage(const QString& path);
 
+    // The compare view of a variant group (from the queue panel's group row, the gallery, or anyone).
+    bool openCompare(const QString& groupId);
+    CompareController& compare() { return *m_compare; }
+    // Branch from here: every setting of a gallery image into the editor, and the image the parent of the
+    // next group queued (Add to queue or Variants…); the lineage is stored with that group.
+    void branchFrom(const queue::GalleryImage& image);
+    // The image the next group is branched from (0: none).
+    qint64 branchParent() const { return m_branchParent; }
+
 private:
     void apply(const std::function<void()>& change);
     void onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep);
@@ -85,11 +95,16 @@ private:
     // The groups as the queue panel shows them; reads the store's groups (and caches their jobs' axis values).
     QList<ui::GroupView> groupViews();
     void onModelFailed(const QString& message);
+    // An image's settings for the editor; its model folder only when it is here and not the window's (else a
+    // line in `notes` when it is gone).
+    ui::GenerationSettings imageSettings(const queue::JobSpec& spec, QStringList& notes) const;
 
     ui::MainWindow& m_window;
     QueueWorker& m_worker;
     std::unique_ptr<queue::JobStore> m_store;
     std::unique_ptr<queue::GroupStore> m_groups;
+    std::unique_ptr<CompareController> m_compare;
+    qint64 m_branchParent = 0;
     QList<ui::GroupView> m_groupViews;       // as last shown
     QHash<qint64, QStringList> m_axisValues; // jobs' values on their group's axes (fixed when queued)
     QSet<QString> m_groupsRead;              // groups whose members' values are in m_axisValues

@@ -5,13 +5,18 @@
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/imaging/png_io.h"
 #include "charaforge/prompt/prompt.h"
+#include "gui/compare_controller.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
+#include "queue/gallery_recorder.h"
+#include "queue/gallery_store.h"
 #include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
 #include "queue/model_setup.h"
 #include "test_util.h"
+#include "ui/compare_grid_model.h"
+#include "ui/compare_view.h"
 #include "ui/gallery_view.h"
 #include "ui/main_window.h"
 #include "ui/queue_model.h"
@@ -33,6 +38,8 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QTableView>
+#include <QTest>
 #include <QThread>
 #include <QTimer>
 #include <QTreeView>
@@ -175,6 +182,30 @@ qint64 addDoneJob(queue::JobStore& store, const QString& dir, int seed, int size
     EXPECT_TRUE(img.save(path));
     EXPECT_TRUE(store.markDone(id, owner, path));
     return id;
+}
+
+// Runs every queued job of the queue "by hand": a flat PNG per job (its colour from its seed), marked done and
+// recorded in the gallery as a worker records it. Returns the done jobs.
+QList<queue::Job> finishQueuedJobs(queue::JobStore& store, const QString& dir) {
+    const bool paused = store.paused();
+    store.setPaused(false);
+    const QString owner = queue::JobStore::newOwnerId();
+    const auto jobs = store.claimBatch(owner, [](const queue::Job&) { return 1000; });
+    store.setPaused(paused);
+    queue::GalleryRecorder recorder(store);
+    QList<queue::Job> done;
+    for (const auto& j : jobs) {
+        QDir().mkpath(j.spec.outputDir.isEmpty() ? dir : j.spec.outputDir);
+        const QString path =
+            (j.spec.outputDir.isEmpty() ? dir : j.spec.outputDir) + QStringLiteral("/job-%1.png").arg(j.id);
+        QImage img(32, 24, QImage::Format_RGB888);
+        img.fill(QColor::fromHsv(static_cast<int>(j.spec.seed * 37 % 360), 180, 200));
+        EXPECT_TRUE(img.save(path));
+        EXPECT_TRUE(store.markDone(j.id, owner, path));
+        recorder.record(*store.job(j.id), path);
+        done.push_back(*store.job(j.id));
+    }
+    return done;
 }
 
 struct Rig {
@@ -455,6 +486,152 @@ TEST(Studio, AGroupRowPausesMovesAndCancelsTheWholeGroupInTheStore) {
     EXPECT_EQ(panel->model()->index(0, ui::QueueModel::StateColumn).data().toString(), "cancelled");
 }
 
+TEST(Studio, TheCompareViewOfAGroupIsLabelledByItsAxesAndItsMarksSurviveARestart) {
+    Rig rig;
+    queue::JobStore store(rig.db);
+    queue::GroupStore groups(store);
+    queue::JobSpec base;
+    base.prompt =
+        QStringLiteral("<character_1><n>miku</n></character_1><general_tags><style>anime</style></general_tags>");
+    base.width = base.height = 64;
+    base.model = QStringLiteral("/models/none");
+    base.outputDir = rig.dir + QStringLiteral("/out");
+    queue::VariantAxis style;
+    style.kind = queue::AxisKind::Style;
+    style.values = QStringList{"flat color", "watercolor", "oil painting"};
+    const QList<queue::VariantAxis> axes{style, queue::seedAxis(1, 4)};
+    const QString id = groups.create(queue::expandVariants(base, axes), axes, QStringLiteral("miku styles"));
+    ASSERT_EQ(finishQueuedJobs(store, rig.dir).size(), 12);
+    queue::GalleryStore gallery(queue::GalleryStore::pathNextTo(rig.db));
+    qint64 chosen = 0;
+    {
+        app::StudioController controller(rig.window, *rig.worker, rig.db);
+        auto* panel = rig.window.queuePanel();
+        panel->selectGroup(id);
+        panel->findChild<QPushButton*>(QStringLiteral("compareButton"))->click(); // the GUI's way in
+        ui::CompareView* view = controller.compare().view();
+        ASSERT_NE(view, nullptr) << rig.window.statusText().toStdString();
+        EXPECT_TRUE(view->isVisible());
+        EXPECT_EQ(view->groupId(), id);
+        const auto* model = view->grid()->model();
+        ASSERT_EQ(model->rowCount(), 3);
+        ASSERT_EQ(model->columnCount(), 4);
+        for (int r = 0; r < 3; ++r)
+            EXPECT_EQ(model->headerData(r, Qt::Vertical).toString(), style.values[r]);
+        for (int c = 0; c < 4; ++c)
+            EXPECT_EQ(model->headerData(c, Qt::Horizontal).toString(), QString::number(c + 1));
+        // Each cell is the gallery image of the job with those values.
+        const auto img = gallery.image(model->index(2, 1).data(ui::CompareGridModel::ImageIdRole).toLongLong());
+        ASSERT_TRUE(img);
+        EXPECT_EQ(img->axisValues, (QStringList{"oil painting", "2"}));
+        EXPECT_TRUE(img->spec.prompt.contains("oil painting"));
+
+        // Keys: to the cell of watercolor, seed 3; 4 stars; Space: the winner.
+        view->grid()->setFocus();
+        view->grid()->setCurrentIndex(model->index(0, 0));
+        QTest::keyClick(view->grid(), Qt::Key_Down);
+        QTest::keyClick(view->grid(), Qt::Key_Right);
+        QTest::keyClick(view->grid(), Qt::Key_Right);
+        chosen = view->currentImageId();
+        ASSERT_EQ(gallery.image(chosen)->axisValues, (QStringList{"watercolor", "3"}));
+        QTest::keyClick(view->grid(), Qt::Key_4);
+        QTest::keyClick(view->grid(), Qt::Key_Space);
+        EXPECT_EQ(gallery.image(chosen)->rating, 4);
+        EXPECT_TRUE(gallery.image(chosen)->winner);
+        EXPECT_TRUE(view->detailsText().contains("The winner of its group")) << view->detailsText().toStdString();
+        // Another winner replaces it: one per group.
+        QTest::keyClick(view->grid(), Qt::Key_Left);
+        QTest::keyClick(view->grid(), Qt::Key_Space);
+        QTest::keyClick(view->grid(), Qt::Key_Right);
+        QTest::keyClick(view->grid(), Qt::Key_Space);
+        EXPECT_TRUE(gallery.image(chosen)->winner);
+        EXPECT_EQ(gallery.count({.winnersOnly = true, .group = id}), 1);
+    }
+    // A restart: a new controller and a new gallery connection read the marks back.
+    queue::GalleryStore reopened(queue::GalleryStore::pathNextTo(rig.db));
+    EXPECT_EQ(reopened.image(chosen)->rating, 4);
+    EXPECT_TRUE(reopened.image(chosen)->winner);
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    ASSERT_TRUE(controller.openCompare(id));
+    const QModelIndex cell = controller.compare().view()->model()->indexOfImage(chosen);
+    EXPECT_EQ(cell.data(ui::CompareGridModel::RatingRole).toInt(), 4);
+    EXPECT_TRUE(cell.data(ui::CompareGridModel::WinnerRole).toBool());
+    EXPECT_EQ(cell.row(), 1);
+    EXPECT_EQ(cell.column(), 2);
+    EXPECT_FALSE(controller.openCompare(QStringLiteral("g-nope")));
+    EXPECT_TRUE(rig.window.statusText().contains("g-nope")) << rig.window.statusText().toStdString();
+}
+
+TEST(Studio, BranchingFromAWinnerStoresTheLineageAndTheImagesDetailsShowIt) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setModel(rig.dir + QStringLiteral("/model"));
+    controller.setOutputDir(rig.dir + QStringLiteral("/out"));
+    queue::JobStore store(rig.db);
+    queue::GroupStore groups(store);
+    store.setPaused(true);
+    ui::GenerationSettings s = rig.window.settings();
+    s.prompt = prompt::serialise( // as the window queues it
+        prompt::parse(QStringLiteral("<character_1><n>miku</n></character_1><general_tags><style>anime</style>"
+                                     "</general_tags>"))
+            .document);
+    s.width = s.height = 64;
+    s.seedMode = QStringLiteral("fixed");
+    s.seed = 20;
+    controller.queueVariants(s, {QStringLiteral("seeds=2")}, QStringLiteral("first"));
+    const QString first = groups.groups().front().id;
+    const auto done = finishQueuedJobs(store, rig.dir);
+    ASSERT_EQ(done.size(), 2);
+    queue::GalleryStore gallery(queue::GalleryStore::pathNextTo(rig.db));
+    const qint64 winner = gallery.imageForPath(done[1].outputPath)->id;
+
+    ASSERT_TRUE(controller.openCompare(first));
+    ui::CompareView* view = controller.compare().view();
+    view->setCurrentImage(winner);
+    view->findChild<QPushButton*>(QStringLiteral("pickWinnerButton"))->click();
+    view->findChild<QPushButton*>(QStringLiteral("branchButton"))->click();
+    EXPECT_EQ(controller.branchParent(), winner);
+    EXPECT_EQ(rig.window.settings().seed, 21);
+    EXPECT_FALSE(rig.window.restoreNotice().isEmpty());
+    EXPECT_TRUE(rig.window.restoreNotice().front().contains(QString::number(winner)));
+
+    // The next Add to queue is a group whose parent is the winner: in the queue and in the gallery.
+    rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click();
+    ASSERT_EQ(groups.groups().size(), 2) << rig.window.statusText().toStdString();
+    const auto child = groups.groups().back();
+    EXPECT_EQ(child.parentImage, winner);
+    EXPECT_EQ(controller.branchParent(), 0) << "the branch is used up";
+    EXPECT_TRUE(rig.window.restoreNotice().isEmpty());
+    ASSERT_TRUE(gallery.group(child.id));
+    EXPECT_EQ(gallery.group(child.id)->parentImage, winner);
+    const auto childJobs = groups.members(child.id);
+    ASSERT_EQ(childJobs.size(), 1);
+    EXPECT_EQ(store.job(childJobs[0].jobId)->spec, done[1].spec) << "every setting of the winner";
+
+    const auto next = finishQueuedJobs(store, rig.dir);
+    ASSERT_EQ(next.size(), 1);
+    const qint64 grandchild = gallery.imageForPath(next[0].outputPath)->id;
+    const auto lineage = gallery.lineage(grandchild);
+    EXPECT_EQ(lineage.parentImage, winner);
+    EXPECT_EQ(lineage.parentGroup, first);
+    ASSERT_TRUE(lineage.group);
+    EXPECT_EQ(lineage.group->id, child.id);
+    ASSERT_EQ(gallery.lineage(winner).branches.size(), 1);
+    EXPECT_EQ(gallery.lineage(winner).winners, QList<qint64>{winner});
+
+    // The details of both images say so.
+    ASSERT_TRUE(controller.openCompare(child.id));
+    view->setCurrentImage(grandchild);
+    EXPECT_TRUE(
+        view->detailsText().contains(QStringLiteral("Branched from image %1 of group %2").arg(winner).arg(first)))
+        << view->detailsText().toStdString();
+    ASSERT_TRUE(controller.openCompare(first));
+    view->setCurrentImage(winner);
+    EXPECT_TRUE(view->detailsText().contains(QStringLiteral("Branched into group")))
+        << view->detailsText().toStdString();
+    EXPECT_TRUE(view->detailsText().contains(QStringLiteral("The winner of its group")));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every field of a job survives every round trip, one test per field: the form → a queued job → Edit job →
 // the form → Update; a job queued from the command line → Edit job → Update; a job's PNG record → restore →
@@ -579,6 +756,31 @@ TEST_P(JobFieldRoundTrip, SurvivesAPngRecordRestoredAndQueued) {
     queue::JobSpec expected = spec;
     expected.outputDir = controller.outputDir();
     EXPECT_EQ(store.job(again)->spec, expected);
+}
+
+// Branch from here in the compare view puts every setting of the image into the editor; queued, the branch is
+// the same job (its images go to the folder the image is in).
+TEST_P(JobFieldRoundTrip, SurvivesBranchingFromAnImageInTheCompareView) {
+    queue::GroupStore groups(store);
+    const QString id = groups.create(queue::expandVariants(spec, {}), {}, QStringLiteral("one"));
+    const auto done = finishQueuedJobs(store, rig.dir);
+    ASSERT_EQ(done.size(), 1);
+    rig.window.setSettings(ui::GenerationSettings{});
+    ASSERT_TRUE(controller.openCompare(id)) << rig.window.statusText().toStdString();
+    auto* view = controller.compare().view();
+    ASSERT_NE(view->currentImageId(), 0);
+    view->findChild<QPushButton*>(QStringLiteral("branchButton"))->click();
+    ui::GenerationSettings shown = rig.window.settings();
+    if (shown.model.isEmpty())
+        shown.model = controller.model();
+    if (shown.outputDir.isEmpty())
+        shown.outputDir = controller.outputDir();
+    EXPECT_EQ(shown.seedMode, "fixed");
+    EXPECT_EQ(controller.specsFor(shown).front(), spec) << "the editor holds the image's settings";
+    const qint64 again = clickAddToQueue();
+    ASSERT_NE(again, 0);
+    EXPECT_EQ(store.job(again)->spec, spec);
+    EXPECT_EQ(groups.group(store.job(again)->group)->parentImage, view->currentImageId());
 }
 
 INSTANTIATE_TEST_SUITE_P(Studio, JobFieldRoundTrip, ::testing::ValuesIn(kFieldCases),
