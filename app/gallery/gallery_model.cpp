@@ -1,5 +1,6 @@
 #include "gallery/gallery_model.h"
 
+#include "gallery/image_details.h"
 #include "gallery/thumbnail_cache.h"
 
 #include <QFileInfo>
@@ -97,9 +98,19 @@ QVariant GalleryModel::data(const QModelIndex& index, int role) const {
         const QString line = marks.isEmpty() ? name : marks + QStringLiteral(" ") + name;
         return img->missing ? tr("missing · %1").arg(line) : line;
     }
-    case Qt::ToolTipRole:
-        return img->missing ? tr("%1 is missing (moved or deleted)\n%2").arg(img->path, img->spec.prompt.left(500))
-                            : img->spec.prompt.left(500);
+    case Qt::ToolTipRole: {
+        // The settings and the lineage (read when asked: one tooltip at a time), then the prompt.
+        QStringList lines;
+        if (img->missing)
+            lines << tr("%1 is missing (moved or deleted)").arg(img->path);
+        try {
+            lines << imageDetailLines(m_store, *img);
+        } catch (const queue::StoreError&) {
+            // the lineage cannot be read now: the prompt still shows
+        }
+        lines << img->spec.prompt.left(500);
+        return lines.join(QLatin1Char('\n'));
+    }
     case Qt::DecorationRole: {
         if (img->missing)
             return m_missing;

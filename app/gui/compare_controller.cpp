@@ -1,5 +1,7 @@
 #include "gui/compare_controller.h"
 
+#include "gallery/image_details.h"
+
 #include "queue/group_store.h"
 #include "queue/job_store.h"
 #include "ui/compare_view.h"
@@ -9,14 +11,6 @@
 #include <QSet>
 
 namespace charaforge::app {
-
-namespace {
-
-QString groupName(const QString& id, const QString& label) {
-    return label.isEmpty() ? id : QStringLiteral("%1 (%2)").arg(label, id);
-}
-
-} // namespace
 
 CompareController::CompareController(ui::MainWindow& window, queue::JobStore& jobs, queue::GroupStore& groups)
     : m_window(window), m_jobs(jobs), m_groups(groups) {}
@@ -33,37 +27,6 @@ queue::GalleryStore& CompareController::gallery() {
     if (!m_gallery)
         m_gallery = std::make_unique<queue::GalleryStore>(queue::GalleryStore::pathNextTo(m_jobs.path()));
     return *m_gallery;
-}
-
-QStringList CompareController::detailLines(const queue::GalleryImage& image) {
-    const auto& s = image.spec;
-    QStringList lines{tr("Image %1 · job %2").arg(image.id).arg(image.jobId),
-                      tr("%1×%2 · %3 steps · %4 · CFG %5 · seed %6")
-                          .arg(s.width)
-                          .arg(s.height)
-                          .arg(s.steps)
-                          .arg(s.sampler, QString::number(s.cfg, 'g', 4))
-                          .arg(s.seed)};
-    if (image.missing)
-        lines << tr("The file is missing: %1").arg(image.path);
-    const queue::Lineage l = gallery().lineage(image.id);
-    if (l.parentImage != 0)
-        lines << (l.parentGroup.isEmpty()
-                      ? tr("Branched from image %1").arg(l.parentImage)
-                      : tr("Branched from image %1 of group %2").arg(l.parentImage).arg(l.parentGroup));
-    if (!image.group.isEmpty())
-        lines << tr("Group: %1").arg(groupName(image.group, l.group ? l.group->label : QString()));
-    if (!l.winners.isEmpty()) {
-        QStringList ids;
-        for (qint64 w : l.winners)
-            ids << QString::number(w);
-        lines << (l.winners == QList<qint64>{image.id}
-                      ? tr("The winner of its group")
-                      : tr("Winner of the group: image %1").arg(ids.join(QStringLiteral(", "))));
-    }
-    for (const auto& b : l.branches)
-        lines << tr("Branched into group %1").arg(groupName(b.id, b.label));
-    return lines;
 }
 
 ui::CompareSet CompareController::compareSet(const QString& groupId) {
@@ -97,7 +60,7 @@ ui::CompareSet CompareController::compareSet(const QString& groupId) {
         c.rating = img.rating;
         c.winner = img.winner;
         c.state = QStringLiteral("done");
-        c.details = detailLines(img).join(QLatin1Char('\n'));
+        c.details = gallery::imageDetailLines(gallery(), img).join(QLatin1Char('\n'));
     };
     QSet<qint64> shown;
     for (const auto& m : members) {

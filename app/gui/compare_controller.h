@@ -44,10 +44,6 @@ public:
     // Re-reads the open view's group (an image finished, a mark changed elsewhere).
     void refresh();
 
-    // An image's details for the view: its settings and its lineage (parent image -> group -> winners, and
-    // the groups branched from it).
-    QStringList detailLines(const queue::GalleryImage& image);
-
     queue::GalleryStore& gallery();
     // "Branch from here": the image to load into the editor.
     void setBranchHandler(std::function<void(const queue::GalleryImage&)> handler) { m_branch = std::move(handler); }

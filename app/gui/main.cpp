@@ -110,8 +110,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (galleryPanel)
-        QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::restoreRequested, controller.get(),
-                         &StudioController::restoreFromImage);
+        controller->attachGalleryPanel(*galleryPanel);
     else
         window.showError(QObject::tr("the gallery cannot be opened: %1").arg(galleryProblem));
     QString outputDir = argumentValue(args, QStringLiteral("--out"));

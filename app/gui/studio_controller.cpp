@@ -4,6 +4,7 @@
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
 #include "charaforge/prompt/prompt.h"
+#include "gallery/gallery_panel.h"
 #include "gui/compare_controller.h"
 #include "gui/queue_worker.h"
 #include "queue/gallery_store.h"
@@ -605,6 +606,11 @@ ui::GenerationSettings StudioController::imageSettings(const queue::JobSpec& spe
 
 bool StudioController::openCompare(const QString& groupId) {
     return m_compare->openCompare(groupId);
+}
+
+void StudioController::attachGalleryPanel(gallery::GalleryPanel& panel) {
+    connect(&panel, &gallery::GalleryPanel::restoreRequested, this, &StudioController::restoreFromImage);
+    connect(&panel, &gallery::GalleryPanel::compareGroupRequested, this, &StudioController::openCompare);
 }
 
 void StudioController::branchFrom(const queue::GalleryImage& image) {

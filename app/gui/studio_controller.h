@@ -27,6 +27,10 @@ class GroupStore;
 struct GalleryImage;
 } // namespace charaforge::queue
 
+namespace charaforge::gallery {
+class GalleryPanel;
+}
+
 namespace charaforge::app {
 
 class CompareController;
@@ -78,6 +82,8 @@ public:
 
     // The compare view of a variant group (from the queue panel's group row, the gallery, or anyone).
     bool openCompare(const QString& groupId);
+    // The gallery browser's requests: restore an image's settings, compare its group.
+    void attachGalleryPanel(gallery::GalleryPanel& panel);
     CompareController& compare() { return *m_compare; }
     // Branch from here: every setting of a gallery image into the editor, and the image the parent of the
     // next group queued (Add to queue or Variants…); the lineage is stored with that group.

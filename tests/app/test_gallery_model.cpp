@@ -109,3 +109,27 @@ TEST_F(GalleryModelTest, MissingFilesAndMarks) {
     EXPECT_TRUE(store->image(model.idAt(3))->favourite);
     EXPECT_THROW(model.setRating(3, 9), queue::StoreError);
 }
+
+TEST_F(GalleryModelTest, TheTooltipListsTheSettingsAndTheLineage) {
+    const qint64 parent = store->imageForPath(dir.filePath("img0.png"))->id;
+    store->recordGroup({QStringLiteral("g-7"), QStringLiteral("from rin"), {}, parent, 5000});
+    GalleryImage child = *store->imageForPath(dir.filePath("img1.png"));
+    child.group = QStringLiteral("g-7");
+    child.parentImage = parent;
+    const qint64 id = store->record(child);
+    store->setWinner(id, true, true);
+    ThumbnailCache thumbs(dir.filePath("thumbs"), 64);
+    GalleryModel model(*store, thumbs);
+    model.setQuery({.group = QStringLiteral("g-7")});
+    ASSERT_EQ(model.rowCount(), 1);
+    const QString tip = model.index(0).data(Qt::ToolTipRole).toString();
+    EXPECT_TRUE(tip.contains(QStringLiteral("Branched from image %1").arg(parent))) << tip.toStdString();
+    EXPECT_TRUE(tip.contains(QStringLiteral("Group: from rin (g-7)"))) << tip.toStdString();
+    EXPECT_TRUE(tip.contains(QStringLiteral("The winner of its group"))) << tip.toStdString();
+    EXPECT_TRUE(tip.contains(QStringLiteral("seed 1"))) << tip.toStdString();
+    EXPECT_TRUE(tip.contains(QStringLiteral("kagamine_rin")) || tip.contains(QStringLiteral("hatsune_miku")));
+    model.setQuery({.text = QStringLiteral("kagamine_rin"), .sort = queue::GallerySort::OldestFirst});
+    EXPECT_TRUE(
+        model.index(0).data(Qt::ToolTipRole).toString().contains(QStringLiteral("Branched into group from rin")))
+        << model.index(0).data(Qt::ToolTipRole).toString().toStdString();
+}

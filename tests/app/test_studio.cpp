@@ -5,6 +5,7 @@
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/imaging/png_io.h"
 #include "charaforge/prompt/prompt.h"
+#include "gallery/gallery_panel.h"
 #include "gui/compare_controller.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
@@ -630,6 +631,12 @@ TEST(Studio, BranchingFromAWinnerStoresTheLineageAndTheImagesDetailsShowIt) {
     EXPECT_TRUE(view->detailsText().contains(QStringLiteral("Branched into group")))
         << view->detailsText().toStdString();
     EXPECT_TRUE(view->detailsText().contains(QStringLiteral("The winner of its group")));
+
+    // The gallery browser's "Compare this group" opens the view of that group.
+    gallery::GalleryPanel browser(rig.db, rig.dir + QStringLiteral("/thumbnails"));
+    controller.attachGalleryPanel(browser);
+    Q_EMIT browser.compareGroupRequested(child.id);
+    EXPECT_EQ(view->groupId(), child.id);
 }
 
 // ---------------------------------------------------------------------------------------------
