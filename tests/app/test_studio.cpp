@@ -561,6 +561,17 @@ TEST(Studio, TheCompareViewOfAGroupIsLabelledByItsAxesAndItsMarksSurviveARestart
     EXPECT_EQ(cell.column(), 2);
     EXPECT_FALSE(controller.openCompare(QStringLiteral("g-nope")));
     EXPECT_TRUE(rig.window.statusText().contains("g-nope")) << rig.window.statusText().toStdString();
+
+    // The queue forgets the finished jobs: the gallery still has the group, its images and their places.
+    store.removeFinished();
+    ASSERT_TRUE(controller.openCompare(id));
+    const auto* model = controller.compare().view()->model();
+    ASSERT_EQ(model->rowCount(), 3);
+    ASSERT_EQ(model->columnCount(), 4);
+    EXPECT_EQ(model->indexOfImage(chosen), model->index(1, 2));
+    for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 4; ++c)
+            EXPECT_NE(model->index(r, c).data(ui::CompareGridModel::ImageIdRole).toLongLong(), 0) << r << "," << c;
 }
 
 TEST(Studio, BranchingFromAWinnerStoresTheLineageAndTheImagesDetailsShowIt) {
