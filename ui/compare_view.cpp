@@ -237,7 +237,8 @@ QList<qint64> CompareView::comparedImages() const {
     });
     QList<qint64> ids;
     for (const QModelIndex& index : std::as_const(selected))
-        if (const qint64 id = index.data(CompareGridModel::ImageIdRole).toLongLong(); id != 0 && ids.size() < 4)
+        if (const qint64 id = index.data(CompareGridModel::ImageIdRole).toLongLong();
+            id != 0 && ids.size() < kMaxSideBySide)
             ids.append(id);
     if (ids.size() >= 2)
         return ids;
