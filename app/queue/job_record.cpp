@@ -12,6 +12,8 @@
 #include <QJsonObject>
 #include <QRegularExpression>
 
+#include <mutex>
+
 namespace charaforge::queue {
 
 namespace {
@@ -137,6 +139,10 @@ QString hashKey(const QString& path) {
 QList<ModelFileRecord> modelFileRecords(const QList<QPair<QString, QString>>& files, const HashMemory& memory,
                                         const std::function<void(const QString&)>& notice,
                                         const std::function<bool()>& stop) {
+    // The workers of one process (one per GPU) open the same model at once: one hashes, the others then
+    // recall what it remembered rather than read the same gigabytes beside it.
+    static std::mutex hashing;
+    const std::lock_guard<std::mutex> lock(hashing);
     QList<ModelFileRecord> out;
     QStringList unhashed;
     for (const auto& [role, path] : files) {

@@ -2,6 +2,9 @@
 
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/lama.h"
+#include "queue/embedding_cache.h"
+
+#include <QStringList>
 
 #include <algorithm>
 #include <iterator>
@@ -9,8 +12,9 @@
 
 namespace charaforge::queue {
 
-PipelineExecutor::PipelineExecutor(engine::RuntimeOptions options, int lamaMaxBatch)
-    : m_options(std::move(options)), m_lamaMaxBatch(lamaMaxBatch) {}
+PipelineExecutor::PipelineExecutor(engine::RuntimeOptions options, int lamaMaxBatch,
+                                   std::shared_ptr<EmbeddingCache> embeddings)
+    : m_options(std::move(options)), m_embeddings(std::move(embeddings)), m_lamaMaxBatch(lamaMaxBatch) {}
 PipelineExecutor::~PipelineExecutor() = default;
 
 void PipelineExecutor::checkReady() {
@@ -68,7 +72,38 @@ std::vector<engine::Image> PipelineExecutor::generate(const std::vector<engine::
                                                       const engine::Callbacks& callbacks) {
     if (!m_pipeline)
         throw engine::EngineError("queue: no model is open");
-    return m_pipeline->generate(requests, callbacks); // an OutOfMemory has already emptied the device cache
+    if (!m_embeddings || !m_pipeline->has_text_encoders())
+        return m_pipeline->generate(requests, callbacks); // an OutOfMemory has already emptied the device cache
+    // A prompt that another worker has encoded (or is encoding) is taken from it. One this worker encodes is also
+    // in its engine's own cache: left without its embedding, the request finds it there and the engine reports a
+    // prompt cut at the token limit as usual.
+    std::vector<engine::GenerationRequest> shared = requests;
+    const std::string device = m_pipeline->device();
+    for (auto& r : shared) {
+        if (r.cond)
+            continue;
+        // The same texts give the same embedding on every device of one kind and dtype.
+        const QString key =
+            QStringList{m_model,
+                        QString::fromStdString(device.substr(0, device.find(':'))),
+                        QString::fromStdString(m_options.dtype),
+                        r.system_prompt ? QString::fromStdString("1" + *r.system_prompt) : QStringLiteral("0"),
+                        QString::fromStdString(r.prompt),
+                        QString::fromStdString(r.negative_prompt)}
+                .join(QChar(0));
+        bool encodedHere = false;
+        const auto entry = m_embeddings->get(key, [&] {
+            encodedHere = true;
+            auto [cond, uncond] = m_pipeline->encode(r);
+            return EmbeddingCache::Entry{std::move(cond), std::move(uncond)};
+        });
+        if (encodedHere)
+            continue;
+        r.cond = entry.cond;
+        if (r.guidance != 1.0f)
+            r.uncond = entry.uncond;
+    }
+    return m_pipeline->generate(shared, callbacks);
 }
 
 } // namespace charaforge::queue

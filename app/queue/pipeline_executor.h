@@ -14,10 +14,14 @@ namespace charaforge::queue {
 // The weight files of an open model as (role, path): "transformer", "vae", "text_encoder", "clip_model".
 QList<QPair<QString, QString>> modelFilesOf(const engine::ModelInfo& info);
 
+class EmbeddingCache;
+
 class PipelineExecutor : public Executor {
 public:
-    // `lamaMaxBatch`: tiles per LaMa forward at most (RunnerOptions::eraseBatch).
-    explicit PipelineExecutor(engine::RuntimeOptions options, int lamaMaxBatch = 8);
+    // `lamaMaxBatch`: tiles per LaMa forward at most (RunnerOptions::eraseBatch). `embeddings`: text embeddings
+    // shared with the process's other workers (one per GPU), or none.
+    explicit PipelineExecutor(engine::RuntimeOptions options, int lamaMaxBatch = 8,
+                              std::shared_ptr<EmbeddingCache> embeddings = nullptr);
     ~PipelineExecutor() override;
 
     void checkReady() override;
@@ -35,6 +39,7 @@ public:
 
 private:
     engine::RuntimeOptions m_options;
+    std::shared_ptr<EmbeddingCache> m_embeddings;
     std::unique_ptr<engine::Pipeline> m_pipeline;
     QString m_model;
     int m_lamaMaxBatch = 8;

@@ -1,13 +1,14 @@
 // A real worker process for the queue's multi-process tests: the real JobStore and QueueRunner on the fake
 // executor (no model, milliseconds per job), so that tests can race processes, kill them at random moments
 // and crash them on purpose.
-//   queue_test_worker --queue DB [--batch N] [--step-ms MS] [--checkpoint-every N] [--crash-on TEXT]
-// Runs until the queue has no queued or running job. Prints "claimed ID..." for every batch it starts and
+//   queue_test_worker --queue DB [--batch N] [--step-ms MS] [--checkpoint-every N] [--crash-on TEXT] [--devices N]
+// Runs until the queue has no queued or running job. Prints "claimed ID... on DEVICE" for every batch it starts and
 // "saved ID STEP" for every checkpoint it saves. --crash-on kills the process (SIGKILL, as a segfault in a
 // model would) when a batch holds a job whose prompt contains TEXT.
 #include "fake_executor.h"
 #include "queue/job_store.h"
 #include "queue/queue_runner.h"
+#include "queue/worker_pool.h"
 
 #include <QCoreApplication>
 #include <QStringList>
@@ -50,40 +51,54 @@ int main(int argc, char** argv) {
     const QString db = value("--queue");
     if (db.isEmpty()) {
         std::fprintf(stderr, "usage: queue_test_worker --queue DB [--batch N] [--step-ms MS] "
-                             "[--checkpoint-every N] [--crash-on TEXT]\n");
+                             "[--checkpoint-every N] [--crash-on TEXT] [--devices N]\n");
         return 2;
     }
     try {
-        queue::JobStore store(db);
-        Worker exec;
-        exec.stepDelayMs = value("--step-ms", QStringLiteral("0")).toInt();
-        exec.crashOn = value("--crash-on");
-        queue::RunnerOptions options;
-        options.maxBatch = value("--batch", QStringLiteral("2")).toInt();
-        options.checkpointEvery = value("--checkpoint-every", QStringLiteral("1")).toInt();
-        options.previewEvery = 0;
-        options.heartbeatMs = 200;
-        options.appVersion = QStringLiteral("test");
-        queue::RunnerEvents ev;
-        ev.started = [](const QList<qint64>& ids) {
-            std::printf("claimed");
-            for (auto id : ids)
-                std::printf(" %lld", static_cast<long long>(id));
-            std::printf("\n");
-            std::fflush(stdout);
-        };
-        ev.notice = [](const QString& m) { std::fprintf(stderr, "%s\n", m.toUtf8().constData()); };
-        queue::QueueRunner runner(store, exec, options, ev);
-        for (;;) {
-            if (runner.runOnce())
-                continue;
-            bool pending = false;
-            for (const auto& j : store.jobs())
-                pending = pending || j.state == queue::JobState::Queued || j.state == queue::JobState::Running;
-            if (!pending)
-                break;
-            QThread::msleep(20);
-        }
+        // --devices N: N workers in this process on fake devices cuda:0 ... cuda:N-1 (charaforge-cli worker
+        // --devices), each with its own executor, as one per GPU.
+        const int devices = value("--devices", QStringLiteral("1")).toInt();
+        QStringList names;
+        for (int i = 0; i < devices; ++i)
+            names.push_back(QStringLiteral("cuda:%1").arg(i));
+        queue::WorkerPool::Options options;
+        options.runner.maxBatch = value("--batch", QStringLiteral("2")).toInt();
+        options.runner.checkpointEvery = value("--checkpoint-every", QStringLiteral("1")).toInt();
+        options.runner.previewEvery = 0;
+        options.runner.heartbeatMs = 200;
+        options.runner.appVersion = QStringLiteral("test");
+        options.untilEmpty = true;
+        options.idleMs = 20;
+        const int stepMs = value("--step-ms", QStringLiteral("0")).toInt();
+        const QString crashOn = value("--crash-on");
+        queue::WorkerPool pool(
+            db, names,
+            [&](int, const QString&) {
+                auto exec = std::make_unique<Worker>();
+                exec->stepDelayMs = stepMs;
+                exec->crashOn = crashOn;
+                return std::unique_ptr<queue::Executor>(std::move(exec));
+            },
+            [](int, const QString& device) {
+                queue::RunnerEvents ev;
+                ev.started = [device](const QList<qint64>& ids) {
+                    QString line = QStringLiteral("claimed");
+                    for (auto id : ids)
+                        line += QStringLiteral(" %1").arg(id);
+                    line += QStringLiteral(" on %1\n").arg(device);
+                    std::fputs(line.toUtf8().constData(), stdout); // one call: lines of two workers never mix
+                    std::fflush(stdout);
+                };
+                ev.notice = [](const QString& m) { std::fprintf(stderr, "%s\n", m.toUtf8().constData()); };
+                return ev;
+            },
+            options);
+        pool.start();
+        const QStringList errors = pool.wait();
+        for (const auto& e : errors)
+            std::fprintf(stderr, "queue_test_worker: %s\n", e.toUtf8().constData());
+        if (!errors.isEmpty())
+            return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "queue_test_worker: %s\n", e.what());
         return 1;

@@ -73,9 +73,21 @@ QList<qint64> claimedIn(const QString& log) {
     QList<qint64> ids;
     for (const auto& line : log.split(QLatin1Char('\n')))
         if (line.startsWith(QStringLiteral("claimed ")))
-            for (const auto& w : line.mid(8).split(QLatin1Char(' '), Qt::SkipEmptyParts))
+            for (const auto& w : line.mid(8).split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+                if (w == QStringLiteral("on"))
+                    break; // "on DEVICE"
                 ids.push_back(w.toLongLong());
+            }
     return ids;
+}
+
+// The devices named by the "claimed ... on DEVICE" lines.
+QSet<QString> devicesIn(const QString& log) {
+    QSet<QString> devices;
+    for (const auto& line : log.split(QLatin1Char('\n')))
+        if (line.startsWith(QStringLiteral("claimed ")) && line.contains(QStringLiteral(" on ")))
+            devices.insert(line.section(QStringLiteral(" on "), 1));
+    return devices;
 }
 
 } // namespace
@@ -174,4 +186,71 @@ TEST_F(QueueProcesses, WorkersKilledAtRandomMomentsLoseNothing) {
     for (const auto& name : QDir(out()).entryList(QDir::Files))
         EXPECT_TRUE(name.endsWith(QStringLiteral(".png")) || name.contains(QStringLiteral(".tmp")))
             << name.toStdString();
+}
+
+// One process with a worker per (fake) GPU, as charaforge-cli worker --devices runs them, killed while both of its
+// workers are mid-batch: another such process takes their jobs over and resumes them from their saved steps; every
+// job is done exactly once.
+TEST_F(QueueProcesses, AProcessWithAWorkerPerDeviceKilledMidBatchHasItsJobsTakenOver) {
+    QList<JobSpec> specs;
+    for (int i = 0; i < 12; ++i)
+        specs.push_back(spec(700 + i, 12));
+    const auto ids = JobStore(db()).add(specs);
+    const QStringList args{QStringLiteral("--devices"),
+                           QStringLiteral("2"),
+                           QStringLiteral("--batch"),
+                           QStringLiteral("2"),
+                           QStringLiteral("--step-ms"),
+                           QStringLiteral("20"),
+                           QStringLiteral("--checkpoint-every"),
+                           QStringLiteral("1")};
+    auto a = start(args);
+    QString log;
+    QElapsedTimer t;
+    t.start();
+    // Both workers hold a batch and have saved progress.
+    while ((claimedIn(log).size() < 4 || log.count(QStringLiteral("saved ")) < 4) && a->state() == QProcess::Running &&
+           t.elapsed() < 30000) {
+        a->waitForReadyRead(20);
+        log += QString::fromUtf8(a->readAllStandardOutput());
+    }
+    ASSERT_EQ(a->state(), QProcess::Running) << "the first process ran everything before it could be killed";
+    EXPECT_EQ(devicesIn(log), (QSet<QString>{QStringLiteral("cuda:0"), QStringLiteral("cuda:1")})) << log.toStdString();
+    a->kill();
+    ASSERT_TRUE(a->waitForFinished(10000));
+    log += QString::fromUtf8(a->readAllStandardOutput());
+    const auto byA = claimedIn(log);
+    JobStore store(db());
+    QList<qint64> interrupted;
+    for (auto id : byA)
+        if (store.job(id)->state == JobState::Running)
+            interrupted.push_back(id);
+    ASSERT_GE(interrupted.size(), 2) << "both workers were killed mid-batch";
+    // Each worker was killed in a batch that had saved progress (the one it had just claimed may have none).
+    for (const QString device : {QStringLiteral("cuda:0"), QStringLiteral("cuda:1")}) {
+        int resumable = 0;
+        for (const auto& line : log.split(QLatin1Char('\n')))
+            if (line.endsWith(QStringLiteral(" on ") + device))
+                for (auto id : claimedIn(line))
+                    resumable += interrupted.contains(id) && store.job(id)->stepsDone > 0;
+        EXPECT_GT(resumable, 0) << device.toStdString() << ": " << log.toStdString();
+    }
+
+    auto b = start(args);
+    ASSERT_TRUE(b->waitForFinished(120000));
+    EXPECT_EQ(b->exitCode(), 0) << b->readAllStandardError().toStdString();
+    const QString logB = QString::fromUtf8(b->readAllStandardOutput());
+    EXPECT_EQ(devicesIn(logB), (QSet<QString>{QStringLiteral("cuda:0"), QStringLiteral("cuda:1")}))
+        << "both workers of the second process took part: " << logB.toStdString();
+    const auto byB = claimedIn(logB);
+    for (auto id : interrupted) {
+        EXPECT_TRUE(byB.contains(id)) << "job " << id << " taken over";
+        EXPECT_GT(store.job(id)->attempts, 1) << "job " << id;
+    }
+    QSet<qint64> claimedByB;
+    for (auto id : byB) {
+        EXPECT_FALSE(claimedByB.contains(id)) << "job " << id << " claimed twice by the second process";
+        claimedByB.insert(id);
+    }
+    expectAllDone(ids);
 }
