@@ -8,6 +8,8 @@
 #include "charaforge/imaging/erase.h"
 #include "charaforge/imaging/png_io.h"
 #include "charaforge/prompt/prompt.h"
+#include "queue/device_list.h"
+#include "queue/embedding_cache.h"
 #include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_request.h"
@@ -15,6 +17,7 @@
 #include "queue/model_setup.h"
 #include "queue/pipeline_executor.h"
 #include "queue/queue_runner.h"
+#include "queue/worker_pool.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -23,11 +26,13 @@
 #include <QRandomGenerator>
 #include <QThread>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <mutex>
 
 namespace charaforge::cli {
 
@@ -435,86 +440,129 @@ void add_queue_commands(CLI::App& app, Action& chosen) {
 
 namespace {
 
-queue::QueueRunner* g_runner = nullptr;
+// Set by SIGINT/SIGTERM (an atomic store: async-signal-safe); the main thread stops the workers.
+std::atomic<bool> g_stop{false};
 extern "C" void onStopSignal(int) {
-    if (g_runner)
-        g_runner->requestStop(); // an atomic store: async-signal-safe
+    g_stop = true;
 }
 
 struct Worker {
     std::string queue;
     engine::RuntimeOptions runtime;
+    std::string devices; // --devices: one worker per device
     int checkpointEvery = 4;
     int eraseBatch = 8;
     bool untilEmpty = false;
 };
 
-int runWorker(const Worker& o) {
-    const engine::RuntimeOptions& rt = o.runtime;
-    queue::PipelineExecutor executor(rt, o.eraseBatch);
-    // A device this machine lacks (or a --dtype the engine does not know) is a wrong command line, found
-    // before the queue is opened or a job claimed: such a worker would take no job and wait for ever. The
-    // executor's messages name the setting and its value ("device 'cuda:3': ..."), i.e. the option.
-    try {
-        executor.checkReady();
-    } catch (const std::exception& e) {
-        throw std::invalid_argument(std::string("--") + e.what());
-    }
-    const auto opened = openOrCreateQueue(o.queue);
-    queue::JobStore& store = *opened;
-    queue::RunnerOptions options;
-    options.maxBatch = rt.max_batch;
-    options.eraseBatch = o.eraseBatch;
-    options.checkpointEvery = o.checkpointEvery;
-    options.previewEvery = 0;
-    options.appVersion = QStringLiteral(CHARAFORGE_VERSION);
+// What one worker says on standard error; with several workers each line names its device, and the live step
+// line (one line rewritten in place) is left out: their steps would overwrite each other.
+queue::RunnerEvents workerEvents(const QString& device, bool several) {
+    static std::mutex output;
+    const std::string tag = several ? "[" + device.toStdString() + "] " : std::string();
+    auto note = [tag](const std::string& line) {
+        const std::lock_guard<std::mutex> lock(output);
+        progress::note(tag + line);
+    };
     queue::RunnerEvents events;
-    events.started = [](const QList<qint64>& ids) {
+    events.started = [note](const QList<qint64>& ids) {
         std::string line = "running job(s)";
         for (auto id : ids)
             line += " " + std::to_string(id);
-        progress::note(line);
+        note(line);
     };
-    events.progress = [](const QList<qint64>& ids, int step, int total, double secondsPerStep) {
-        progress::show("  job " + std::to_string(ids.front()) + (ids.size() > 1 ? "+" : "") + ": step " +
-                       std::to_string(step) + "/" + std::to_string(total) + ", ETA " +
-                       std::to_string(static_cast<int>((total - step) * secondsPerStep + 0.5)) + " s");
-        if (step == total)
-            progress::end();
+    if (!several)
+        events.progress = [](const QList<qint64>& ids, int step, int total, double secondsPerStep) {
+            const std::lock_guard<std::mutex> lock(output);
+            progress::show("  job " + std::to_string(ids.front()) + (ids.size() > 1 ? "+" : "") + ": step " +
+                           std::to_string(step) + "/" + std::to_string(total) + ", ETA " +
+                           std::to_string(static_cast<int>((total - step) * secondsPerStep + 0.5)) + " s");
+            if (step == total)
+                progress::end();
+        };
+    events.finished = [note](qint64 id, const QString& path, const engine::Image&) {
+        note("  job " + std::to_string(id) + " done: " + path.toStdString());
     };
-    events.finished = [](qint64 id, const QString& path, const engine::Image&) {
-        progress::note("  job " + std::to_string(id) + " done: " + path.toStdString());
+    events.failed = [note](qint64 id, const QString& message) {
+        note("  job " + std::to_string(id) + " failed: " + message.toStdString());
     };
-    events.failed = [](qint64 id, const QString& message) {
-        progress::note("  job " + std::to_string(id) + " failed: " + message.toStdString());
-    };
-    events.notice = [](const QString& message) { progress::note("  " + message.toStdString()); };
-    events.modelOpened = [](const QString& model) {
+    events.notice = [note](const QString& message) { note("  " + message.toStdString()); };
+    events.modelOpened = [note](const QString& model) {
         const std::string path = model.toStdString();
-        progress::note("  model: " + path +
-                       (engine::is_test_model(path) ? " (test model: random weights, images are noise)" : ""));
+        note("  model: " + path +
+             (engine::is_test_model(path) ? " (test model: random weights, images are noise)" : ""));
     };
-    queue::QueueRunner runner(store, executor, options, events);
-    g_runner = &runner;
+    return events;
+}
+
+int runWorker(const Worker& o) {
+    const engine::RuntimeOptions& rt = o.runtime;
+    // Every device is checked before the queue is opened or a model loads: a list naming a device this machine
+    // lacks (or a --dtype the engine does not know) is a wrong command line, and such a worker would take no job
+    // and wait for ever. The executor's messages name the setting and its value ("device 'cuda:3': ...").
+    QStringList devices{QString::fromStdString(rt.device)};
+    if (!o.devices.empty()) {
+        try {
+            devices = queue::parseDeviceList(QString::fromStdString(o.devices), engine::cuda_device_count());
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(std::string("--devices: ") + e.what());
+        }
+    }
+    // One model copy, batch limit and memory estimate per device; prompts encoded once for all of them.
+    const auto embeddings = devices.size() > 1 ? std::make_shared<queue::EmbeddingCache>() : nullptr;
+    std::vector<std::unique_ptr<queue::Executor>> executors;
+    for (const auto& device : devices) {
+        engine::RuntimeOptions each = rt;
+        each.device = device.toStdString();
+        auto executor = std::make_unique<queue::PipelineExecutor>(each, o.eraseBatch, embeddings);
+        try {
+            executor->checkReady();
+        } catch (const std::exception& e) {
+            throw std::invalid_argument(std::string("--") + e.what());
+        }
+        executors.push_back(std::move(executor));
+    }
+    const auto opened = openOrCreateQueue(o.queue);
+    queue::WorkerPool::Options options;
+    options.runner.maxBatch = rt.max_batch;
+    options.runner.eraseBatch = o.eraseBatch;
+    options.runner.checkpointEvery = o.checkpointEvery;
+    options.runner.previewEvery = 0;
+    options.runner.appVersion = QStringLiteral(CHARAFORGE_VERSION);
+    options.untilEmpty = o.untilEmpty;
+    const bool several = devices.size() > 1;
+    queue::WorkerPool pool(
+        opened->path(), devices, [&executors](int i, const QString&) { return std::move(executors[i]); },
+        [several](int, const QString& device) { return workerEvents(device, several); }, options);
+    g_stop = false;
     std::signal(SIGINT, onStopSignal);
     std::signal(SIGTERM, onStopSignal);
-    progress::note("worker " + queue::JobStore::processOwner().toStdString() + " on " + store.path().toStdString() +
-                   " (each job names its model folder: queue add --model, else CHARAFORGE_MODEL, the window's or "
-                   "the built-in test model)");
-    while (!runner.stopRequested()) {
-        if (runner.runOnce())
-            continue;
-        if (o.untilEmpty) {
-            bool pending = false;
-            for (const auto& j : store.jobs())
-                pending = pending || j.state == queue::JobState::Queued || j.state == queue::JobState::Running;
-            if (!pending || store.paused())
-                break;
+    const std::string models = " (each job names its model folder: queue add --model, else CHARAFORGE_MODEL, the "
+                               "window's or the built-in test model)";
+    if (several)
+        for (int i = 0; i < devices.size(); ++i)
+            progress::note("worker " + pool.owners()[i].toStdString() + " on " + devices[i].toStdString() + ", " +
+                           opened->path().toStdString() + (i + 1 == devices.size() ? models : std::string()));
+    else
+        progress::note("worker " + pool.owners().front().toStdString() + " on " + opened->path().toStdString() +
+                       models);
+    pool.start();
+    bool stopped = false;
+    while (!pool.finished()) {
+        if (g_stop && !stopped) {
+            pool.requestStop();
+            stopped = true;
         }
-        QThread::msleep(500);
+        QThread::msleep(100);
     }
-    g_runner = nullptr;
-    progress::note(runner.stopRequested() ? "worker stopped; unfinished jobs stay queued" : "queue empty");
+    const QStringList errors = pool.wait();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    for (const auto& e : errors)
+        progress::note("worker on " + e.toStdString());
+    if (!errors.isEmpty())
+        return 1;
+    progress::note(stopped ? "worker stopped; unfinished jobs stay queued" : "queue empty");
     return 0;
 }
 
@@ -530,6 +578,10 @@ void add_worker_command(CLI::App& app, Action& chosen) {
     add_int(sub, "--checkpoint-every", o->checkpointEvery, 0, kMaxSteps,
             "save the sampler state every K steps (0: never)");
     add_device_options(sub, o->runtime.device, o->runtime.dtype);
+    sub->add_option("--devices", o->devices,
+                    "one worker per device, each with its own model copy: all (every CUDA device) or "
+                    "cuda:0,cuda:1,...")
+        ->excludes(sub->get_option("--device"));
     sub->add_flag("--offload-text-encoders", o->runtime.offload_text_encoders,
                   "keep the text encoders off the GPU between prompts");
     set_action(sub, chosen, [o] { return runWorker(*o); });

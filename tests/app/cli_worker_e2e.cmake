@@ -1,7 +1,7 @@
 # End-to-end: what charaforge-cli worker and generate say. The worker names the model each batch opens (and
 # says when it is a test model); model files are hashed for the image records with one line, once per file
 # version (not again for the next batch, worker or generate); an output folder that cannot be made is refused
-# by queue add before anything is queued or sampled.
+# by queue add before anything is queued or sampled; worker --devices names a wrong device before anything starts.
 # Run by CTest: cmake -DCLI=... -DWORK=... -P cli_worker_e2e.cmake
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
@@ -54,5 +54,16 @@ endif()
 run("${CLI}" ${gen} --out "${WORK}/two.png")
 if(LAST_ERR MATCHES "hashing")
   message(FATAL_ERROR "the second generate hashed the model again:\n${LAST_ERR}")
+endif()
+# worker --devices: the whole list is checked before any queue is opened or model loaded (this machine has no GPU).
+set(NQ --queue "${WORK}/never.db")
+fails("^2$" "--devices: all: no CUDA device is available \\(run one worker on the CPU with --device cpu\\)"
+      worker --until-empty --devices all ${NQ})
+fails("^2$" "--devices: cuda:0 is listed twice" worker --devices cuda:0,cuda:0 ${NQ})
+fails("^2$" "--devices: 'gpu' \\(entry 2\\) is not a CUDA device: use cuda:N" worker --devices cuda:0,gpu ${NQ})
+fails("^2$" "--devices: cuda:1: no CUDA device is available" worker --devices cuda:1 ${NQ})
+fails("^2$" "excludes" worker --device cpu --devices all ${NQ})
+if(EXISTS "${WORK}/never.db")
+  message(FATAL_ERROR "a worker with a wrong --devices created its queue")
 endif()
 message(STATUS "worker and generate messages ok")
