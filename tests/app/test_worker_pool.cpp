@@ -11,12 +11,14 @@
 #include "queue/worker_pool.h"
 #include "test_util.h"
 
+#include <QFile>
 #include <QMap>
 #include <QSet>
 #include <QThread>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -286,6 +288,32 @@ TEST_F(WorkerPoolTest, AJobGivesTheSameImageOnEveryDevice) {
     EXPECT_EQ(a.rgb, b.rgb);
     expectDone(store, onOne);
     expectDone(store, onZero);
+}
+
+TEST_F(WorkerPoolTest, TheWorkersOpeningOneModelHashItsFilesOnce) {
+    const QString weights = QString::fromStdString(dir.path().string() + "/weights.safetensors");
+    {
+        QFile f(weights);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        const QByteArray block(1 << 20, '\x5a');
+        for (int i = 0; i < 48; ++i)
+            f.write(block);
+    }
+    JobStore store(dbPath());
+    const auto ids = store.add({spec(1), spec(2), spec(3), spec(4)});
+    configure = [&](DeviceExecutor& e) { e.files = {{QStringLiteral("transformer"), weights}}; };
+    auto p = pool({QStringLiteral("cuda:0"), QStringLiteral("cuda:1")}, 1, 20);
+    p->start();
+    EXPECT_TRUE(p->wait().isEmpty());
+    const int hashing = static_cast<int>(std::count_if(
+        notices.begin(), notices.end(), [](const QString& n) { return n.contains(QStringLiteral("hashing")); }));
+    EXPECT_EQ(hashing, 1) << notices.join(QLatin1Char('\n')).toStdString();
+    for (auto id : ids)
+        expectDone(store, id);
+    QSet<QString> devices;
+    for (auto id : ids)
+        devices.insert(ranOn.value(id).front());
+    EXPECT_EQ(devices.size(), 2) << "both workers opened the model";
 }
 
 TEST_F(WorkerPoolTest, AStopEndsEveryWorkerAndTheirJobsStayQueued) {
