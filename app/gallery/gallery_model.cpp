@@ -35,11 +35,18 @@ GalleryModel::GalleryModel(queue::GalleryStore& store, ThumbnailCache& thumbnail
 }
 
 void GalleryModel::setQuery(const queue::GalleryQuery& query) {
+    auto q = query;
+    q.limit = -1;
+    q.offset = 0;
+    setResult(q, m_store.searchIds(q));
+}
+
+void GalleryModel::setResult(const queue::GalleryQuery& query, const QList<qint64>& ids) {
     beginResetModel();
     m_query = query;
     m_query.limit = -1;
     m_query.offset = 0;
-    m_ids = m_store.searchIds(m_query);
+    m_ids = ids;
     m_pages.clear();
     m_rowOfPath.clear();
     endResetModel();
@@ -61,22 +68,18 @@ const queue::GalleryImage* GalleryModel::record(int row) const {
     if (it == m_pages.end()) {
         if (m_pages.size() >= kMaxPages)
             m_pages.erase(m_pages.begin());
-        auto q = m_query;
-        q.limit = kPageSize;
-        q.offset = page * kPageSize;
-        it = m_pages.insert(page, m_store.search(q));
+        // By id, not by re-running the query: a deep page of a full-text search costs what the first does.
+        const auto pageIds = m_ids.mid(static_cast<qsizetype>(page) * kPageSize, kPageSize);
+        const auto found = m_store.images(pageIds);
+        QList<queue::GalleryImage> rows(pageIds.size()); // id 0: deleted since the ids were read
+        for (qsizetype i = 0, j = 0; i < pageIds.size() && j < found.size(); ++i)
+            if (found[j].id == pageIds[i])
+                rows[i] = found[j++];
+        it = m_pages.insert(page, rows);
     }
     const int at = row % kPageSize;
-    // The store may have changed since the ids were read; a row whose id moved shows what is there now.
-    if (at >= it->size() || it->at(at).id != m_ids[row]) {
-        auto one = m_store.image(m_ids[row]);
-        if (!one)
-            return nullptr;
-        if (at < it->size())
-            (*it)[at] = *one;
-        else
-            return nullptr;
-    }
+    if (at >= it->size() || it->at(at).id == 0)
+        return nullptr;
     return &it->at(at);
 }
 

@@ -32,9 +32,13 @@ public:
 
     // Runs the query (ids only) and resets the model.
     void setQuery(const queue::GalleryQuery& query);
+    // Shows `ids`, the result of `query` found elsewhere (GallerySearcher, off the GUI thread).
+    void setResult(const queue::GalleryQuery& query, const QList<qint64>& ids);
     const queue::GalleryQuery& query() const { return m_query; }
     // Re-reads the rows (after the store changed).
     void refresh();
+    // The row showing image `id`, -1 when none.
+    int rowOf(qint64 id) const { return static_cast<int>(m_ids.indexOf(id)); }
 
     int rowCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;

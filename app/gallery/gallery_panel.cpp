@@ -2,6 +2,7 @@
 
 #include "gallery/export_dialog.h"
 #include "gallery/gallery_model.h"
+#include "gallery/gallery_searcher.h"
 #include "gallery/thumbnail_cache.h"
 
 #include <QAction>
@@ -72,7 +73,8 @@ QDateEdit* dateEdit(const QString& name, const QString& tip, QWidget* parent) {
 GalleryPanel::GalleryPanel(const QString& queuePath, const QString& thumbnailFolder, QWidget* parent)
     : QWidget(parent), m_queuePath(queuePath),
       m_store(std::make_unique<queue::GalleryStore>(queue::GalleryStore::pathNextTo(queuePath))),
-      m_thumbnails(std::make_unique<ThumbnailCache>(thumbnailFolder, kThumbnail)) {
+      m_thumbnails(std::make_unique<ThumbnailCache>(thumbnailFolder, kThumbnail)),
+      m_searcher(std::make_unique<GallerySearcher>(m_store->path())) {
     m_model = new GalleryModel(*m_store, *m_thumbnails, this);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);
@@ -111,6 +113,13 @@ GalleryPanel::GalleryPanel(const QString& queuePath, const QString& thumbnailFol
     m_searchDelay.setSingleShot(true);
     m_searchDelay.setInterval(kSearchDelayMs);
     connect(&m_searchDelay, &QTimer::timeout, this, &GalleryPanel::applyFilters);
+    connect(m_searcher.get(), &GallerySearcher::found, this, &GalleryPanel::showResult);
+    connect(m_searcher.get(), &GallerySearcher::failed, this, [this](int serial, const QString& message) {
+        if (serial == m_pendingSearch) {
+            m_pendingSearch = 0;
+            updateStatus(message);
+        }
+    });
     m_poll.setInterval(kPollMs);
     connect(&m_poll, &QTimer::timeout, this, &GalleryPanel::pollStore);
     m_poll.start();
@@ -119,6 +128,7 @@ GalleryPanel::GalleryPanel(const QString& queuePath, const QString& thumbnailFol
 }
 
 GalleryPanel::~GalleryPanel() {
+    m_searcher.reset(); // its thread ends before the store it searches is closed
     if (m_importThread) {
         m_importThread->wait();
         delete m_importThread;
@@ -251,35 +261,39 @@ queue::GalleryQuery GalleryPanel::query() const {
 
 void GalleryPanel::applyFilters() {
     m_searchDelay.stop();
-    const qint64 current = currentId();
-    try {
-        m_model->setQuery(query());
-    } catch (const std::exception& e) {
-        updateStatus(QString::fromStdString(e.what()));
-        return;
-    }
-    if (current)
-        selectId(current);
-    updateStatus();
+    startSearch(false);
 }
 
 void GalleryPanel::reload() {
-    const QList<qint64> selected = selectedIds();
-    const qint64 current = currentId();
-    const int scroll = m_view->verticalScrollBar()->value();
-    try {
-        m_model->refresh();
-    } catch (const std::exception& e) {
-        updateStatus(QString::fromStdString(e.what()));
-        return;
+    startSearch(true);
+}
+
+void GalleryPanel::startSearch(bool keepView) {
+    if (!m_pendingSearch) { // what to put back once the answer is shown (the first request's view)
+        m_restore.current = currentId();
+        m_restore.selected = keepView ? selectedIds() : QList<qint64>{};
+        m_restore.scroll = keepView ? m_view->verticalScrollBar()->value() : -1;
     }
-    if (current)
-        selectId(current);
+    m_pendingSearch = m_searcher->search(query());
+    updateStatus();
+}
+
+void GalleryPanel::showResult(int serial, const queue::GalleryQuery& query, const QList<qint64>& ids) {
+    if (serial != m_pendingSearch)
+        return;
+    m_pendingSearch = 0;
+    m_model->setResult(query, ids);
     auto* sel = m_view->selectionModel();
-    for (int row = 0; row < m_model->rowCount() && !selected.isEmpty(); ++row)
-        if (selected.contains(m_model->idAt(row)))
+    if (const int row = m_model->rowOf(m_restore.current); row >= 0)
+        sel->setCurrentIndex(m_model->index(row), m_restore.scroll < 0 ? QItemSelectionModel::ClearAndSelect
+                                                                       : QItemSelectionModel::NoUpdate);
+    for (qint64 id : m_restore.selected)
+        if (const int row = m_model->rowOf(id); row >= 0)
             sel->select(m_model->index(row), QItemSelectionModel::Select);
-    m_view->verticalScrollBar()->setValue(scroll);
+    if (m_restore.scroll >= 0)
+        m_view->verticalScrollBar()->setValue(m_restore.scroll);
+    else if (sel->currentIndex().isValid())
+        m_view->scrollTo(sel->currentIndex());
     updateStatus();
 }
 
@@ -314,15 +328,13 @@ qint64 GalleryPanel::currentId() const {
 }
 
 bool GalleryPanel::selectId(qint64 id) {
-    for (int row = 0; row < m_model->rowCount(); ++row) {
-        if (m_model->idAt(row) != id)
-            continue;
-        const auto index = m_model->index(row);
-        m_view->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect);
-        m_view->scrollTo(index);
-        return true;
-    }
-    return false;
+    const int row = m_model->rowOf(id);
+    if (row < 0)
+        return false;
+    const auto index = m_model->index(row);
+    m_view->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect);
+    m_view->scrollTo(index);
+    return true;
 }
 
 void GalleryPanel::rateSelection(int rating) {
@@ -405,6 +417,8 @@ void GalleryPanel::updateStatus(const QString& message) {
     if (!message.isEmpty())
         m_lastMessage = message;
     QString text = tr("%n image(s)", nullptr, m_model->rowCount());
+    if (isSearching())
+        text += tr(" · searching…");
     if (isImporting())
         text += tr(" · importing…");
     if (!m_lastMessage.isEmpty())

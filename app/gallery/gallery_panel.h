@@ -32,6 +32,7 @@ namespace charaforge::gallery {
 
 class ExportDialog;
 class GalleryModel;
+class GallerySearcher;
 class ThumbnailCache;
 
 // What an export takes from the panel.
@@ -50,12 +51,15 @@ public:
     GalleryPanel(const QString& queuePath, const QString& thumbnailFolder, QWidget* parent = nullptr);
     ~GalleryPanel() override;
 
-    // The query the filter widgets describe (what the grid shows).
+    // The query the filter widgets describe (what the grid shows once the search thread answers).
     queue::GalleryQuery query() const;
-    // Runs the filters now (typing in the search box waits a moment first).
+    // Starts the filters' search now (typing in the search box waits a moment first). The query runs on the
+    // search thread; the grid changes when it answers (isSearching() is true until then).
     void applyFilters();
-    // Re-reads the store (new images from the worker, another process' marks), keeping the current image.
+    // Searches again (new images from the worker, another process' marks), keeping the current image, the
+    // selection and the scroll position.
     void reload();
+    bool isSearching() const { return m_pendingSearch != 0; }
 
     QList<qint64> selectedIds() const;
     qint64 currentId() const;
@@ -105,12 +109,21 @@ private:
     void showContextMenu(const QPoint& pos);
     void updateStatus(const QString& message = QString());
     void pollStore();
+    void startSearch(bool keepView);
+    void showResult(int serial, const queue::GalleryQuery& query, const QList<qint64>& ids);
     void importDone(const ImportReport& report);
     QList<int> selectedRows() const;
 
     QString m_queuePath;
     std::unique_ptr<queue::GalleryStore> m_store;
     std::unique_ptr<ThumbnailCache> m_thumbnails;
+    std::unique_ptr<GallerySearcher> m_searcher;
+    int m_pendingSearch = 0; // the serial the grid waits for (0: none)
+    struct ViewState {
+        qint64 current = 0;
+        QList<qint64> selected;
+        int scroll = -1; // -1: not kept
+    } m_restore;
     GalleryModel* m_model = nullptr;
     QListView* m_view = nullptr;
     QLineEdit* m_search = nullptr;

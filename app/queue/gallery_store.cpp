@@ -7,6 +7,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRegularExpression>
@@ -389,6 +390,32 @@ std::optional<GalleryImage> GalleryStore::imageForPath(const QString& path) cons
     if (!q.next())
         return std::nullopt;
     return imageFrom(q);
+}
+
+QList<GalleryImage> GalleryStore::images(const QList<qint64>& ids) const {
+    QList<GalleryImage> out;
+    if (ids.isEmpty())
+        return out;
+    QStringList marks;
+    marks.reserve(ids.size());
+    for (qsizetype i = 0; i < ids.size(); ++i)
+        marks << QStringLiteral("?");
+    auto q = prepared(QSqlDatabase::database(m_connection), m_path,
+                      QStringLiteral("SELECT %1 FROM images WHERE id IN (%2)")
+                          .arg(QLatin1String(kColumns), marks.join(QLatin1Char(','))));
+    for (qint64 id : ids)
+        q.addBindValue(id);
+    execPrepared(q, m_path);
+    QHash<qint64, GalleryImage> byId;
+    while (q.next()) {
+        auto g = imageFrom(q);
+        byId.insert(g.id, std::move(g));
+    }
+    out.reserve(byId.size());
+    for (qint64 id : ids)
+        if (const auto it = byId.constFind(id); it != byId.constEnd())
+            out.push_back(*it);
+    return out;
 }
 
 QList<GalleryImage> GalleryStore::search(const GalleryQuery& query) const {

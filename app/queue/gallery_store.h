@@ -97,6 +97,9 @@ public:
 
     std::optional<GalleryImage> image(qint64 id) const;
     std::optional<GalleryImage> imageForPath(const QString& path) const;
+    // The records of `ids` in that order (ids with no record left out): one indexed read, whatever query
+    // found the ids (a view pages through a search result with it).
+    QList<GalleryImage> images(const QList<qint64>& ids) const;
     QList<GalleryImage> search(const GalleryQuery& query) const;
     int count(const GalleryQuery& query) const;
     // Ids only, in the query's order: what a view needs to page lazily.

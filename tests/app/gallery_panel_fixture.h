@@ -2,6 +2,7 @@
 // Shared by the gallery panel and export dialog tests: a temporary queue folder whose gallery holds six
 // images with known marks, groups, sizes and days, and writers of our PNGs and A1111 ones.
 #include "charaforge/imaging/png_io.h"
+#include "gallery/gallery_panel.h"
 #include "queue/gallery_store.h"
 #include "queue/job_record.h"
 
@@ -18,11 +19,11 @@
 namespace charaforge::test {
 
 class GalleryPanelFixture : public ::testing::Test {
-protected:
-    QTemporaryDir dir;
-
-    QString queuePath() const { return dir.filePath(QStringLiteral("queue.sqlite")); }
-    QString thumbs() const { return dir.filePath(QStringLiteral("thumbs")); }
+public:
+    // Waits for the panel's search thread to answer (the grid shows the filters' result).
+    static void settle(const gallery::GalleryPanel& panel) {
+        ASSERT_TRUE(waitFor([&] { return !panel.isSearching(); })) << "the search did not answer";
+    }
 
     static bool waitFor(const std::function<bool()>& done, int ms = 5000) {
         QElapsedTimer t;
@@ -34,6 +35,12 @@ protected:
         }
         return true;
     }
+
+protected:
+    QTemporaryDir dir;
+
+    QString queuePath() const { return dir.filePath(QStringLiteral("queue.sqlite")); }
+    QString thumbs() const { return dir.filePath(QStringLiteral("thumbs")); }
 
     static void writeOurPng(const QString& path, const QString& name, qint64 seed, int w = 32, int h = 32) {
         queue::Job job;

@@ -62,6 +62,7 @@ TEST_F(ExportDialogTest, ExportDialogZipsAHandPickedSelection) {
     addStandardImages();
     GalleryPanel panel(queuePath(), thumbs());
     panel.show();
+    settle(panel);
     // Hand-picked: seeds 5 and 2 (rows 1 and 4, newest first), and the current one is in group g-a.
     auto* sel = panel.view()->selectionModel();
     sel->setCurrentIndex(panel.model()->index(4), QItemSelectionModel::ClearAndSelect);
@@ -128,6 +129,7 @@ TEST_F(ExportDialogTest, CancellingAZipExportMidWayLeavesNoFile) {
         imaging::write_png_atomic(dir.filePath(QStringLiteral("images/%1.png").arg(i)).toStdString(), rgb);
     }
     GalleryPanel panel(queuePath(), thumbs());
+    settle(panel);
     ExportDialog* dialog = panel.openExportDialog();
     dialog->setSource(3); // every image in the view
     dialog->setFormat(ExportFormat::Zip);
@@ -150,4 +152,36 @@ TEST_F(ExportDialogTest, CancellingAZipExportMidWayLeavesNoFile) {
     EXPECT_FALSE(QFileInfo::exists(out + QStringLiteral(".part")));
     EXPECT_TRUE(dialog->message().contains(QStringLiteral("Cancelled"))) << dialog->message().toStdString();
     EXPECT_FALSE(dialog->isRunning());
+}
+
+TEST_F(ExportDialogTest, TheFormMapsToTheExportOptionsAndWritesAPdfSheet) {
+    addStandardImages();
+    GalleryPanel panel(queuePath(), thumbs());
+    settle(panel);
+    ExportDialog* dialog = panel.openExportDialog();
+    EXPECT_FALSE(dialog->findChild<QRadioButton*>(QStringLiteral("exportSource0"))->isEnabled()); // none picked
+    dialog->setSource(3);
+    dialog->setFormat(ExportFormat::Zip);
+    dialog->setDestination(dir.filePath(QStringLiteral("sheet.zip")));
+    dialog->setFormat(ExportFormat::Pdf); // the file name follows the format
+    dialog->setPaper(PaperSize::Letter);
+    const auto o = dialog->options();
+    EXPECT_EQ(o.format, ExportFormat::Pdf);
+    EXPECT_EQ(o.paper, PaperSize::Letter);
+    EXPECT_EQ(o.destination, dir.filePath(QStringLiteral("sheet.pdf")));
+    // A folder is no file name for a single-file export.
+    dialog->setDestination(dir.path());
+    EXPECT_FALSE(dialog->startExport());
+    EXPECT_TRUE(dialog->message().contains(QStringLiteral("folder"))) << dialog->message().toStdString();
+    dialog->setDestination(dir.filePath(QStringLiteral("sheet.pdf")));
+    QSignalSpy finished(dialog, &ExportDialog::exportFinished);
+    ASSERT_TRUE(dialog->startExport());
+    ASSERT_TRUE(finished.wait(30000));
+    EXPECT_EQ(dialog->lastResult().written, 6);
+    QFile pdf(dir.filePath(QStringLiteral("sheet.pdf")));
+    ASSERT_TRUE(pdf.open(QIODevice::ReadOnly));
+    EXPECT_TRUE(pdf.read(5) == "%PDF-");
+    // Letter is 612 × 792 points (A4 would be 595 × 842).
+    pdf.seek(0);
+    EXPECT_TRUE(pdf.readAll().contains("/MediaBox [0 0 612.000000 792.000000]")) << "no Letter-sized page box";
 }

@@ -6,6 +6,7 @@
 
 #include "gallery/gallery_model.h"
 #include "gallery/gallery_panel.h"
+#include "gallery/gallery_searcher.h"
 #include "queue/job_record.h"
 
 #include <QAction>
@@ -32,6 +33,7 @@ namespace {
 class GalleryPanelTest : public GalleryPanelFixture {};
 
 QStringList seedsShown(const GalleryPanel& panel) {
+    GalleryPanelFixture::settle(panel);
     QStringList seeds;
     for (int r = 0; r < panel.model()->rowCount(); ++r)
         seeds << panel.model()->index(r).data(GalleryModel::SeedRole).toString();
@@ -50,6 +52,7 @@ TEST_F(GalleryPanelTest, SearchAndFiltersNarrowTheGrid) {
     addStandardImages();
     GalleryPanel panel(queuePath(), thumbs());
     panel.show();
+    settle(panel);
     ASSERT_EQ(panel.model()->rowCount(), 6);
 
     // Typing waits a moment, then searches prompt text and tags (prefixes).
@@ -59,6 +62,8 @@ TEST_F(GalleryPanelTest, SearchAndFiltersNarrowTheGrid) {
     EXPECT_EQ(seedsShown(panel), (QStringList{"2", "1"}));
     child<QLineEdit>(panel, "gallerySearch")->clear();
     panel.applyFilters();
+    EXPECT_TRUE(panel.isSearching());
+    settle(panel);
     EXPECT_EQ(panel.model()->rowCount(), 6);
 
     auto* rating = child<QComboBox>(panel, "galleryMinRating");
@@ -91,6 +96,7 @@ TEST_F(GalleryPanelTest, SearchAndFiltersNarrowTheGrid) {
     EXPECT_EQ(seedsShown(panel), (QStringList{"4", "3", "2"}));
     child<QDateEdit>(panel, "galleryFrom")->setDate(child<QDateEdit>(panel, "galleryFrom")->minimumDate());
     child<QDateEdit>(panel, "galleryTo")->setDate(child<QDateEdit>(panel, "galleryTo")->minimumDate());
+    settle(panel);
     EXPECT_EQ(panel.model()->rowCount(), 6);
 
     auto* sort = child<QComboBox>(panel, "gallerySort");
@@ -101,6 +107,7 @@ TEST_F(GalleryPanelTest, SearchAndFiltersNarrowTheGrid) {
     // Quotes and FTS operators typed by the user are words, not syntax.
     child<QLineEdit>(panel, "gallerySearch")->setText(QStringLiteral("\"miku OR* NEAR("));
     panel.applyFilters();
+    settle(panel);
     EXPECT_EQ(panel.model()->rowCount(), 0);
 }
 
@@ -113,8 +120,10 @@ TEST_F(GalleryPanelTest, RatingAndFavouriteFromThePanelSurviveARestart) {
         panel.show();
         panel.activateWindow();
         ASSERT_TRUE(QTest::qWaitForWindowActive(&panel));
+        settle(panel);
         auto* view = panel.view();
         view->setFocus();
+        ASSERT_EQ(panel.model()->rowCount(), 6) << panel.statusText().toStdString();
         ASSERT_TRUE(panel.selectId(panel.model()->idAt(5)));
         rated = panel.currentId();
         QTest::keyClick(view, Qt::Key_3);
@@ -142,6 +151,7 @@ TEST_F(GalleryPanelTest, RatingAndFavouriteFromThePanelSurviveARestart) {
         EXPECT_NE(reopened.image(favourite)->favourite, favouriteBefore);
     }
     GalleryPanel again(queuePath(), thumbs());
+    settle(again);
     ASSERT_TRUE(again.selectId(rated));
     EXPECT_EQ(again.model()->index(again.view()->currentIndex().row()).data(GalleryModel::RatingRole).toInt(), 3);
     ASSERT_TRUE(again.selectId(favourite));
@@ -153,11 +163,13 @@ TEST_F(GalleryPanelTest, AFileDeletedOnDiskShowsAsMissing) {
     addStandardImages();
     GalleryPanel panel(queuePath(), thumbs());
     panel.show();
+    settle(panel);
     const int row = 2;
     const QString path = panel.model()->index(row).data(GalleryModel::PathRole).toString();
     const qint64 id = panel.model()->idAt(row);
     ASSERT_TRUE(QFile::remove(path));
     panel.reload();
+    settle(panel);
     ASSERT_TRUE(panel.selectId(id));
     const auto index = panel.view()->currentIndex();
     EXPECT_TRUE(index.data(GalleryModel::MissingRole).toBool());
@@ -205,6 +217,7 @@ TEST_F(GalleryPanelTest, ADroppedFolderImportsOursAndA1111AndReportsTheRest) {
 
     GalleryPanel panel(queuePath(), thumbs());
     panel.show();
+    settle(panel);
     ASSERT_EQ(panel.model()->rowCount(), 0);
     QSignalSpy finished(&panel, &GalleryPanel::importFinished);
     QMimeData mime;
@@ -225,6 +238,7 @@ TEST_F(GalleryPanelTest, ADroppedFolderImportsOursAndA1111AndReportsTheRest) {
     EXPECT_TRUE(panel.statusText().contains(QStringLiteral("3 skipped"))) << panel.statusText().toStdString();
 
     // Both images are in the grid with their metadata.
+    settle(panel);
     EXPECT_EQ(panel.model()->rowCount(), 2);
     const auto a1111 = panel.store().imageForPath(folder + QStringLiteral("/a1111.png"));
     ASSERT_TRUE(a1111.has_value());
@@ -249,4 +263,21 @@ TEST_F(GalleryPanelTest, ADroppedFolderImportsOursAndA1111AndReportsTheRest) {
     EXPECT_EQ(again.front().at(0).toInt(), 1);
     EXPECT_EQ(again.front().at(1).toStringList().size(), 1);
     EXPECT_EQ(panel.store().count({}), 2); // recorded again, not twice
+}
+
+TEST_F(GalleryPanelTest, TheSearcherAnswersOnlyTheLatestRequestOffTheGuiThread) {
+    addStandardImages();
+    GallerySearcher searcher(queue::GalleryStore::pathNextTo(queuePath()));
+    QSignalSpy found(&searcher, &GallerySearcher::found);
+    searcher.search({.text = QStringLiteral("miku")});
+    const int latest = searcher.search({.text = QStringLiteral("kagamine")});
+    EXPECT_EQ(searcher.latest(), latest);
+    ASSERT_TRUE(found.wait(5000));
+    QTest::qWait(50); // an answer to the superseded request would arrive by now
+    ASSERT_EQ(found.count(), 1);
+    EXPECT_EQ(found.front().at(0).toInt(), latest);
+    const auto ids = found.front().at(2).value<QList<qint64>>();
+    queue::GalleryStore store(queue::GalleryStore::pathNextTo(queuePath()));
+    EXPECT_EQ(ids, store.searchIds({.text = QStringLiteral("kagamine")}));
+    EXPECT_EQ(ids.size(), 2);
 }

@@ -163,6 +163,21 @@ TEST_F(GalleryStoreTest, DeletedFilesAreMissingNotErrors) {
     EXPECT_FALSE(all[1].missing);
 }
 
+TEST_F(GalleryStoreTest, ImagesByIdComeInTheGivenOrderWithoutDeletedOnes) {
+    GalleryStore g(db());
+    fill(g);
+    const auto ids = g.searchIds({.sort = GallerySort::OldestFirst}); // seeds 1, 2, 3
+    ASSERT_EQ(ids.size(), 3);
+    EXPECT_EQ(seedsOf(g.images({ids[2], ids[0], ids[1]})), (QList<qint64>{3, 1, 2}));
+    g.remove(ids[0]);
+    EXPECT_EQ(seedsOf(g.images({ids[2], ids[0], ids[1]})), (QList<qint64>{3, 2}));
+    EXPECT_TRUE(g.images({}).isEmpty());
+    const auto one = g.images({ids[1]});
+    ASSERT_EQ(one.size(), 1);
+    EXPECT_EQ(one.front().path, g.image(ids[1])->path);
+    EXPECT_EQ(one.front().characters, g.image(ids[1])->characters);
+}
+
 TEST_F(GalleryStoreTest, ExclusiveWinnerClearsTheGroupsOtherWinners) {
     GalleryStore g(db());
     auto a = imageAt(writePng(file("a.png")), "a, b", 1, 1);
