@@ -250,7 +250,8 @@ int runExport(const Export& o) {
         throw std::runtime_error("no image matches: nothing was exported");
 
     // Group labels and axis names, from the queue the gallery sits beside (when there is one).
-    const auto items = gallery::exportItemsFor(images, o.where.gallery.empty() ? queuePathOf(o.where) : QString());
+    const auto items =
+        gallery::exportItemsFor(images, *store, o.where.gallery.empty() ? queuePathOf(o.where) : QString());
     const auto result = gallery::exportImages(items, options, [](int done, int total) {
         progress::show("exporting " + std::to_string(done) + "/" + std::to_string(total));
         return true;

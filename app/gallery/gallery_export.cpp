@@ -63,21 +63,33 @@ QString settingsLine(const queue::GalleryImage& image, bool withSeed) {
     return line;
 }
 
-QList<ExportItem> exportItemsFor(const QList<queue::GalleryImage>& images, const QString& queuePath) {
-    QHash<QString, queue::GroupInfo> groups;
+QList<ExportItem> exportItemsFor(const QList<queue::GalleryImage>& images, const queue::GalleryStore& gallery,
+                                 const QString& queuePath) {
+    struct Labels {
+        QString label;
+        QStringList axisNames;
+    };
+    QHash<QString, Labels> labels; // by group id
+    for (const auto& im : images) {
+        if (im.group.isEmpty() || labels.contains(im.group))
+            continue;
+        if (const auto g = gallery.group(im.group); g && (!g->label.isEmpty() || !g->axes.isEmpty()))
+            labels.insert(im.group, {g->label, g->axisNames()});
+    }
     if (!queuePath.isEmpty() && QFileInfo(queuePath).isFile()) {
         queue::JobStore jobs(queuePath);
         queue::GroupStore groupStore(jobs);
         for (const auto& g : groupStore.groups())
-            groups.insert(g.id, g);
+            if (!labels.contains(g.id))
+                labels.insert(g.id, {g.label, g.axisNames()});
     }
     QList<ExportItem> items;
     items.reserve(images.size());
     for (const auto& im : images) {
         ExportItem item{im, {}, {}};
-        if (const auto it = groups.constFind(im.group); it != groups.constEnd()) {
+        if (const auto it = labels.constFind(im.group); it != labels.constEnd()) {
             item.groupLabel = it->label;
-            item.axisNames = it->axisNames();
+            item.axisNames = it->axisNames;
         }
         items.push_back(item);
     }

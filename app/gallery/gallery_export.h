@@ -42,9 +42,11 @@ struct ExportResult {
 // partial archive, sheet or PDF behind (a folder keeps the files already copied).
 using ExportProgress = std::function<bool(int done, int total)>;
 
-// `images` as export items, each with its group's label and axis names read from the queue database
-// `queuePath` (the groups of its GroupStore); an empty path or one with no database gives no group labels.
-QList<ExportItem> exportItemsFor(const QList<queue::GalleryImage>& images, const QString& queuePath);
+// `images` as export items, each with its group's label and axis names: the gallery's own record of the group
+// (it outlives the queue's jobs), else the group of the queue database `queuePath` (its GroupStore; an empty
+// path or one with no database: none).
+QList<ExportItem> exportItemsFor(const QList<queue::GalleryImage>& images, const queue::GalleryStore& gallery,
+                                 const QString& queuePath);
 
 // Runs the export. Throws std::runtime_error naming the destination when it cannot be written.
 ExportResult exportImages(const QList<ExportItem>& items, const ExportOptions& options,

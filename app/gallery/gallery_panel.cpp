@@ -508,7 +508,7 @@ QList<ExportItem> GalleryPanel::exportItems(ExportScope scope) const {
         images = m_store->search(m_model->query());
         break;
     }
-    return exportItemsFor(images, m_queuePath);
+    return exportItemsFor(images, *m_store, m_queuePath);
 }
 
 ExportDialog* GalleryPanel::openExportDialog() {

@@ -218,3 +218,24 @@ TEST_F(ExportTest, PdfSheetHasPageBreaksAndThePromptText) {
         }
     }
 }
+
+TEST(ExportItems, GroupLabelsComeFromTheGalleryElseTheQueue) {
+    QTemporaryDir dir;
+    queue::GalleryStore gallery(dir.filePath("gallery.db"));
+    queue::VariantAxis style;
+    style.kind = queue::AxisKind::Style;
+    style.values = QStringList{QStringLiteral("ink"), QStringLiteral("oil")};
+    gallery.recordGroup({QStringLiteral("g1"), QStringLiteral("ink or oil"), {style}, 0, 1000});
+    queue::GalleryImage a, b, c;
+    a.group = QStringLiteral("g1");
+    b.group = QStringLiteral("g-unknown");
+    const auto items = exportItemsFor({a, b, c}, gallery, QString());
+    ASSERT_EQ(items.size(), 3);
+    EXPECT_EQ(items[0].groupLabel, QStringLiteral("ink or oil"));
+    EXPECT_EQ(items[0].axisNames, QStringList{QStringLiteral("style")});
+    EXPECT_TRUE(items[1].groupLabel.isEmpty()); // neither the gallery nor a queue knows it
+    EXPECT_TRUE(items[1].axisNames.isEmpty());
+    EXPECT_TRUE(items[2].groupLabel.isEmpty()); // no group
+    // A queue path with no database is no error: no labels from it.
+    EXPECT_EQ(exportItemsFor({b}, gallery, dir.filePath("no-queue.sqlite")).front().groupLabel, QString());
+}
