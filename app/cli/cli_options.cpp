@@ -249,4 +249,20 @@ void check_output_file(const std::string& path, const std::string& option) {
         fail("cannot write in the folder " + folder.string() + ": " + std::strerror(errno));
 }
 
+void check_new_or_empty_folder(const std::string& dir, const std::string& name, bool force,
+                               const std::string& force_note) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = fs::status(dir, ec);
+    if (!fs::exists(st))
+        return;
+    if (!fs::is_directory(st))
+        throw std::invalid_argument(name + ": " + dir + ": exists and is not a folder");
+    const fs::directory_iterator it(dir, ec);
+    if (ec)
+        throw std::invalid_argument(name + ": " + dir + ": cannot read the folder: " + ec.message());
+    if (it != fs::directory_iterator() && !force)
+        throw std::invalid_argument(name + ": " + dir + ": the folder is not empty; " + force_note);
+}
+
 } // namespace charaforge::cli

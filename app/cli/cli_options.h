@@ -99,4 +99,10 @@ std::string numbered_output_path(const std::string& out, int index, int count);
 // std::invalid_argument naming `option` and the path.
 void check_output_file(const std::string& path, const std::string& option);
 
+// Checks, before any work, that `dir` (given as `name`) is a folder to write into: absent, or an empty folder,
+// or any folder when `force`. Throws std::invalid_argument naming `name` and the path; a non-empty folder's
+// message ends with "; " + `force_note` (what --force would do).
+void check_new_or_empty_folder(const std::string& dir, const std::string& name, bool force,
+                               const std::string& force_note);
+
 } // namespace charaforge::cli

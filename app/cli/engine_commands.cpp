@@ -83,24 +83,6 @@ struct MakeTestModel {
     bool force = false;
 };
 
-// The folder make-test-model writes into must be new or empty: its files (a real model's weights, say) would
-// be replaced without a word. Throws std::invalid_argument naming DIR.
-void check_test_model_folder(const std::string& dir, bool force) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::file_status st = fs::status(dir, ec);
-    if (!fs::exists(st))
-        return;
-    if (!fs::is_directory(st))
-        throw std::invalid_argument("DIR: " + dir + ": exists and is not a folder");
-    const fs::directory_iterator it(dir, ec);
-    if (ec)
-        throw std::invalid_argument("DIR: " + dir + ": cannot read the folder: " + ec.message());
-    if (it != fs::directory_iterator() && !force)
-        throw std::invalid_argument("DIR: " + dir +
-                                    ": the folder is not empty; give --force to overwrite its model files");
-}
-
 void add_make_test_model(CLI::App& app, Action& chosen) {
     auto o = std::make_shared<MakeTestModel>();
     auto* sub = app.add_subcommand("make-test-model", "Write a tiny random-weight model folder (for tests)");
@@ -108,7 +90,8 @@ void add_make_test_model(CLI::App& app, Action& chosen) {
     add_int64(sub, "--seed", o->seed, 0, kMaxSeed, "seed of the random weights");
     sub->add_flag("--force", o->force, "write into a folder that is not empty, replacing its model files");
     set_action(sub, chosen, [o] {
-        check_test_model_folder(o->dir, o->force);
+        // The folder must be new or empty: its files (a real model's weights, say) would be replaced without a word.
+        check_new_or_empty_folder(o->dir, "DIR", o->force, "give --force to overwrite its model files");
         const auto dir = eng::make_test_model(o->dir, static_cast<uint64_t>(o->seed));
         std::cout << "wrote a tiny random-weight test model to " << dir << "\n";
         return 0;
