@@ -165,6 +165,10 @@ bool CompareController::openCompareForImage(const QString& path) {
     }
 }
 
+bool CompareController::isComparing(const QString& groupId) const {
+    return m_view && m_view->isVisible() && !groupId.isEmpty() && m_view->groupId() == groupId;
+}
+
 void CompareController::refresh() {
     if (!m_view || m_view->groupId().isEmpty())
         return;

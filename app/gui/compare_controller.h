@@ -43,6 +43,8 @@ public:
     ui::CompareSet compareSet(const QString& groupId);
     // Re-reads the open view's group (an image finished, a mark changed elsewhere).
     void refresh();
+    // True while the view shows group `groupId` (open and visible).
+    bool isComparing(const QString& groupId) const;
 
     queue::GalleryStore& gallery();
     // "Branch from here": the image to load into the editor.

@@ -461,6 +461,12 @@ void StudioController::pollChanges() {
         const auto changed = m_store->jobsChangedSince(m_revision, &total);
         m_revision = revision;
         m_paused = paused;
+        // An open compare view follows its group's jobs, whoever runs them (charaforge-cli worker too).
+        bool compared = false;
+        for (const auto& j : changed)
+            compared = compared || m_compare->isComparing(j.group);
+        if (compared)
+            m_compare->refresh();
         for (const auto& j : changed) {
             auto it = std::find_if(m_jobs.begin(), m_jobs.end(), [&](const queue::Job& o) { return o.id == j.id; });
             if (it != m_jobs.end())

@@ -574,6 +574,34 @@ TEST(Studio, TheCompareViewOfAGroupIsLabelledByItsAxesAndItsMarksSurviveARestart
             EXPECT_NE(model->index(r, c).data(ui::CompareGridModel::ImageIdRole).toLongLong(), 0) << r << "," << c;
 }
 
+TEST(Studio, AnOpenCompareViewFillsAsAnotherWorkerFinishesTheGroupsImages) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    queue::JobStore store(rig.db); // another connection, as a charaforge-cli worker has
+    queue::GroupStore groups(store);
+    queue::JobSpec base;
+    base.prompt = QStringLiteral("<general_tags>x</general_tags>");
+    base.width = base.height = 64;
+    base.model = QStringLiteral("/models/none");
+    base.outputDir = rig.dir + QStringLiteral("/out");
+    const QList<queue::VariantAxis> axes{queue::seedAxis(3, 2)};
+    const QString id = groups.create(queue::expandVariants(base, axes), axes, QStringLiteral("pair"));
+    controller.refresh();
+    ASSERT_TRUE(controller.openCompare(id)) << rig.window.statusText().toStdString();
+    const auto* model = controller.compare().view()->model();
+    ASSERT_EQ(model->columnCount(), 2);
+    EXPECT_EQ(model->index(0, 1).data().toString(), "queued");
+    EXPECT_EQ(model->index(0, 1).data(ui::CompareGridModel::ImageIdRole).toLongLong(), 0);
+    ASSERT_EQ(finishQueuedJobs(store, rig.dir).size(), 2);
+    EXPECT_TRUE(waitFor(
+        [&] {
+            return model->index(0, 0).data(ui::CompareGridModel::ImageIdRole).toLongLong() != 0 &&
+                   model->index(0, 1).data(ui::CompareGridModel::ImageIdRole).toLongLong() != 0;
+        },
+        5000))
+        << "the view shows both images";
+}
+
 TEST(Studio, BranchingFromAWinnerStoresTheLineageAndTheImagesDetailsShowIt) {
     Rig rig;
     app::StudioController controller(rig.window, *rig.worker, rig.db);
