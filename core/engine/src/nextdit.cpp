@@ -171,11 +171,15 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const
     auto c = cos.to(x.scalar_type()).unsqueeze(2), s = sin.to(x.scalar_type()).unsqueeze(2); // [B, L, 1, Dh/2]
     auto xp = x.unflatten(-1, {-1, 2});                                                      // [B, L, H, Dh/2, 2]
     auto x0 = xp.select(-1, 0), x1 = xp.select(-1, 1);                                       // [B, L, H, Dh/2]
-    auto out = torch::empty(x.sizes(), x.options());                                         // [B, L, H, Dh]
-    auto op = out.unflatten(-1, {-1, 2});                                                    // [B, L, H, Dh/2, 2]
-    auto o0 = op.select(-1, 0), o1 = op.select(-1, 1);                                       // [B, L, H, Dh/2]
-    at::mul_out(o0, x0, c).addcmul_(x1, s, -1);                                              // x0 cos - x1 sin
-    at::mul_out(o1, x0, s).addcmul_(x1, c);                                                  // x0 sin + x1 cos
+    if (torch::GradMode::is_enabled() && (x.requires_grad() || cos.requires_grad() || sin.requires_grad())) {
+        // Training (tools/demo_model): the out= products below have no autograd formula.
+        return torch::stack({x0 * c - x1 * s, x0 * s + x1 * c}, -1).flatten(-2); // [B, L, H, Dh]
+    }
+    auto out = torch::empty(x.sizes(), x.options());   // [B, L, H, Dh]
+    auto op = out.unflatten(-1, {-1, 2});              // [B, L, H, Dh/2, 2]
+    auto o0 = op.select(-1, 0), o1 = op.select(-1, 1); // [B, L, H, Dh/2]
+    at::mul_out(o0, x0, c).addcmul_(x1, s, -1);        // x0 cos - x1 sin
+    at::mul_out(o1, x0, s).addcmul_(x1, c);            // x0 sin + x1 cos
     return out;
 }
 
