@@ -55,7 +55,7 @@ GalleryView::GalleryView(QWidget* parent) : QWidget(parent) {
     m_list->setUniformItemSizes(true);
     m_list->setWordWrap(false);
     m_list->setTextElideMode(Qt::ElideMiddle);
-    m_list->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_list->setSelectionMode(QAbstractItemView::ExtendedSelection); // several images: erase many
     m_list->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_list->setDragEnabled(false);
     m_list->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -73,6 +73,13 @@ GalleryView::GalleryView(QWidget* parent) : QWidget(parent) {
         const QString path = currentPath();
         if (!path.isEmpty())
             Q_EMIT compareRequested(path);
+    });
+    m_eraseAction = new QAction(tr("Erase with a mask…"), this);
+    m_eraseAction->setObjectName(QStringLiteral("galleryEraseAction"));
+    connect(m_eraseAction, &QAction::triggered, this, [this] {
+        const QStringList paths = selectedPaths();
+        if (!paths.isEmpty())
+            Q_EMIT eraseRequested(paths);
     });
     m_openFolderAction = new QAction(tr("Open containing folder"), this);
     m_openFolderAction->setObjectName(QStringLiteral("openFolderAction"));
@@ -115,6 +122,33 @@ void GalleryView::addImage(qint64 jobId, const QImage& image, const QString& pat
     if (wasCurrent)
         m_list->setCurrentItem(item);
     updateActions();
+}
+
+void GalleryView::addImageBeside(const QString& originalPath, qint64 jobId, const QImage& image, const QString& path,
+                                 const QString& tooltip) {
+    addImage(jobId, image, path, tooltip); // at the front
+    for (int row = 1; row < m_list->count(); ++row) {
+        if (m_list->item(row)->data(kPathRole).toString() != originalPath)
+            continue;
+        const bool wasCurrent = m_list->currentRow() == 0;
+        QListWidgetItem* item = nullptr;
+        {
+            const QSignalBlocker blocker(m_list);
+            item = m_list->takeItem(0);
+            m_list->insertItem(row, item); // the original moved up to row - 1: right after it
+        }
+        if (wasCurrent)
+            m_list->setCurrentItem(item);
+        break;
+    }
+}
+
+QStringList GalleryView::selectedPaths() const {
+    QStringList paths;
+    for (int row = 0; row < m_list->count(); ++row)
+        if (m_list->item(row)->isSelected())
+            paths << m_list->item(row)->data(kPathRole).toString();
+    return paths;
 }
 
 void GalleryView::clear() {
@@ -166,6 +200,7 @@ void GalleryView::updateActions() {
     const bool hasCurrent = !currentPath().isEmpty();
     m_restoreAction->setEnabled(hasCurrent);
     m_compareAction->setEnabled(hasCurrent);
+    m_eraseAction->setEnabled(hasCurrent);
     m_openFolderAction->setEnabled(hasCurrent);
     m_copyPathAction->setEnabled(hasCurrent);
 }
@@ -174,10 +209,12 @@ void GalleryView::showContextMenu(const QPoint& pos) {
     QListWidgetItem* item = m_list->itemAt(pos);
     if (!item)
         return;
-    m_list->setCurrentItem(item);
+    if (!item->isSelected())
+        m_list->setCurrentItem(item); // a click outside the selection selects that one; inside, it stays
     QMenu menu(this);
     menu.addAction(m_restoreAction);
     menu.addAction(m_compareAction);
+    menu.addAction(m_eraseAction);
     menu.addSeparator();
     menu.addAction(m_openFolderAction);
     menu.addAction(m_copyPathAction);

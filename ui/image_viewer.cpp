@@ -56,6 +56,9 @@ ImageViewer::ImageViewer(QWidget* parent) : QWidget(parent) {
     connect(m_next, &QAction::triggered, this, [this] { Q_EMIT stepRequested(1); });
     m_previous = addViewerAction(tr("&Previous image"), {QKeySequence(Qt::Key_Left)}, "previousImageAction");
     connect(m_previous, &QAction::triggered, this, [this] { Q_EMIT stepRequested(-1); });
+    m_compare = addViewerAction(tr("&Before / after"), {QKeySequence(Qt::Key_B)}, "beforeAfterAction");
+    m_compare->setToolTip(tr("Flip between an erased image and its original"));
+    connect(m_compare, &QAction::triggered, this, &ImageViewer::flipComparison);
     updateActions();
 }
 
@@ -74,7 +77,7 @@ QAction* ImageViewer::addViewerAction(const QString& text, const QList<QKeySeque
 
 QList<QAction*> ImageViewer::viewerActions() const {
     return {m_zoomIn,          m_zoomOut, m_actualSize, m_fitAction, m_fullScreenAction,
-            m_leaveFullScreen, m_copy,    m_next,       m_previous};
+            m_leaveFullScreen, m_copy,    m_next,       m_previous,  m_compare};
 }
 
 void ImageViewer::updateActions() {
@@ -82,6 +85,7 @@ void ImageViewer::updateActions() {
     for (QAction* a : {m_zoomIn, m_zoomOut, m_actualSize, m_fitAction})
         a->setEnabled(zoomable);
     m_copy->setEnabled(hasImage());
+    m_compare->setEnabled(hasComparison());
     m_leaveFullScreen->setEnabled(m_fullScreen);
     m_fullScreenAction->setChecked(m_fullScreen);
     unsetCursor();
@@ -89,7 +93,30 @@ void ImageViewer::updateActions() {
         setCursor(m_dragging ? Qt::ClosedHandCursor : Qt::OpenHandCursor);
 }
 
+void ImageViewer::setComparison(const QImage& before, const QString& beforeCaption) {
+    if (before.isNull() || m_preview || before.size() != m_image.size())
+        return;
+    m_other = before;
+    m_otherCaption = beforeCaption;
+    m_showingBefore = false;
+    updateActions();
+}
+
+bool ImageViewer::flipComparison() {
+    if (m_other.isNull())
+        return false;
+    std::swap(m_image, m_other);
+    std::swap(m_caption, m_otherCaption);
+    m_showingBefore = !m_showingBefore;
+    m_scaled = QPixmap();
+    m_pixmap = QPixmap();
+    update(); // same size: zoom and position stay
+    return true;
+}
+
 void ImageViewer::setImage(const QImage& image, const QString& caption) {
+    m_other = QImage();
+    m_showingBefore = false;
     const bool keepZoom = !m_fit && !m_preview && !m_image.isNull() && image.size() == m_image.size();
     m_image = image;
     m_caption = caption;
@@ -104,6 +131,8 @@ void ImageViewer::setImage(const QImage& image, const QString& caption) {
 }
 
 void ImageViewer::setPreview(const QImage& smallPreview, const QString& caption) {
+    m_other = QImage();
+    m_showingBefore = false;
     m_image = smallPreview;
     m_caption = caption;
     m_preview = true;
@@ -114,6 +143,8 @@ void ImageViewer::setPreview(const QImage& smallPreview, const QString& caption)
 }
 
 void ImageViewer::clear() {
+    m_other = QImage();
+    m_showingBefore = false;
     m_image = QImage();
     m_caption.clear();
     m_preview = false;

@@ -31,6 +31,14 @@ public:
     // A finished image. An image of the same size as the one shown keeps the zoom and the position
     // (comparing variants); another one is fitted.
     void setImage(const QImage& image, const QString& caption);
+    // A before/after pair (an erased image and its original): the image shown stays, and the compare action
+    // (B) flips between the two at the same zoom and position. Any other image ends the comparison. `before`
+    // must have the shown image's size (a pair of other sizes is not compared).
+    void setComparison(const QImage& before, const QString& beforeCaption);
+    bool hasComparison() const { return !m_other.isNull(); }
+    bool showingBefore() const { return m_showingBefore; }
+    // Flips to the other image of the pair; false without one.
+    bool flipComparison();
     // A live preview while sampling, e.g. caption "preview · step 12/28".
     void setPreview(const QImage& smallPreview, const QString& caption);
     // Shows the placeholder text.
@@ -92,6 +100,7 @@ public:
     QAction* copyAction() const { return m_copy; }
     QAction* nextAction() const { return m_next; }
     QAction* previousAction() const { return m_previous; }
+    QAction* beforeAfterAction() const { return m_compare; }
     QList<QAction*> viewerActions() const;
 
     QSize sizeHint() const override;
@@ -148,6 +157,10 @@ private:
     QAction* m_copy = nullptr;
     QAction* m_next = nullptr;
     QAction* m_previous = nullptr;
+    QAction* m_compare = nullptr;
+    QImage m_other; // the other image of a before/after pair (null: none)
+    QString m_otherCaption;
+    bool m_showingBefore = false;
 };
 
 } // namespace charaforge::ui

@@ -342,11 +342,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     memoryDock->setWidget(m_monitor);
     addDockWidget(Qt::RightDockWidgetArea, memoryDock);
 
-    connect(m_gallery, &GalleryView::imageSelected, this, [this](const QString& path) {
-        QImage img(path);
-        if (!img.isNull())
-            m_viewer->setImage(img, QFileInfo(path).fileName());
-    });
+    connect(m_gallery, &GalleryView::imageSelected, this, &MainWindow::showImageFile);
     // Double-click (or Enter) on a thumbnail: the image at full size, its pixels 1:1, keys to the viewer.
     connect(m_gallery, &GalleryView::imageActivated, this, [this](const QString& path) {
         const QImage img(path);
@@ -373,6 +369,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     QAction* openAction = file->addAction(tr("&Open image…"), this, &MainWindow::openImage);
     openAction->setObjectName(QStringLiteral("openImageAction"));
     openAction->setShortcut(QKeySequence::Open);
+    QAction* eraseAction =
+        file->addAction(tr("&Erase with a mask…"), this, [this] { Q_EMIT eraseRequested(eraseTargets()); });
+    eraseAction->setObjectName(QStringLiteral("eraseAction"));
+    eraseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E)); // Ctrl+E: the gallery panel's Export…
+    eraseAction->setToolTip(tr("Paint over part of the image shown (or of the gallery's selected images) and erase "
+                               "it with LaMa"));
     file->addAction(tr("Choose model folder…"), this, &MainWindow::chooseModelRequested);
     QAction* builtIn = file->addAction(tr("Use the built-in model"), this, &MainWindow::builtInModelRequested);
     builtIn->setObjectName(QStringLiteral("builtInModelAction"));
@@ -788,6 +790,7 @@ bool MainWindow::openImageFile(const QString& path) {
     }
     m_viewer->setImage(img, QFileInfo(path).fileName());
     m_viewer->setFocus(Qt::OtherFocusReason);
+    m_shownFile = path;
     // One of our PNGs offers its settings the way a dropped one does.
     if (path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive) &&
         img.textKeys().contains(QStringLiteral("charaforge")))
@@ -810,6 +813,22 @@ void MainWindow::showEvent(QShowEvent* event) {
     }
 }
 
+bool MainWindow::showImageFile(const QString& path) {
+    const QImage img(path);
+    if (img.isNull())
+        return false;
+    m_viewer->setImage(img, QFileInfo(path).fileName());
+    m_shownFile = path;
+    return true;
+}
+
+QStringList MainWindow::eraseTargets() const {
+    const QStringList selected = m_gallery->selectedPaths();
+    if (selected.size() > 1)
+        return selected;
+    return m_shownFile.isEmpty() ? QStringList() : QStringList{m_shownFile};
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
     // A full-screen viewer is a window of its own: back into this one before it closes.
     m_viewer->setFullScreenView(false);
@@ -818,11 +837,13 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 
 void MainWindow::showImage(const QImage& image, const QString& caption) {
     m_viewer->setImage(image, caption);
+    m_shownFile.clear();
     statusBar()->showMessage(tr("Image ready (%1×%2) %3").arg(image.width()).arg(image.height()).arg(caption));
 }
 
 void MainWindow::showPreview(const QImage& preview, const QString& caption) {
     m_viewer->setPreview(preview, caption);
+    m_shownFile.clear();
 }
 
 void MainWindow::showError(const QString& message) {

@@ -117,6 +117,12 @@ public:
     // File → Open image without the dialog: shows `path` in the viewer; one of our PNGs also offers its
     // settings (imageDropped, as a drop does). False, with the reason in the status bar, when unreadable.
     bool openImageFile(const QString& path);
+    // Shows the image file `path` in the viewer (a gallery's pick; no settings are restored) and makes it the
+    // image File → Erase with a mask… works on. False when unreadable.
+    bool showImageFile(const QString& path);
+    // What File → Erase with a mask… erases in: the gallery's selected images when several are, else the image
+    // shown (picked in the gallery or opened); empty when none (the app layer then asks for a file).
+    QStringList eraseTargets() const;
 
     // Adds `panel` (made by the app layer, e.g. the gallery browser) as a dock titled `title`, tabbed with the
     // queue's, with its entry in the View menu. Call it before restoreSession so that its place is restored.
@@ -156,6 +162,8 @@ Q_SIGNALS:
     void imageDropped(const QString& path);
     // Folders were dropped anywhere on the window: import their PNGs into the gallery.
     void foldersDropped(const QStringList& paths);
+    // File → Erase with a mask… (eraseTargets()).
+    void eraseRequested(const QStringList& paths);
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
@@ -219,6 +227,7 @@ private:
     QList<qint64> m_progressJobs;   // the batch the progress line shows
     bool m_samplerProgress = false; // the line is the sampler's report (showProgress), not the queue's state
     QString m_samplingMessage;      // the status bar's last "Sampling: …" message
+    QString m_shownFile;            // the file of the image shown (gallery or opened), "" for a job's image
 };
 
 } // namespace charaforge::ui

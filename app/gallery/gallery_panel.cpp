@@ -234,6 +234,16 @@ void GalleryPanel::buildActions() {
         if (const auto img = m_model->imageAt(m_view->currentIndex().row()))
             Q_EMIT restoreRequested(img->path);
     });
+    m_eraseAction = new QAction(tr("Erase with a mask…"), this);
+    m_eraseAction->setObjectName(QStringLiteral("galleryEraseAction"));
+    connect(m_eraseAction, &QAction::triggered, this, [this] {
+        QStringList paths;
+        for (int row : selectedRows())
+            if (const auto img = m_model->imageAt(row); img && !img->missing)
+                paths << img->path;
+        if (!paths.isEmpty())
+            Q_EMIT eraseRequested(paths);
+    });
     m_exportAction = add(tr("Export…"), QKeySequence(Qt::CTRL | Qt::Key_E), [this] { openExportDialog(); });
     m_exportAction->setObjectName(QStringLiteral("galleryExportAction"));
 }
@@ -399,6 +409,7 @@ void GalleryPanel::showContextMenu(const QPoint& pos) {
         menu.addSeparator();
         menu.addAction(m_compareAction);
         menu.addAction(m_restoreAction);
+        menu.addAction(m_eraseAction);
         const QString path = img->path;
         menu.addAction(tr("Copy path"), this, [path] { QGuiApplication::clipboard()->setText(path); });
         menu.addAction(tr("Open containing folder"), this,

@@ -94,6 +94,8 @@ Q_SIGNALS:
     void imageActivated(const QString& path);
     // Context menu "Restore settings in the editor".
     void restoreRequested(const QString& path);
+    // Context menu "Erase with a mask…": the selected images that are on disk (erase many with one mask).
+    void eraseRequested(const QStringList& paths);
     // Context menu "Compare this group": the compare view should open on `group` (a variant group id).
     void compareGroupRequested(const QString& group);
     // An import finished: images added or updated, and one line per file skipped.
@@ -146,6 +148,7 @@ private:
     QAction* m_winnerAction = nullptr;
     QAction* m_compareAction = nullptr;
     QAction* m_restoreAction = nullptr;
+    QAction* m_eraseAction = nullptr;
     QAction* m_exportAction = nullptr;
     QThread* m_importThread = nullptr;
     QStringList m_importQueue; // paths dropped while an import runs

@@ -2,6 +2,7 @@
 // worker thread.
 #include "charaforge/engine/tools.h"
 #include "gallery/gallery_panel.h"
+#include "gui/erase_controller.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
 #include "queue/job_store.h"
@@ -71,11 +72,7 @@ int main(int argc, char** argv) {
             queuePath, QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + QStringLiteral("/thumbnails"));
         galleryPanel->setObjectName(QStringLiteral("galleryPanel"));
         window.addPanelDock(galleryPanel, QObject::tr("Gallery"));
-        const auto show = [&window](const QString& path) {
-            const QImage img(path);
-            if (!img.isNull())
-                window.viewer()->setImage(img, QFileInfo(path).fileName());
-        };
+        const auto show = [&window](const QString& path) { window.showImageFile(path); };
         QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::imageSelected, &window, show);
         QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::imageActivated, &window, show);
         QObject::connect(&window, &charaforge::ui::MainWindow::foldersDropped, galleryPanel,
@@ -117,6 +114,12 @@ int main(int argc, char** argv) {
     if (outputDir.isEmpty())
         outputDir = QSettings().value(QStringLiteral("output/dir"), charaforge::app::defaultOutputDir()).toString();
     controller->setOutputDir(QDir(outputDir).absolutePath());
+    // Erasing: the mask editor on a gallery or opened image, erase jobs queued for the worker.
+    charaforge::app::EraseController erase(
+        window, *controller, queuePath, [worker] { QMetaObject::invokeMethod(worker, "wake", Qt::QueuedConnection); });
+    if (galleryPanel)
+        QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::eraseRequested, &erase,
+                         &charaforge::app::EraseController::openMaskEditor);
 
     // The model opening, opened or failing is the controller's to show (and to go back from).
     QObject::connect(&window, &charaforge::ui::MainWindow::chooseModelRequested, &window, [&window, &controller] {

@@ -13,6 +13,7 @@
 #include "queue/job_store.h"
 #include "queue/model_setup.h"
 #include "ui/gallery_view.h"
+#include "ui/image_viewer.h"
 #include "ui/queue_panel.h"
 #include "ui/vram_monitor.h"
 
@@ -182,10 +183,24 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
         m_window.showPreview(img, tr("job %1 · preview · step %2/%3").arg(id).arg(step).arg(total));
     });
     connect(&worker, &QueueWorker::imageFinished, this, [this](qint64 id, const QImage& img, const QString& path) {
-        m_window.gallery()->addImage(id, img, path, tr("job %1\n%2").arg(id).arg(path));
+        std::optional<queue::Job> job;
+        try {
+            job = m_store->job(id);
+        } catch (const std::exception&) {
+        }
+        const QString tooltip = tr("job %1\n%2").arg(id).arg(path);
+        const bool erased = job && job->spec.kind == queue::JobKind::Erase;
+        if (erased)
+            m_window.gallery()->addImageBeside(job->spec.image, id, img, path, tooltip);
+        else
+            m_window.gallery()->addImage(id, img, path, tooltip);
         m_window.queuePanel()->setJobThumbnail(id, img);
         m_window.showImage(img, tr("job %1 · %2").arg(id).arg(QFileInfo(path).fileName()));
         m_compare->refresh(); // an open compare view shows the new image
+        // Before and after: B flips the viewer to the original and back.
+        if (erased)
+            m_window.viewer()->setComparison(QImage(job->spec.image),
+                                             tr("original · %1").arg(QFileInfo(job->spec.image).fileName()));
     });
     connect(&worker, &QueueWorker::jobFailed, this,
             [this](qint64 id, const QString& message) { m_window.showError(tr("job %1: %2").arg(id).arg(message)); });
@@ -493,7 +508,8 @@ void StudioController::show() {
         ui::JobView v;
         v.id = j.id;
         v.state = queue::stateName(j.state);
-        v.title = promptTitle(j.spec.prompt);
+        v.title = j.spec.kind == queue::JobKind::Erase ? tr("Erase in %1").arg(QFileInfo(j.spec.image).fileName())
+                                                       : promptTitle(j.spec.prompt);
         v.width = j.spec.width;
         v.height = j.spec.height;
         v.steps = j.spec.steps;

@@ -281,3 +281,19 @@ TEST_F(GalleryPanelTest, TheSearcherAnswersOnlyTheLatestRequestOffTheGuiThread) 
     EXPECT_EQ(ids, store.searchIds({.text = QStringLiteral("kagamine")}));
     EXPECT_EQ(ids.size(), 2);
 }
+
+TEST_F(GalleryPanelTest, EraseWithAMaskAsksForTheSelectedImagesOnDisk) {
+    addStandardImages();
+    GalleryPanel panel(queuePath(), thumbs());
+    panel.show();
+    settle(panel);
+    ASSERT_EQ(panel.model()->rowCount(), 6) << panel.statusText().toStdString();
+    QSignalSpy erase(&panel, &GalleryPanel::eraseRequested);
+    ASSERT_TRUE(panel.selectId(panel.model()->idAt(1)));
+    panel.view()->selectionModel()->select(panel.model()->index(3), QItemSelectionModel::Select);
+    panel.findChild<QAction*>(QStringLiteral("galleryEraseAction"))->trigger();
+    ASSERT_EQ(erase.count(), 1);
+    const QStringList expected{panel.model()->index(1).data(GalleryModel::PathRole).toString(),
+                               panel.model()->index(3).data(GalleryModel::PathRole).toString()};
+    EXPECT_EQ(erase.at(0).at(0).toStringList(), expected);
+}

@@ -1,12 +1,14 @@
 // The studio wired as the app wires it (window, controller, queue worker thread, real engine on the tiny
 // model, CPU), driven through the window and the queue panel offscreen: queue variants, pause, reorder,
 // cancel one, resume; images stream into the gallery with previews; a dropped PNG restores its settings.
+#include "charaforge/engine/lama.h"
 #include "charaforge/engine/model_check.h"
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/imaging/png_io.h"
 #include "charaforge/prompt/prompt.h"
 #include "gallery/gallery_panel.h"
 #include "gui/compare_controller.h"
+#include "gui/erase_controller.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
 #include "queue/gallery_recorder.h"
@@ -19,7 +21,10 @@
 #include "ui/compare_grid_model.h"
 #include "ui/compare_view.h"
 #include "ui/gallery_view.h"
+#include "ui/image_viewer.h"
 #include "ui/main_window.h"
+#include "ui/mask_canvas.h"
+#include "ui/mask_dialog.h"
 #include "ui/queue_model.h"
 #include "ui/queue_panel.h"
 #include "ui/variants_dialog.h"
@@ -34,6 +39,7 @@
 #include <QFileInfo>
 #include <QLabel>
 #include <QMessageBox>
+#include <QMouseEvent>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSettings>
@@ -1118,6 +1124,110 @@ TEST(Studio, QueueTitlesNameTheCharacters) {
               QStringLiteral("sketch"));
     EXPECT_LE(app::promptTitle(QStringLiteral("<character_1><n>%1</n></character_1>").arg(QString(200, u'a'))).size(),
               80);
+}
+
+// Erasing in the studio: without a LaMa model Erase says what to set and queues nothing; with one, the brush's
+// mask goes into a mask file beside the queue and an erase job of the gallery image; the worker's result shows
+// up in the gallery right after its original, and the viewer flips between before and after. Erase many: the
+// same mask scaled to each selected image.
+TEST(Studio, EraseQueuesTheMaskedImageAndTheResultShowsUpBesideTheOriginal) {
+    Rig rig;
+    const QString lama = rig.dir + QStringLiteral("/big-lama.safetensors");
+    engine::write_lama_test_model(lama.toStdString());
+    const QString a = rig.dir + QStringLiteral("/a.png"), b = rig.dir + QStringLiteral("/b.png");
+    QImage imageA(64, 48, QImage::Format_RGB888), imageB(32, 24, QImage::Format_RGB888);
+    for (int y = 0; y < 48; ++y)
+        for (int x = 0; x < 64; ++x)
+            imageA.setPixelColor(x, y, QColor(x * 4, y * 5, (x * y) % 256));
+    imageB.fill(Qt::darkMagenta);
+    ASSERT_TRUE(imageA.save(a));
+    ASSERT_TRUE(imageB.save(b));
+    QSettings().remove(QStringLiteral("erase/lamaModel"));
+    qunsetenv("CHARAFORGE_LAMA_MODEL");
+
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setOutputDir(rig.dir + QStringLiteral("/out"));
+    app::EraseController erase(rig.window, controller, rig.db,
+                               [&] { QMetaObject::invokeMethod(rig.worker, "wake", Qt::QueuedConnection); });
+    QStringList asked;
+    erase.setFilePrompt([&](const QString& title, const QString&) {
+        asked << title;
+        return lama;
+    });
+    rig.window.show();
+    rig.window.gallery()->addImage(0, imageA, a, {});
+    rig.window.gallery()->addImage(0, imageB, b, {});
+    ASSERT_TRUE(rig.window.gallery()->selectPath(a));
+    rig.window.findChild<QAction*>(QStringLiteral("eraseAction"))->trigger();
+    ui::MaskDialog* dialog = erase.dialog();
+    ASSERT_NE(dialog, nullptr);
+    EXPECT_EQ(dialog->images(), QStringList{a});
+
+    // Paint a band across the middle.
+    ui::MaskCanvas* canvas = dialog->canvas();
+    canvas->resize(640, 480);
+    canvas->setBrushSize(8);
+    const QRectF r = canvas->imageRect();
+    auto at = [&](double x, double y) { return QPointF(r.left() + x * r.width() / 64, r.top() + y * r.height() / 48); };
+    auto send = [&](QEvent::Type type, QPointF pos, Qt::MouseButton button, Qt::MouseButtons buttons) {
+        QMouseEvent e(type, pos, canvas->mapToGlobal(pos), button, buttons, Qt::NoModifier);
+        QApplication::sendEvent(canvas, &e);
+    };
+    send(QEvent::MouseButtonPress, at(10, 24), Qt::LeftButton, Qt::LeftButton);
+    send(QEvent::MouseMove, at(30, 24), Qt::NoButton, Qt::LeftButton);
+    send(QEvent::MouseButtonRelease, at(50, 24), Qt::LeftButton, Qt::NoButton);
+    const QImage painted = canvas->mask();
+    ASSERT_FALSE(canvas->isEmpty());
+
+    // No LaMa model: Erase is off and says what to set; queueing anyway queues nothing and says why.
+    EXPECT_FALSE(dialog->eraseButton()->isEnabled());
+    EXPECT_TRUE(dialog->problem().contains(QStringLiteral("big-lama.pt")));
+    EXPECT_TRUE(erase.queueErase({a}, painted, QStringLiteral("crop")).isEmpty());
+    EXPECT_TRUE(rig.window.statusText().contains(QStringLiteral("no LaMa model is set")))
+        << rig.window.statusText().toStdString();
+    queue::JobStore store(rig.db);
+    EXPECT_TRUE(store.jobs().isEmpty());
+
+    // "LaMa model…" asks for the file and remembers it.
+    dialog->findChild<QPushButton*>(QStringLiteral("chooseLamaButton"))->click();
+    ASSERT_EQ(asked.size(), 1);
+    EXPECT_EQ(erase.lamaModel(), lama);
+    EXPECT_EQ(QSettings().value(QStringLiteral("erase/lamaModel")).toString(), lama);
+    ASSERT_TRUE(dialog->eraseButton()->isEnabled()) << dialog->problem().toStdString();
+    dialog->eraseButton()->click();
+    const auto jobs = store.jobs();
+    ASSERT_EQ(jobs.size(), 1);
+    const queue::JobSpec& spec = jobs[0].spec;
+    EXPECT_EQ(spec.kind, queue::JobKind::Erase);
+    EXPECT_EQ(spec.image, a);
+    EXPECT_EQ(spec.model, lama);
+    EXPECT_EQ(spec.strategy, QStringLiteral("crop"));
+    EXPECT_TRUE(spec.mask.startsWith(erase.masksFolder())) << spec.mask.toStdString();
+    EXPECT_EQ(QImage(spec.mask).convertToFormat(QImage::Format_Grayscale8), painted) << "the mask file is the brush's";
+
+    rig.thread.start();
+    ASSERT_TRUE(waitFor([&] { return store.job(jobs[0].id)->state == queue::JobState::Done; }, 120000))
+        << store.job(jobs[0].id)->message.toStdString();
+    ASSERT_TRUE(waitFor([&] { return rig.window.gallery()->count() == 3; }, 10000));
+    const QString result = store.job(jobs[0].id)->outputPath;
+    // Newest first: b, a, then a's result right after it.
+    EXPECT_EQ(rig.window.gallery()->pathAt(1), a);
+    EXPECT_EQ(rig.window.gallery()->pathAt(2), result);
+    auto* viewer = rig.window.viewer();
+    ASSERT_TRUE(viewer->hasComparison());
+    const QImage after = viewer->image();
+    EXPECT_NE(after.convertToFormat(QImage::Format_RGB888), imageA) << "the band was erased";
+    viewer->beforeAfterAction()->trigger();
+    EXPECT_EQ(viewer->image().convertToFormat(QImage::Format_RGB888), imageA) << "B shows the original";
+
+    // Erase many: both gallery images, the one mask scaled to each.
+    const auto many = erase.queueErase({a, b}, painted, QStringLiteral("original"));
+    ASSERT_EQ(many.size(), 2);
+    const auto maskB = QImage(store.job(many[1])->spec.mask);
+    EXPECT_EQ(maskB.size(), QSize(32, 24));
+    EXPECT_EQ(qGray(maskB.pixel(15, 12)), 255);
+    EXPECT_EQ(qGray(maskB.pixel(15, 2)), 0);
+    EXPECT_EQ(store.job(many[1])->spec.strategy, QStringLiteral("original"));
 }
 
 int main(int argc, char** argv) {
