@@ -10,6 +10,7 @@ fails("^2$" "--lr" --data "${WORK}/d" --base "${WORK}/b" --out "${WORK}/o" --lr 
 fails("^2$" "--caption-dropout" --data "${WORK}/d" --base "${WORK}/b" --out "${WORK}/o" --caption-dropout 1.5)
 fails("^2$" "--out: .*full: the folder is not empty" --data "${WORK}/d" --base "${WORK}/b" --out "${WORK}/full")
 fails("^2$" "--data: .*/d/manifest.jsonl: cannot read" --data "${WORK}/d" --base "${WORK}/b" --out "${WORK}/o")
+fails("^2$" "--device: .*tpu" --data "${WORK}/d" --base "${WORK}/b" --out "${WORK}/o" --device tpu)
 if(EXISTS "${WORK}/o")
   message(FATAL_ERROR "a refused command line wrote ${WORK}/o")
 endif()

@@ -74,7 +74,7 @@ struct Captions {
     torch::Tensor pooled; // [B, Dp]
 };
 
-Captions stack(const std::vector<const eng::TextEmbedding*>& items) {
+Captions stack(const std::vector<const eng::TextEmbedding*>& items, const torch::Device& device) {
     Captions c;
     int64_t max_len = 0;
     for (const auto* e : items) {
@@ -93,7 +93,8 @@ Captions stack(const std::vector<const eng::TextEmbedding*>& items) {
                                           {static_cast<int64_t>(e->pooled.size())}, torch::kFloat32)
                              .clone());
     }
-    c.pooled = torch::stack(pooled); // [B, Dp]
+    c.features = c.features.to(device);
+    c.pooled = torch::stack(pooled).to(device); // [B, Dp]
     return c;
 }
 
@@ -158,10 +159,14 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
     ::setenv("CHARAFORGE_FUSED", "0", 1);
     const std::vector<Sample> samples = read_manifest(o.data_dir, o.max_images);
     const eng::ModelFiles base = eng::locate_model(o.base_model, eng::Require::Everything);
-    const eng::Runtime rt; // CPU, fp32: the GPU run chooses its device in a later session
+    eng::RuntimeOptions runtime_options;
+    runtime_options.device = o.device;
+    runtime_options.dtype = "fp32";
+    const eng::Runtime rt = eng::make_runtime(runtime_options);
+    const torch::Device dev = rt.device;
 
     // Captions through the base's own text encoders (the pipeline's conditioning, frozen).
-    const auto pipeline = eng::Pipeline::open(o.base_model);
+    const auto pipeline = eng::Pipeline::open(o.base_model, runtime_options);
     std::vector<eng::TextEmbedding> cond;
     eng::TextEmbedding uncond;
     for (const auto& s : samples) {
@@ -194,7 +199,7 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
                            .to(torch::kFloat32)
                            .div(255)
                            .unsqueeze(0); // [1, 3, H, W]
-            latents.push_back(vae->encode(rgb).clone());
+            latents.push_back(vae->encode(rgb.to(dev)).clone());
         }
     }
     const auto data = torch::cat(latents); // [N, C, h, w]
@@ -209,17 +214,19 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
                                   torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
     auto gen = at::detail::createCPUGenerator(o.seed);
 
+    // Random numbers come from CPU generators (then moved): the same seed gives the same batches, noise and times
+    // on every device.
     // A fixed evaluation set: every image (up to 8) with its own noise and time, conditioned.
     const int64_t eval_n = std::min<int64_t>(n, 8);
     auto eval_gen = at::detail::createCPUGenerator(o.seed ^ 0x5eedULL);
     const auto eval_x1 = data.narrow(0, 0, eval_n);
-    const auto eval_x0 = at::randn(eval_x1.sizes(), eval_gen);
-    const auto eval_t = at::rand({eval_n}, eval_gen);
+    const auto eval_x0 = at::randn(eval_x1.sizes(), eval_gen).to(dev);
+    const auto eval_t = at::rand({eval_n}, eval_gen).to(dev);
     std::vector<const eng::TextEmbedding*> eval_items;
     for (int64_t i = 0; i < eval_n; ++i) {
         eval_items.push_back(&cond[static_cast<size_t>(i)]);
     }
-    const Captions eval_caps = stack(eval_items);
+    const Captions eval_caps = stack(eval_items, dev);
     auto evaluate = [&] {
         torch::NoGradGuard no_grad;
         model->eval();
@@ -239,11 +246,11 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
             const bool dropped = drop[b].item<double>() < o.caption_dropout;
             items.push_back(dropped ? &uncond : &cond[static_cast<size_t>(index[b].item<int64_t>())]);
         }
-        const auto x1 = data.index_select(0, index); // [B, C, h, w]
-        const auto x0 = at::randn(x1.sizes(), gen);
-        const auto t = at::rand({o.batch}, gen); // [B], uniform in [0, 1) as ICPlan samples it
+        const auto x1 = data.index_select(0, index.to(dev)); // [B, C, h, w]
+        const auto x0 = at::randn(x1.sizes(), gen).to(dev);
+        const auto t = at::rand({o.batch}, gen).to(dev); // [B], uniform in [0, 1) as ICPlan samples it
         optimiser.zero_grad();
-        auto loss = flow_loss(model, x1, x0, t, stack(items));
+        auto loss = flow_loss(model, x1, x0, t, stack(items, dev));
         loss.backward();
         optimiser.step();
         report.losses.push_back(loss.item<double>());

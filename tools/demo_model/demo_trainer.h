@@ -23,7 +23,8 @@ struct DemoTrainOptions {
     double weight_decay = 0.01;
     double caption_dropout = 0.1; // probability that a sample is trained unconditionally (for CFG)
     uint64_t seed = 0;
-    int max_images = 0; // 0: every image of the manifest
+    int max_images = 0;         // 0: every image of the manifest
+    std::string device = "cpu"; // "cpu", "cuda", "cuda:N" (as RuntimeOptions::device); fp32 weights everywhere
 };
 
 struct DemoTrainReport {

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
                     "probability of training a sample unconditionally");
     cli::add_int(&app, "--max-images", o.max_images, 0, std::numeric_limits<int>::max(), "0: the whole set");
     cli::add_int64(&app, "--seed", seed, 0, std::numeric_limits<int64_t>::max(), "seed of batches, noise, times");
+    cli::add_device_option(&app, o.device);
     app.add_flag("--force", force, "write into a folder that is not empty");
     cli::Action chosen = [&] {
         o.seed = static_cast<uint64_t>(seed);

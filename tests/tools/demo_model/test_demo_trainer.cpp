@@ -79,9 +79,21 @@ TEST(DemoTrainer, ThirtyStepsReduceTheLossAndWriteALoadableModel) {
     EXPECT_EQ(images[0].width, 64);
     EXPECT_EQ(images[0].rgb.size(), 64u * 64u * 3u);
 
+    // Deterministic from the seed: a second run repeats the first steps' losses exactly.
+    const fs::path again = fresh_dir("again");
+    o.out_dir = again.string();
+    o.steps = 3;
+    const demo::DemoTrainReport repeat = demo::train_demo_model(o);
+    ASSERT_EQ(repeat.losses.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(repeat.losses[i], report.losses[i]) << "step " << i + 1;
+    }
+    EXPECT_EQ(repeat.eval_before, report.eval_before);
+
     fs::remove_all(base);
     fs::remove_all(data);
     fs::remove_all(out);
+    fs::remove_all(again);
 }
 
 TEST(DemoTrainer, RefusesBadOptionsAndData) {
