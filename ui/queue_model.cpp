@@ -161,11 +161,11 @@ void QueueModel::setJobs(const QList<JobView>& jobs, const QList<GroupView>& gro
     endResetModel();
 }
 
-bool QueueModel::setJobProgress(qint64 id, int step, int total, const QString& eta) {
+bool QueueModel::setJobProgress(qint64 id, int step, int total, const QString& eta, const QString& device) {
     const int row = rowOf(id);
     if (row < 0)
         return false;
-    m_live.insert(id, Live{step, total, eta});
+    m_live.insert(id, Live{step, total, eta, device});
     const QModelIndex at = indexOf(id);
     Q_EMIT dataChanged(at, at.siblingAtColumn(ColumnCount - 1));
     if (at.parent().isValid()) // the group's running count
@@ -304,18 +304,19 @@ QString QueueModel::progressText(const JobView& j) const {
     if (j.state == kRunning) {
         int step = j.stepsDone;
         int total = j.steps;
-        QString eta;
+        QString eta, device;
         auto it = m_live.constFind(j.id);
         if (it != m_live.constEnd()) {
             step = it->step;
             total = it->total;
             eta = it->eta;
+            device = it->device;
         }
         const int percent = total > 0 ? std::clamp(step * 100 / total, 0, 100) : 0;
         QString text = tr("%1/%2 · %3%").arg(step).arg(total).arg(percent);
         if (!eta.isEmpty())
             text += tr(" · ETA %1").arg(eta);
-        return text;
+        return device.isEmpty() ? text : tr("%1 · %2").arg(device, text);
     }
     if (j.state == kQueued && j.stepsDone > 0)
         return tr("resumes at step %1/%2").arg(j.stepsDone).arg(j.steps);

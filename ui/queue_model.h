@@ -56,7 +56,8 @@ public:
     // the model is reset.
     void setJobs(const QList<JobView>& jobs, const QList<GroupView>& groups = {});
     // Live progress of a running job; false when `id` is not a row.
-    bool setJobProgress(qint64 id, int step, int total, const QString& eta);
+    // `device`: the GPU running the job's batch when the studio runs one worker per GPU ("" with one worker).
+    bool setJobProgress(qint64 id, int step, int total, const QString& eta, const QString& device = QString());
     // The finished image of job `id`, shown scaled to kThumbnailSize beside its title while it is done; kept
     // across setJobs while the job is a row. False when `id` is not a row.
     bool setThumbnail(qint64 id, const QImage& image);
@@ -109,6 +110,7 @@ private:
         int step = 0;
         int total = 0;
         QString eta;
+        QString device;
     };
     // A top-level row: one job, or a group and its jobs (positions in m_jobs, queue order).
     struct Node {

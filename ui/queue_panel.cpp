@@ -223,8 +223,8 @@ void QueuePanel::setJobs(const QList<JobView>& jobs, const QList<GroupView>& gro
     updateCounts();
 }
 
-void QueuePanel::setJobProgress(qint64 id, int step, int total, const QString& eta) {
-    m_model->setJobProgress(id, step, total, eta);
+void QueuePanel::setJobProgress(qint64 id, int step, int total, const QString& eta, const QString& device) {
+    m_model->setJobProgress(id, step, total, eta, device);
 }
 
 void QueuePanel::setJobThumbnail(qint64 id, const QImage& image) {

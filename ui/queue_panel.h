@@ -34,7 +34,7 @@ public:
     // keeping the selection, the current row, the expanded groups and the scroll position by id.
     void setJobs(const QList<JobView>& jobs, const QList<GroupView>& groups = {});
     // Live progress of a running job without a reload. `eta` is shown as "ETA <eta>" when not empty.
-    void setJobProgress(qint64 id, int step, int total, const QString& eta);
+    void setJobProgress(qint64 id, int step, int total, const QString& eta, const QString& device = QString());
     // The finished image of a done job, as a thumbnail beside its title.
     void setJobThumbnail(qint64 id, const QImage& image);
     // Shows the queue as paused or running; does not emit pauseToggled.

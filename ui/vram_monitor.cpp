@@ -7,6 +7,8 @@
 #include <QLabel>
 #include <QPainter>
 #include <QPainterPath>
+#include <QSignalBlocker>
+#include <QTabBar>
 #include <QVBoxLayout>
 
 namespace charaforge::ui {
@@ -202,13 +204,59 @@ VramMonitor::VramMonitor(QWidget* parent) : QWidget(parent) {
     m_chart = new MemoryChart(this, this);
     m_chart->setObjectName(QStringLiteral("memoryChart"));
 
+    m_tabs = new QTabBar(this);
+    m_tabs->setObjectName(QStringLiteral("memoryDevices"));
+    m_tabs->setVisible(false);
+    connect(m_tabs, &QTabBar::currentChanged, this, [this] { showSelected(); });
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_tabs);
     layout->addWidget(m_summary);
     layout->addWidget(m_chart);
 }
 
+void VramMonitor::setDevices(const QStringList& devices) {
+    m_devices = devices.size() > 1 ? devices : QStringList();
+    m_byDevice.clear();
+    const QSignalBlocker block(m_tabs);
+    while (m_tabs->count() > 0)
+        m_tabs->removeTab(0);
+    for (const auto& d : m_devices)
+        m_tabs->addTab(d);
+    m_tabs->setVisible(!m_devices.isEmpty());
+    clear();
+}
+
+void VramMonitor::selectDevice(int index) {
+    m_tabs->setCurrentIndex(index);
+}
+
+int VramMonitor::selectedDevice() const {
+    return m_devices.isEmpty() ? -1 : m_tabs->currentIndex();
+}
+
+void VramMonitor::showSelected() {
+    m_history = m_byDevice.value(m_devices.value(m_tabs->currentIndex()));
+    m_summary->setText(m_history.isEmpty() ? tr("No memory readings yet") : summaryText());
+    m_chart->update();
+}
+
 void VramMonitor::addSample(const MemorySample& sample) {
+    if (!m_devices.isEmpty()) {
+        const QString device = sample.device.section(QLatin1Char(' '), 0, 0);
+        const int tab = static_cast<int>(m_devices.indexOf(device));
+        if (tab < 0)
+            return; // not one of the workers' devices
+        auto& history = m_byDevice[device];
+        history.append(sample);
+        while (history.size() > m_limit)
+            history.removeFirst();
+        m_tabs->setTabToolTip(
+            tab, tr("%1: used %2 of %3").arg(sample.device, formatBytes(sample.allocated), formatBytes(sample.total)));
+        if (tab == m_tabs->currentIndex())
+            showSelected();
+        return;
+    }
     // The graph is the history of one device: another device (or the CPU fallback) starts a new one.
     if (!m_history.isEmpty() && (m_history.last().gpu != sample.gpu || m_history.last().device != sample.device))
         m_history.clear();
@@ -229,6 +277,9 @@ void VramMonitor::setHistoryLimit(int limit) {
     m_limit = std::max(limit, 1);
     while (m_history.size() > m_limit)
         m_history.removeFirst();
+    for (auto& history : m_byDevice)
+        while (history.size() > m_limit)
+            history.removeFirst();
     m_chart->update();
 }
 

@@ -4,10 +4,13 @@
 #include "ui/studio_types.h"
 
 #include <QList>
+#include <QMap>
 #include <QString>
+#include <QStringList>
 #include <QWidget>
 
 class QLabel;
+class QTabBar;
 
 namespace charaforge::ui {
 
@@ -32,6 +35,17 @@ public:
     // Shows `sample` and appends it to the history (the oldest sample goes once the limit is reached).
     // A sample of another device than the last one starts a new history.
     void addSample(const MemorySample& sample);
+
+    // One tab per device ("cuda:0", "cuda:1") when the studio runs a worker on each of several GPUs: each device keeps
+    // its own history, routed by the sample's device (its first word), and the selected tab's is shown. None or one
+    // device: one history, as above.
+    void setDevices(const QStringList& devices);
+    QStringList devices() const { return m_devices; }
+    // The tab shown (an index into devices()).
+    void selectDevice(int index);
+    int selectedDevice() const;
+    // The history of one of devices(), oldest first.
+    QList<MemorySample> historyOf(const QString& device) const { return m_byDevice.value(device); }
     void clear();
 
     void setHistoryLimit(int limit);
@@ -44,6 +58,11 @@ public:
     QString summaryText() const;
 
 private:
+    void showSelected();
+
+    QTabBar* m_tabs = nullptr;
+    QStringList m_devices;
+    QMap<QString, QList<MemorySample>> m_byDevice;
     QLabel* m_summary = nullptr;
     QWidget* m_chart = nullptr;
     QList<MemorySample> m_history;

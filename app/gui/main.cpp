@@ -5,6 +5,8 @@
 #include "gui/erase_controller.h"
 #include "gui/queue_worker.h"
 #include "gui/studio_controller.h"
+#include "queue/device_list.h"
+#include "queue/embedding_cache.h"
 #include "queue/job_store.h"
 #include "queue/model_setup.h"
 #include "ui/image_viewer.h"
@@ -16,6 +18,8 @@
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QInputDialog>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
@@ -24,6 +28,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <vector>
 
 namespace {
 
@@ -90,22 +96,44 @@ int main(int argc, char** argv) {
     }
     window.restoreSession(QSettings());
     window.setLibTorchVersion(QString::fromStdString(charaforge::engine::torch_version()));
-    QThread thread;
-    thread.setObjectName(QStringLiteral("queue worker"));
-    auto* worker = new QueueWorker(queuePath, runtime);
-    worker->moveToThread(&thread);
-    QObject::connect(&thread, &QThread::finished, worker, &QObject::deleteLater);
-    QObject::connect(&thread, &QThread::started, worker, &QueueWorker::start);
+    // One worker per GPU of the setting "GPUs to use" (default: all), each on a thread of its own with its own model
+    // copy, sharing the prompts' embeddings; --device, or a machine without GPU, gives one worker as before.
+    QString gpuProblem;
+    QStringList devices;
+    if (argumentValue(args, QStringLiteral("--device")).isEmpty())
+        devices = charaforge::queue::studioDevices(QSettings().value(QStringLiteral("gpu/devices")).toString(),
+                                                   charaforge::engine::cuda_device_count(), &gpuProblem);
+    if (devices.isEmpty())
+        devices = {QString::fromStdString(runtime.device)};
+    const auto embeddings = devices.size() > 1 ? std::make_shared<charaforge::queue::EmbeddingCache>() : nullptr;
+    std::vector<std::unique_ptr<QThread>> threads;
+    QList<QThread*> threadList;
+    QList<QueueWorker*> workers;
+    for (const auto& device : devices) {
+        threads.push_back(std::make_unique<QThread>());
+        QThread& thread = *threads.back();
+        thread.setObjectName(QStringLiteral("queue worker %1").arg(device));
+        auto each = runtime;
+        each.device = device.toStdString();
+        auto* worker = new QueueWorker(queuePath, each, embeddings);
+        worker->moveToThread(&thread);
+        QObject::connect(&thread, &QThread::finished, worker, &QObject::deleteLater);
+        QObject::connect(&thread, &QThread::started, worker, &QueueWorker::start);
+        workers.push_back(worker);
+        threadList.push_back(&thread);
+    }
 
     std::unique_ptr<StudioController> controller;
     try {
-        controller = std::make_unique<StudioController>(window, *worker, queuePath);
+        controller = std::make_unique<StudioController>(window, workers, queuePath);
     } catch (const std::exception& e) {
         QMessageBox::critical(nullptr, QObject::tr("CharaForge"),
                               QObject::tr("Cannot open the job queue: %1").arg(QString::fromStdString(e.what())));
-        delete worker;
+        qDeleteAll(workers);
         return 1;
     }
+    if (!gpuProblem.isEmpty())
+        window.showError(gpuProblem);
     if (galleryPanel)
         controller->attachGalleryPanel(*galleryPanel);
     else
@@ -115,8 +143,10 @@ int main(int argc, char** argv) {
         outputDir = QSettings().value(QStringLiteral("output/dir"), charaforge::app::defaultOutputDir()).toString();
     controller->setOutputDir(QDir(outputDir).absolutePath());
     // Erasing: the mask editor on a gallery or opened image, erase jobs queued for the worker.
-    charaforge::app::EraseController erase(
-        window, *controller, queuePath, [worker] { QMetaObject::invokeMethod(worker, "wake", Qt::QueuedConnection); });
+    charaforge::app::EraseController erase(window, *controller, queuePath, [workers] {
+        for (auto* w : workers)
+            QMetaObject::invokeMethod(w, "wake", Qt::QueuedConnection);
+    });
     if (galleryPanel)
         QObject::connect(galleryPanel, &charaforge::gallery::GalleryPanel::eraseRequested, &erase,
                          &charaforge::app::EraseController::openMaskEditor);
@@ -144,7 +174,36 @@ int main(int argc, char** argv) {
         controller->setOutputDir(dir);
         window.showMessage(QObject::tr("New images go to %1").arg(dir));
     });
-    thread.start();
+    // File → GPUs to use…: which GPUs get a worker, from the next start.
+    auto* gpus = new QAction(QObject::tr("GPUs to use…"), file);
+    gpus->setObjectName(QStringLiteral("gpusToUse"));
+    file->insertAction(file->actions().at(2), gpus);
+    QObject::connect(gpus, &QAction::triggered, &window, [&window] {
+        const int count = charaforge::engine::cuda_device_count();
+        bool ok = false;
+        const QString text = QInputDialog::getText(
+            &window, QObject::tr("GPUs to use"),
+            count == 0 ? QObject::tr("This machine has no CUDA GPU: the studio runs one worker on the CPU.\n"
+                                     "GPUs to use (all, or cuda:0,cuda:1,...):")
+                       : QObject::tr("This machine has %n CUDA GPU(s). One worker runs on each GPU listed, with "
+                                     "its own copy of the model.\nGPUs to use (all, or cuda:0,cuda:1,...):",
+                                     nullptr, count),
+            QLineEdit::Normal, QSettings().value(QStringLiteral("gpu/devices"), QStringLiteral("all")).toString(), &ok);
+        if (!ok)
+            return;
+        if (count > 0 || text.trimmed() != QStringLiteral("all")) {
+            try {
+                charaforge::queue::parseDeviceList(text, count);
+            } catch (const std::invalid_argument& e) {
+                QMessageBox::warning(&window, QObject::tr("GPUs to use"), QString::fromStdString(e.what()));
+                return;
+            }
+        }
+        QSettings().setValue(QStringLiteral("gpu/devices"), text.trimmed());
+        window.showMessage(QObject::tr("GPUs to use: %1 (from the next start)").arg(text.trimmed()));
+    });
+    for (auto* thread : threadList)
+        thread->start();
 
     charaforge::app::ModelChoice choice;
     try {
@@ -175,12 +234,13 @@ int main(int argc, char** argv) {
     // The running batch goes back to the queue with its sampler state; the next start resumes it. A worker
     // stuck in a long call (loading a model) is not waited for: its jobs are put back in the queue and the
     // process ends without tearing down the running thread.
-    if (!controller->stopWorker(thread, kShutdownWaitMs)) {
+    if (!controller->stopWorkers(threadList, kShutdownWaitMs)) {
         std::fprintf(stderr, "charaforge: the worker did not stop within %d s; its jobs stay queued\n",
                      kShutdownWaitMs / 1000);
         std::fflush(nullptr);
         std::_Exit(rc);
     }
     controller.reset();
+    threads.clear();
     return rc;
 }

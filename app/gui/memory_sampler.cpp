@@ -27,16 +27,27 @@ MemorySampler::~MemorySampler() {
 }
 
 void MemorySampler::setDevice(const QString& device) {
+    setDevices({device});
+}
+
+void MemorySampler::setDevices(const QStringList& devices) {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_device = device.toStdString();
+    m_devices.clear();
+    for (const auto& d : devices)
+        m_devices.push_back(d.toStdString());
 }
 
 void MemorySampler::sample() {
-    std::string device;
+    std::vector<std::string> devices;
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        device = m_device;
+        devices = m_devices;
     }
+    for (const auto& device : devices)
+        sampleOne(device);
+}
+
+void MemorySampler::sampleOne(const std::string& device) {
     const auto r = m_source(device);
     ui::MemorySample s;
     s.gpu = r.gpu;

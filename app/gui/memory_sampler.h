@@ -7,11 +7,13 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <QThread>
 
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace charaforge::app {
 
@@ -27,16 +29,19 @@ public:
 
     // Thread-safe: the device the next samples are of ("auto", "cpu", "cuda:0").
     void setDevice(const QString& device);
+    // Thread-safe: several devices, each sampled in turn (one worker per GPU).
+    void setDevices(const QStringList& devices);
 
 Q_SIGNALS:
     void sampled(const charaforge::ui::MemorySample& sample);
 
 private:
     void sample();
+    void sampleOne(const std::string& device);
 
     Source m_source;
     std::mutex m_mutex;
-    std::string m_device = "auto";
+    std::vector<std::string> m_devices{"auto"};
     QThread m_thread;
     QObject* m_ticker = nullptr; // lives on m_thread
 };

@@ -20,8 +20,10 @@ constexpr int kIdlePollMs = 500;
 
 } // namespace
 
-QueueWorker::QueueWorker(const QString& queuePath, const engine::RuntimeOptions& options)
-    : m_queuePath(queuePath), m_owner(queue::JobStore::newOwnerId()), m_options(options) {}
+QueueWorker::QueueWorker(const QString& queuePath, const engine::RuntimeOptions& options,
+                         std::shared_ptr<queue::EmbeddingCache> embeddings)
+    : m_queuePath(queuePath), m_owner(queue::JobStore::newOwnerId()), m_options(options),
+      m_embeddings(std::move(embeddings)) {}
 
 QueueWorker::~QueueWorker() = default;
 
@@ -41,7 +43,7 @@ void QueueWorker::start() {
         Q_EMIT modelFailed(QString::fromStdString(e.what()));
         return;
     }
-    m_executor = std::make_unique<queue::PipelineExecutor>(m_options);
+    m_executor = std::make_unique<queue::PipelineExecutor>(m_options, 8, m_embeddings);
     queue::RunnerOptions options;
     options.maxBatch = m_options.max_batch;
     options.checkpointEvery = 4;

@@ -15,6 +15,7 @@
 #include <mutex>
 
 namespace charaforge::queue {
+class EmbeddingCache;
 class JobStore;
 class PipelineExecutor;
 class QueueRunner;
@@ -25,7 +26,9 @@ namespace charaforge::app {
 class QueueWorker : public QObject {
     Q_OBJECT
 public:
-    QueueWorker(const QString& queuePath, const engine::RuntimeOptions& options);
+    // `embeddings`: text embeddings shared with the other workers of the studio (one worker per GPU), or none.
+    QueueWorker(const QString& queuePath, const engine::RuntimeOptions& options,
+                std::shared_ptr<queue::EmbeddingCache> embeddings = nullptr);
     ~QueueWorker() override;
 
     // Thread-safe: the running batch stops after its current step and goes back to the queue with its
@@ -33,6 +36,8 @@ public:
     void requestStop();
     // The identity under which its runner owns jobs in the store (fixed at construction).
     QString owner() const { return m_owner; }
+    // The device it runs on, as configured ("auto", "cpu", "cuda:1").
+    QString device() const { return QString::fromStdString(m_options.device); }
 
 public Q_SLOTS:
     // Opens the store and starts draining. Call once, on the worker thread.
@@ -61,6 +66,7 @@ private:
     QString m_queuePath;
     QString m_owner;
     engine::RuntimeOptions m_options;
+    std::shared_ptr<queue::EmbeddingCache> m_embeddings;
     std::unique_ptr<queue::JobStore> m_store;
     std::unique_ptr<queue::PipelineExecutor> m_executor;
     std::unique_ptr<queue::QueueRunner> m_runner; // set on the worker thread; guarded by m_runnerMutex

@@ -84,12 +84,18 @@ QString promptTitle(const QString& prompt) {
 }
 
 StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, const QString& queuePath)
-    : m_window(window), m_worker(worker), m_store(std::make_unique<queue::JobStore>(queuePath)),
+    : StudioController(window, QList<QueueWorker*>{&worker}, queuePath) {}
+
+StudioController::StudioController(ui::MainWindow& window, const QList<QueueWorker*>& workers, const QString& queuePath)
+    : m_window(window), m_workers(workers), m_store(std::make_unique<queue::JobStore>(queuePath)),
       m_groups(std::make_unique<queue::GroupStore>(*m_store)),
       m_compare(std::make_unique<CompareController>(window, *m_store, *m_groups)) {
     auto* panel = window.queuePanel();
     m_compare->setBranchHandler([this](const queue::GalleryImage& image) { branchFrom(image); });
-    auto wake = [this] { QMetaObject::invokeMethod(&m_worker, "wake", Qt::QueuedConnection); };
+    auto wake = [this] {
+        for (auto* w : m_workers)
+            QMetaObject::invokeMethod(w, "wake", Qt::QueuedConnection);
+    };
 
     connect(&window, &ui::MainWindow::queueRequested, this, [this, wake](const ui::GenerationSettings& s) {
         if (m_branchParent != 0) { // a branch is a group: its lineage is kept
@@ -177,49 +183,56 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
         m_window.setSettings(s);
     });
 
-    connect(&worker, &QueueWorker::queueChanged, this, &StudioController::refresh);
-    connect(&worker, &QueueWorker::progress, this, &StudioController::onProgress);
-    connect(&worker, &QueueWorker::preview, this, [this](qint64 id, const QImage& img, int step, int total) {
-        m_window.showPreview(img, tr("job %1 · preview · step %2/%3").arg(id).arg(step).arg(total));
-    });
-    connect(&worker, &QueueWorker::imageFinished, this, [this](qint64 id, const QImage& img, const QString& path) {
-        std::optional<queue::Job> job;
-        try {
-            job = m_store->job(id);
-        } catch (const std::exception&) {
-        }
-        const QString tooltip = tr("job %1\n%2").arg(id).arg(path);
-        const bool erased = job && job->spec.kind == queue::JobKind::Erase;
-        if (erased)
-            m_window.gallery()->addImageBeside(job->spec.image, id, img, path, tooltip);
-        else
-            m_window.gallery()->addImage(id, img, path, tooltip);
-        m_window.queuePanel()->setJobThumbnail(id, img);
-        m_window.showImage(img, tr("job %1 · %2").arg(id).arg(QFileInfo(path).fileName()));
-        m_compare->refresh(); // an open compare view shows the new image
-        // Before and after: B flips the viewer to the original and back.
-        if (erased)
-            m_window.viewer()->setComparison(QImage(job->spec.image),
-                                             tr("original · %1").arg(QFileInfo(job->spec.image).fileName()));
-    });
-    connect(&worker, &QueueWorker::jobFailed, this,
-            [this](qint64 id, const QString& message) { m_window.showError(tr("job %1: %2").arg(id).arg(message)); });
-    connect(&worker, &QueueWorker::notice, this, [this](const QString& m) { m_window.showMessage(m); });
-    connect(&worker, &QueueWorker::modelOpened, this,
-            [this](const QString& line, const QString& details, bool test,
-                   const QList<QPair<QString, qint64>>& components, const QString& device) {
-                m_window.setModelDescription(line, details);
-                m_window.setAboutDetails(
-                    tr("Model: %1<br>%2")
-                        .arg(line.toHtmlEscaped(), details.toHtmlEscaped().replace(u'\n', QStringLiteral("<br>"))));
-                m_window.setModelNotice(test ? testModelNotice() : QString());
-                m_components = components;
-                setDevice(device);
-                m_switchedFrom.clear();
-                m_modelProblem.clear();
-                m_window.setModelProblem({});
-            });
-    connect(&worker, &QueueWorker::modelFailed, this, &StudioController::onModelFailed);
+    for (QueueWorker* w : m_workers) {
+        connect(w, &QueueWorker::queueChanged, this, &StudioController::refresh);
+        connect(w, &QueueWorker::progress, this,
+                [this, w](const QList<qint64>& ids, int step, int total, double secondsPerStep) {
+                    onProgress(ids, step, total, secondsPerStep, m_workers.size() > 1 ? w->device() : QString());
+                });
+        connect(w, &QueueWorker::preview, this, [this](qint64 id, const QImage& img, int step, int total) {
+            m_window.showPreview(img, tr("job %1 · preview · step %2/%3").arg(id).arg(step).arg(total));
+        });
+        connect(w, &QueueWorker::imageFinished, this, [this](qint64 id, const QImage& img, const QString& path) {
+            std::optional<queue::Job> job;
+            try {
+                job = m_store->job(id);
+            } catch (const std::exception&) {
+            }
+            const QString tooltip = tr("job %1\n%2").arg(id).arg(path);
+            const bool erased = job && job->spec.kind == queue::JobKind::Erase;
+            if (erased)
+                m_window.gallery()->addImageBeside(job->spec.image, id, img, path, tooltip);
+            else
+                m_window.gallery()->addImage(id, img, path, tooltip);
+            m_window.queuePanel()->setJobThumbnail(id, img);
+            m_window.showImage(img, tr("job %1 · %2").arg(id).arg(QFileInfo(path).fileName()));
+            m_compare->refresh(); // an open compare view shows the new image
+            // Before and after: B flips the viewer to the original and back.
+            if (erased)
+                m_window.viewer()->setComparison(QImage(job->spec.image),
+                                                 tr("original · %1").arg(QFileInfo(job->spec.image).fileName()));
+        });
+        connect(w, &QueueWorker::jobFailed, this, [this](qint64 id, const QString& message) {
+            m_window.showError(tr("job %1: %2").arg(id).arg(message));
+        });
+        connect(w, &QueueWorker::notice, this, [this](const QString& m) { m_window.showMessage(m); });
+        connect(w, &QueueWorker::modelOpened, this,
+                [this](const QString& line, const QString& details, bool test,
+                       const QList<QPair<QString, qint64>>& components, const QString& device) {
+                    m_window.setModelDescription(line, details);
+                    m_window.setAboutDetails(
+                        tr("Model: %1<br>%2")
+                            .arg(line.toHtmlEscaped(), details.toHtmlEscaped().replace(u'\n', QStringLiteral("<br>"))));
+                    m_window.setModelNotice(test ? testModelNotice() : QString());
+                    m_components = components;
+                    if (m_workers.size() == 1) // several: the monitor has a tab per worker's device
+                        setDevice(device);
+                    m_switchedFrom.clear();
+                    m_modelProblem.clear();
+                    m_window.setModelProblem({});
+                });
+        connect(w, &QueueWorker::modelFailed, this, &StudioController::onModelFailed);
+    }
     connect(&window, &ui::MainWindow::builtInModelRequested, this, &StudioController::useBuiltInModel);
     m_modelProblemPrompt = [this](const QString& folder, const QString& problem) {
         QMessageBox box(QMessageBox::Warning, tr("Model folder not usable"),
@@ -242,6 +255,8 @@ StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, 
     connect(&m_poll, &QTimer::timeout, this, &StudioController::pollChanges);
     m_poll.start();
     startMemorySampler({});
+    if (m_workers.size() > 1)
+        window.memoryMonitor()->setDevices(workerDevices());
     refresh();
     loadHistory();
 }
@@ -267,7 +282,10 @@ void StudioController::setMemorySource(MemorySampler::Source source) {
 void StudioController::startMemorySampler(MemorySampler::Source source) {
     m_sampler.reset(); // stops the old thread first
     m_sampler = std::make_unique<MemorySampler>(kMemoryMs, std::move(source));
-    m_sampler->setDevice(m_device);
+    if (m_workers.size() > 1)
+        m_sampler->setDevices(workerDevices());
+    else
+        m_sampler->setDevice(m_device);
     connect(m_sampler.get(), &MemorySampler::sampled, this, [this](ui::MemorySample s) {
         s.components = m_components;
         m_window.memoryMonitor()->addSample(s);
@@ -275,16 +293,35 @@ void StudioController::startMemorySampler(MemorySampler::Source source) {
 }
 
 bool StudioController::stopWorker(QThread& thread, int timeoutMs) {
-    m_worker.requestStop();
-    thread.quit();
-    if (thread.wait(QDeadlineTimer(timeoutMs)))
-        return true;
-    try {
-        m_store->releaseOwner(m_worker.owner());
-    } catch (const std::exception&) {
-        // Not released: the jobs are taken back when the next start finds this process gone.
+    return stopWorkers({&thread}, timeoutMs);
+}
+
+bool StudioController::stopWorkers(const QList<QThread*>& threads, int timeoutMs) {
+    for (auto* w : m_workers)
+        w->requestStop();
+    for (auto* t : threads)
+        t->quit();
+    const QDeadlineTimer deadline(timeoutMs);
+    bool all = true;
+    for (int i = 0; i < threads.size(); ++i) {
+        if (threads[i]->wait(deadline))
+            continue;
+        all = false;
+        try {
+            if (i < m_workers.size())
+                m_store->releaseOwner(m_workers[i]->owner());
+        } catch (const std::exception&) {
+            // Not released: the jobs are taken back when the next start finds this process gone.
+        }
     }
-    return false;
+    return all;
+}
+
+QStringList StudioController::workerDevices() const {
+    QStringList devices;
+    for (auto* w : m_workers)
+        devices.push_back(w->device());
+    return devices;
 }
 
 void StudioController::setModel(const QString& path) {
@@ -294,7 +331,8 @@ void StudioController::setModel(const QString& path) {
 void StudioController::openModel(const QString& dir) {
     m_model = dir;
     m_window.setModelDescription(tr("Opening %1…").arg(dir));
-    QMetaObject::invokeMethod(&m_worker, "openModel", Qt::QueuedConnection, Q_ARG(QString, dir));
+    for (auto* w : m_workers) // each worker loads its own copy on its device
+        QMetaObject::invokeMethod(w, "openModel", Qt::QueuedConnection, Q_ARG(QString, dir));
 }
 
 bool StudioController::chooseModelFolder(const QString& dir) {
@@ -551,7 +589,8 @@ QList<ui::GroupView> StudioController::groupViews() {
     return views;
 }
 
-void StudioController::onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep) {
+void StudioController::onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep,
+                                  const QString& device) {
     const double batch = (total - step) * secondsPerStep;
     // The rest of the queue at the same pace, batched like this one (a rough guide, said so).
     double queued = 0;
@@ -560,7 +599,7 @@ void StudioController::onProgress(const QList<qint64>& ids, int step, int total,
         if (j.state == QStringLiteral("queued"))
             queued += (j.steps - j.stepsDone) * secondsPerStep / std::max<qsizetype>(1, ids.size());
     for (auto id : ids)
-        m_window.queuePanel()->setJobProgress(id, step, total, clock(batch));
+        m_window.queuePanel()->setJobProgress(id, step, total, clock(batch), device);
     // Ids in batch order: after a reorder they are not ascending, so they are listed, not given as a range.
     QStringList names;
     for (auto id : ids.mid(0, 4))
@@ -569,6 +608,8 @@ void StudioController::onProgress(const QList<qint64>& ids, int step, int total,
                                   : tr("jobs %1").arg(names.join(QStringLiteral(", "))) +
                                         (ids.size() > 4 ? tr(" +%1").arg(ids.size() - 4) : QString());
     QString detail = tr("%1 · ETA %2").arg(who, clock(batch));
+    if (!device.isEmpty())
+        detail = tr("%1 · %2").arg(device, detail);
     if (queued > 0)
         detail += tr(" · queue ≈ %1").arg(clock(batch + queued));
     m_window.showProgress(step, total, detail, ids);

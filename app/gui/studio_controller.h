@@ -13,6 +13,7 @@
 #include <QPair>
 #include <QSet>
 #include <QString>
+#include <QStringList>
 #include <QTimer>
 
 #include <atomic>
@@ -40,6 +41,9 @@ class StudioController : public QObject {
     Q_OBJECT
 public:
     StudioController(ui::MainWindow& window, QueueWorker& worker, const QString& queuePath);
+    // One worker per GPU: each worker's batches show their device in the queue panel and the status line, and the
+    // memory monitor has a tab for each device.
+    StudioController(ui::MainWindow& window, const QList<QueueWorker*>& workers, const QString& queuePath);
     ~StudioController() override;
 
     // The model new jobs are generated with, and the folder their images go to.
@@ -77,6 +81,8 @@ public:
     // `timeoutMs`: its jobs are put back in the queue from here and false is returned; the caller then
     // exits without destroying the thread (the next start resumes the jobs).
     bool stopWorker(QThread& thread, int timeoutMs);
+    // The same for every worker and its thread (in the order of the constructor's workers).
+    bool stopWorkers(const QList<QThread*>& threads, int timeoutMs);
     // Restores the settings stored in one of our PNGs into the editor.
     bool restoreFromImage(const QString& path);
 
@@ -93,10 +99,12 @@ public:
 
 private:
     void apply(const std::function<void()>& change);
-    void onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep);
+    // `device`: the worker's when there are several, else "".
+    void onProgress(const QList<qint64>& ids, int step, int total, double secondsPerStep, const QString& device);
     void pollChanges();
     void show();
     void startMemorySampler(MemorySampler::Source source);
+    QStringList workerDevices() const;
     void loadHistory();
     // The groups as the queue panel shows them; reads the store's groups (and caches their jobs' axis values).
     QList<ui::GroupView> groupViews();
@@ -106,7 +114,7 @@ private:
     ui::GenerationSettings imageSettings(const queue::JobSpec& spec, QStringList& notes) const;
 
     ui::MainWindow& m_window;
-    QueueWorker& m_worker;
+    QList<QueueWorker*> m_workers;
     std::unique_ptr<queue::JobStore> m_store;
     std::unique_ptr<queue::GroupStore> m_groups;
     std::unique_ptr<CompareController> m_compare;

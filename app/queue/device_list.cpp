@@ -55,4 +55,17 @@ QStringList parseDeviceList(const QString& spec, int cudaDevices) {
     return out;
 }
 
+QStringList studioDevices(const QString& setting, int cudaDevices, QString* problem) {
+    if (cudaDevices <= 0)
+        return {};
+    try {
+        return parseDeviceList(setting.trimmed().isEmpty() ? QStringLiteral("all") : setting, cudaDevices);
+    } catch (const std::invalid_argument& e) {
+        if (problem)
+            *problem = QStringLiteral("GPUs to use \"%1\": %2; using every GPU")
+                           .arg(setting, QString::fromStdString(e.what()));
+        return parseDeviceList(QStringLiteral("all"), cudaDevices);
+    }
+}
+
 } // namespace charaforge::queue

@@ -12,4 +12,9 @@ namespace charaforge::queue {
 // without CUDA device.
 QStringList parseDeviceList(const QString& spec, int cudaDevices);
 
+// The studio's workers for its setting "GPUs to use" (`setting`, default "all"): one per listed GPU. On a machine
+// without CUDA device, none: the studio then runs its one worker on the CPU, as without the setting. A setting that
+// does not parse (a GPU since removed) gives every GPU, and `problem` says why.
+QStringList studioDevices(const QString& setting, int cudaDevices, QString* problem = nullptr);
+
 } // namespace charaforge::queue

@@ -1245,3 +1245,62 @@ int main(int argc, char** argv) {
     test::remove_tree(home);
     return rc;
 }
+
+// One worker per GPU ("GPUs to use"): here one on the CPU and one on a GPU this machine lacks, which takes no job.
+// The jobs all run; the status line names the device of the running batch, and the memory monitor has a tab and a
+// history for each worker's device.
+TEST(Studio, AWorkerPerDeviceEachBatchNamesItsDeviceAndTheMonitorShowsEveryDevice) {
+    test::TempDir tmp;
+    const QString dir = QString::fromStdString(tmp.path().string());
+    const QString model = dir + QStringLiteral("/model"), db = dir + QStringLiteral("/queue.sqlite");
+    engine::make_test_model(model.toStdString());
+    ui::MainWindow window;
+    window.show();
+    QThread first, second;
+    QList<app::QueueWorker*> workers;
+    for (const auto& [device, thread] : {std::pair<const char*, QThread*>{"cpu", &first}, {"cuda:1", &second}}) {
+        engine::RuntimeOptions rt;
+        rt.device = device;
+        auto* w = new app::QueueWorker(db, rt);
+        w->moveToThread(thread);
+        QObject::connect(thread, &QThread::finished, w, &QObject::deleteLater);
+        QObject::connect(thread, &QThread::started, w, &app::QueueWorker::start);
+        workers.push_back(w);
+    }
+    app::StudioController controller(window, workers, db);
+    controller.setModel(model);
+    controller.setOutputDir(dir + QStringLiteral("/out"));
+    controller.setMemorySource([](const std::string& device) {
+        engine::MemoryReport r;
+        r.device = device + " (fake)";
+        r.gpu = device != "cpu";
+        r.total = 1LL << 32;
+        r.free = 1LL << 31;
+        return r;
+    });
+    auto* monitor = window.memoryMonitor();
+    EXPECT_EQ(monitor->devices(), (QStringList{QStringLiteral("cpu"), QStringLiteral("cuda:1")}));
+    int named = 0;
+    QObject::connect(window.queuePanel()->model(), &QAbstractItemModel::dataChanged, &window,
+                     [&] { named += window.progressText().contains(QStringLiteral("cpu · job")); });
+    first.start();
+    second.start();
+
+    ui::GenerationSettings s = window.settings();
+    s.width = s.height = 64;
+    s.steps = 4;
+    s.count = 3;
+    window.setSettings(s);
+    window.findChild<QPushButton*>(QStringLiteral("queue"))->click();
+    ASSERT_TRUE(waitFor([&] { return window.gallery()->count() == 3; }, 180000))
+        << "gallery has " << window.gallery()->count();
+    EXPECT_GT(named, 0) << "the status line named the batch's device";
+    ASSERT_TRUE(waitFor(
+        [&] {
+            return !monitor->historyOf(QStringLiteral("cpu")).isEmpty() &&
+                   !monitor->historyOf(QStringLiteral("cuda:1")).isEmpty();
+        },
+        10000))
+        << "every device is sampled";
+    EXPECT_TRUE(controller.stopWorkers({&first, &second}, 10000));
+}

@@ -63,6 +63,18 @@ TEST(DeviceList, EveryWrongEntryIsNamed) {
     EXPECT_EQ(parse(" ", 2), "no device given (use all or cuda:0,cuda:1,...)");
 }
 
+TEST(DeviceList, TheStudioRunsAWorkerPerChosenGpuOrOneOnTheCpu) {
+    QString problem;
+    EXPECT_EQ(studioDevices(QStringLiteral("all"), 0, &problem), QStringList()) << "no GPU: one worker on the CPU";
+    EXPECT_EQ(studioDevices(QString(), 2, &problem), (QStringList{QStringLiteral("cuda:0"), QStringLiteral("cuda:1")}));
+    EXPECT_EQ(studioDevices(QStringLiteral("cuda:1"), 2, &problem), QStringList{QStringLiteral("cuda:1")});
+    EXPECT_TRUE(problem.isEmpty());
+    EXPECT_EQ(studioDevices(QStringLiteral("cuda:3"), 2, &problem),
+              (QStringList{QStringLiteral("cuda:0"), QStringLiteral("cuda:1")}));
+    EXPECT_EQ(problem, QStringLiteral("GPUs to use \"cuda:3\": cuda:3: this machine has 2 CUDA device(s), cuda:0 to "
+                                      "cuda:1; using every GPU"));
+}
+
 namespace {
 
 EmbeddingCache::Entry entryOf(float value) {

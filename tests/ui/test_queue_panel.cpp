@@ -492,6 +492,16 @@ TEST_F(QueuePanelTest, PauseButtonEmitsAndThePanelShowsThePausedState) {
     EXPECT_EQ(toggled.count(), 2); // setPaused does not emit
 }
 
+TEST_F(QueuePanelTest, ARunningRowNamesTheGpuRunningItsBatch) {
+    m_panel->setJobs(makeJobs({{1, QStringLiteral("running")}, {2, QStringLiteral("running")}}));
+    m_panel->setJobProgress(1, 3, 28, QStringLiteral("0:40"), QStringLiteral("cuda:1"));
+    m_panel->setJobProgress(2, 5, 28, QStringLiteral("0:30"), QStringLiteral("cuda:0"));
+    EXPECT_EQ(cell(0, QueueModel::ProgressColumn), QStringLiteral("cuda:1 · 3/28 · 10% · ETA 0:40"));
+    EXPECT_EQ(cell(1, QueueModel::ProgressColumn), QStringLiteral("cuda:0 · 5/28 · 17% · ETA 0:30"));
+    m_panel->setJobProgress(1, 4, 28, QStringLiteral("0:38"));
+    EXPECT_EQ(cell(0, QueueModel::ProgressColumn), QStringLiteral("4/28 · 14% · ETA 0:38")) << "one worker: no device";
+}
+
 TEST_F(QueuePanelTest, ProgressUpdatesTheRunningRowInPlace) {
     QList<JobView> jobs = makeJobs({{1, QStringLiteral("running")}, {2, QStringLiteral("queued")}});
     jobs[1].stepsDone = 7; // checkpointed earlier, will resume

@@ -13,6 +13,7 @@
 #include <QDir>
 #include <QListWidget>
 #include <QSignalSpy>
+#include <QTabBar>
 #include <QTest>
 #include <QUrl>
 
@@ -289,6 +290,40 @@ TEST(VramMonitorTest, DescribesAGpuSample) {
     EXPECT_EQ(monitor.summaryText(),
               QStringLiteral("cuda:0 NVIDIA H200 — used 12.3 GiB · reserved 14.0 GiB · free 120.1 GiB of 139.8 GiB\n"
                              "transformer 7.2 GiB · vae 160.0 MiB · text_encoder 8.0 GiB · clip_model 1.1 GiB"));
+    EXPECT_EQ(monitor.historySize(), 1);
+}
+
+TEST(VramMonitorTest, ATabPerGpuEachWithItsOwnHistory) {
+    VramMonitor monitor;
+    monitor.setDevices({QStringLiteral("cuda:0"), QStringLiteral("cuda:1")});
+    auto* tabs = monitor.findChild<QTabBar*>(QStringLiteral("memoryDevices"));
+    ASSERT_NE(tabs, nullptr);
+    EXPECT_EQ(tabs->count(), 2);
+    EXPECT_FALSE(tabs->isHidden());
+    MemorySample zero = gpuSample(), one = gpuSample();
+    one.device = QStringLiteral("cuda:1 NVIDIA H200");
+    one.allocated = 2 * 1024LL * 1024 * 1024;
+    for (int i = 0; i < 3; ++i) {
+        monitor.addSample(zero);
+        monitor.addSample(one); // alternating devices do not restart each other's history
+    }
+    EXPECT_EQ(monitor.historyOf(QStringLiteral("cuda:0")).size(), 3);
+    EXPECT_EQ(monitor.historyOf(QStringLiteral("cuda:1")).size(), 3);
+    EXPECT_EQ(monitor.selectedDevice(), 0);
+    EXPECT_TRUE(monitor.summaryText().startsWith(QStringLiteral("cuda:0 NVIDIA H200 — used 12.3 GiB")))
+        << monitor.summaryText().toStdString();
+    monitor.selectDevice(1);
+    EXPECT_TRUE(monitor.summaryText().startsWith(QStringLiteral("cuda:1 NVIDIA H200 — used 2.0 GiB")))
+        << monitor.summaryText().toStdString();
+    EXPECT_EQ(monitor.historySize(), 3);
+    MemorySample other = gpuSample();
+    other.device = QStringLiteral("cuda:5 NVIDIA H200");
+    monitor.addSample(other);
+    EXPECT_EQ(monitor.historyOf(QStringLiteral("cuda:5")).size(), 0) << "no worker runs on cuda:5";
+
+    monitor.setDevices({QStringLiteral("cpu")}); // one worker: one history, no tabs
+    EXPECT_TRUE(tabs->isHidden());
+    monitor.addSample(cpuSample());
     EXPECT_EQ(monitor.historySize(), 1);
 }
 
