@@ -5,6 +5,8 @@
 //                    [--batches 2,8] [--sizes 1024] [--captions 256] [--mixed 300,1] [--iters 5] [--warmup 2]
 //                    [--vae-sizes 1024] [--vae-dtypes fp32,bf16] [--e2e-steps 28] [--seed 0] [--profile DIR]
 //                    [--fp8 1]
+//   charaforge-bench --throughput 64 [--devices cuda:0,cuda:1] [--batch 4] [--sizes 1024] [--e2e-steps 28] [--mixed 300,1]
+//                    [--model DIR] [--dtype bf16] [--out FILE.json]
 //
 // Without --model the transformer and VAE are full-size (released config) with random weights, made on the
 // device; --write-random DIR also stores that transformer in the official layout (transformer/*.safetensors).
@@ -14,6 +16,9 @@
 // --profile DIR: after timing each transformer case, one more forward under the Kineto profiler, its trace written
 // as DIR/trace-KIND-BN-SIZE.json (summarised by tools/gpu/profile_summary.py). The environment variable
 // CHARAFORGE_FUSED=0 turns the fused CUDA kernels off (the ATen compositions), for before/after timings.
+// --throughput N: only the throughput of N queued images (bench_throughput.h): one worker per device of --devices
+// (default --device), each with its own model copy, taking batches of --batch as it is free; images per minute and
+// each device's peak memory.
 #include "charaforge/engine/error.h"
 #include "flow_sampler.h"
 #include "fp8_linear.h"
@@ -27,6 +32,8 @@
 #include "vae.h"
 #include "weights.h"
 
+#include "bench_throughput.h"
+#include "bench_util.h"
 #include "kineto_profile.h"
 #include <nlohmann/json.hpp>
 
@@ -39,6 +46,9 @@
 #include <sstream>
 
 using namespace charaforge::engine;
+using charaforge::bench::make_inputs;
+using charaforge::bench::randomise;
+using charaforge::bench::sync;
 
 namespace {
 
@@ -47,6 +57,8 @@ struct Args {
     std::vector<int64_t> batches{2, 8}, sizes{1024}, captions{256}, mixed{300, 1}, vae_sizes{1024};
     std::vector<std::string> vae_dtypes{"fp32", "bf16"};
     int iters = 5, warmup = 2, e2e_steps = 28;
+    int throughput = 0, batch = 4; // --throughput N: N images sampled by one worker per device (--devices)
+    std::vector<std::string> devices;
     bool fp8 = true;
     uint64_t seed = 0;
 };
@@ -123,6 +135,12 @@ Args parse(int argc, char** argv) {
             a.e2e_steps = static_cast<int>(to_int(f, v));
         else if (f == "--fp8")
             a.fp8 = to_int(f, v) != 0;
+        else if (f == "--throughput")
+            a.throughput = static_cast<int>(to_int(f, v));
+        else if (f == "--batch")
+            a.batch = static_cast<int>(std::max<int64_t>(1, to_int(f, v)));
+        else if (f == "--devices")
+            a.devices = split(v);
         else if (f == "--seed")
             a.seed = static_cast<uint64_t>(to_int(f, v));
         else
@@ -136,11 +154,6 @@ Args parse(int argc, char** argv) {
     if (!charaforge::bench::kHaveKineto && !a.profile.empty())
         usage_error("--profile needs LibTorch 2 (Kineto)");
     return a;
-}
-
-void sync(const torch::Device& dev) {
-    if (dev.is_cuda())
-        torch::cuda::synchronize(dev.index());
 }
 
 // Median wall time of `fn` in ms over `iters` runs after `warmup` runs, the device synchronised around each.
@@ -174,39 +187,18 @@ double forward_flops(const NextDiTConfig& c, const std::vector<int64_t>& cap_len
     return total;
 }
 
+// The JSON record to `path` (nothing when empty).
+void write_report(const std::string& path, const nlohmann::ordered_json& report) {
+    if (path.empty())
+        return;
+    std::ofstream f(path);
+    f << report.dump(1) << "\n";
+    if (!f)
+        throw EngineError("bench: cannot write " + path);
+}
+
 double gib(int64_t bytes) {
     return static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0);
-}
-
-// Random weights: N(0, 0.02), norm weights 1 + N(0, 0.1) (as the parity script), drawn on the device.
-void randomise(torch::nn::Module& m, uint64_t seed) {
-    torch::NoGradGuard ng;
-    torch::manual_seed(seed);
-    for (auto& p : m.named_parameters(true)) {
-        const auto& name = p.key();
-        const bool norm = p.value().dim() == 1 && name.find("norm") != std::string::npos && name.size() > 7 &&
-                          name.compare(name.size() - 7, 7, ".weight") == 0;
-        auto r = torch::randn(p.value().sizes(), p.value().options().dtype(torch::kFloat32));
-        p.value().copy_(norm ? 1 + 0.1 * r : 0.02 * r);
-    }
-}
-
-struct Inputs {
-    torch::Tensor x, t, cap, pooled;
-    std::vector<int64_t> lens;
-};
-
-Inputs make_inputs(const NextDiTConfig& c, const Runtime& rt, int64_t side, const std::vector<int64_t>& lens) {
-    const int64_t B = static_cast<int64_t>(lens.size()), h = side / 8;
-    const int64_t L = *std::max_element(lens.begin(), lens.end());
-    auto o = rt.options();
-    Inputs in;
-    in.x = torch::randn({B, c.in_channels, h, h}, o);
-    in.t = torch::full({B}, 0.5f, o.dtype(torch::kFloat32));
-    in.cap = torch::randn({B, L, c.cap_feat_dim}, o);
-    in.pooled = torch::randn({B, c.clip_text_dim}, o);
-    in.lens = lens;
-    return in;
 }
 
 } // namespace
@@ -214,6 +206,22 @@ Inputs make_inputs(const NextDiTConfig& c, const Runtime& rt, int64_t side, cons
 int main(int argc, char** argv) {
     const Args args = parse(argc, argv);
     try {
+        if (args.throughput > 0) {
+            charaforge::bench::ThroughputArgs t;
+            t.images = args.throughput;
+            t.batch = args.batch;
+            t.side = args.sizes.empty() ? 1024 : args.sizes.front();
+            t.steps = std::max(1, args.e2e_steps);
+            if (!args.mixed.empty())
+                t.lens = args.mixed;
+            t.devices = args.devices.empty() ? std::vector<std::string>{args.device} : args.devices;
+            t.model = args.model;
+            t.dtype = args.dtype;
+            t.seed = args.seed;
+            const auto report = charaforge::bench::run_throughput(t);
+            write_report(args.out, report);
+            return 0;
+        }
         c10::InferenceMode guard;
         RuntimeOptions ro;
         ro.device = args.device;
@@ -507,12 +515,7 @@ int main(int argc, char** argv) {
             }
             vae->to(rt.vae_dtype);
         }
-        if (!args.out.empty()) {
-            std::ofstream f(args.out);
-            f << report.dump(1) << "\n";
-            if (!f)
-                throw EngineError("bench: cannot write " + args.out);
-        }
+        write_report(args.out, report);
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "charaforge-bench: " << e.what() << "\n";
