@@ -100,18 +100,8 @@ QString readPrompt(const std::string& path) {
 // The folder a job's images go to must be one the worker can make and write in: found now, not after the
 // worker has sampled the image. Throws std::invalid_argument naming --out.
 void checkOutputFolder(const std::string& path) {
-    const auto fail = [&](const std::string& why) { throw std::invalid_argument("--out: " + path + ": " + why); };
-    QFileInfo out(QString::fromStdString(path));
-    if (out.exists() && !out.isDir())
-        fail("exists and is not a folder");
-    // The folder, or the nearest of its parents that exists (the worker creates the rest).
-    QFileInfo existing = out;
-    while (!existing.exists() && !existing.isRoot())
-        existing = QFileInfo(existing.absolutePath());
-    if (!existing.isDir())
-        fail(existing.absoluteFilePath().toStdString() + " is not a folder");
-    if (!existing.isWritable())
-        fail("cannot write in " + existing.absoluteFilePath().toStdString());
+    if (const QString why = queue::outputFolderProblem(QString::fromStdString(path)); !why.isEmpty())
+        throw std::invalid_argument("--out: " + path + ": " + why.toStdString());
 }
 
 // Job ids as positional arguments: positive integers, at least one.

@@ -78,6 +78,21 @@ bool eraseRecordIsJob(const std::map<std::string, std::string>& text, const Job&
            o.value(QStringLiteral("mask")).toString() == job.spec.mask;
 }
 
+QString outputFolderProblem(const QString& folder) {
+    const QFileInfo out(folder);
+    if (out.exists() && !out.isDir())
+        return QStringLiteral("exists and is not a folder");
+    // The folder, or the nearest of its parents that exists (the rest is made).
+    QFileInfo existing = out;
+    while (!existing.exists() && !existing.isRoot())
+        existing = QFileInfo(existing.absolutePath());
+    if (!existing.isDir())
+        return QStringLiteral("%1 is not a folder").arg(existing.absoluteFilePath());
+    if (!existing.isWritable())
+        return QStringLiteral("cannot write in %1").arg(existing.absoluteFilePath());
+    return {};
+}
+
 std::map<std::string, std::string> pngRecord(const JobSpec& s, const QList<ModelFileRecord>& model,
                                              const QString& appVersion, const RecordOrigin& origin) {
     QJsonArray files;

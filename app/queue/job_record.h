@@ -26,6 +26,11 @@ struct ModelFileRecord {
 // OUTPUT_DIR/<image name>-erased-<id>.png.
 QString outputPathFor(const Job& job);
 
+// Why images cannot go to `folder`: "exists and is not a folder", "P is not a folder" or "cannot write in P" (P
+// the nearest of its parents that exists, when it does not exist yet); "" when it is, or can be made as, a
+// folder this process writes in. Creates nothing: `queue add` checks --out with it, the runner each job's folder.
+QString outputFolderProblem(const QString& folder);
+
 // Where an image came from: a queue's job (its id, JobStore::queueId() and group), or nothing for an image
 // of `charaforge-cli generate` (jobId 0: the record has no job_id, queue_id or group).
 struct RecordOrigin {

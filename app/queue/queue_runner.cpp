@@ -210,29 +210,25 @@ void QueueRunner::settle(const char* what, const std::function<void()>& call) {
     }
 }
 
-// An output folder that cannot be made or written is found before the model loads and runs, not after: the
-// jobs go back to the queue (the disk's fault, not the job's) and the worker waits before it claims again.
-bool QueueRunner::sendBackIfUnwritable(const QList<Job>& batch) {
-    for (const auto& j : batch) {
-        QString why;
-        if (!QDir().mkpath(j.spec.outputDir))
-            why = QStringLiteral("cannot create the output folder %1").arg(j.spec.outputDir);
-        else if (const QFileInfo folder(j.spec.outputDir); !folder.isDir() || !folder.isWritable())
-            why = QStringLiteral("cannot write in the output folder %1").arg(j.spec.outputDir);
+// An output folder that cannot be made or written is found before the model loads and runs, not after: its jobs
+// fail with a message naming the folder (Retry once it is back), the others run. Sent back to the queue instead,
+// they were claimed again and again, and `worker --until-empty` never ended.
+void QueueRunner::failUnwritable(QList<Job>& batch) {
+    for (qsizetype i = batch.size() - 1; i >= 0; --i) {
+        const QString folder = batch[i].spec.outputDir;
+        QString why = outputFolderProblem(folder);
+        if (why.isEmpty() && !QDir().mkpath(folder))
+            why = QStringLiteral("cannot be made");
         if (why.isEmpty())
             continue;
-        QList<qint64> ids;
-        for (const auto& k : batch)
-            ids.push_back(k.id);
-        settle("put jobs back in the queue", [&] { m_store.release(m_owner, ids); });
-        m_backoffMs = std::clamp<qint64>(m_backoffMs * 2, 2000, 60000);
-        notice(QStringLiteral("%1 (job %2): the jobs go back to the queue; trying again in %3 s")
-                   .arg(why)
-                   .arg(j.id)
-                   .arg(m_backoffMs / 1000));
-        return true;
+        const qint64 id = batch[i].id;
+        const QString message = QStringLiteral("the output folder %1: %2").arg(folder, why);
+        settle("mark a job failed", [&] {
+            if (m_store.markFailed(id, m_owner, message) && m_events.failed)
+                m_events.failed(id, message);
+        });
+        batch.removeAt(i);
     }
-    return false;
 }
 
 void QueueRunner::runBatch(QList<Job> batch) {
@@ -247,6 +243,7 @@ void QueueRunner::runBatch(QList<Job> batch) {
     // Only an image whose record names this queue, this job and its settings: another queue's file of the same
     // name is replaced.
     completeFromDisk(batch, pngRecordIsJob);
+    failUnwritable(batch);
     if (batch.isEmpty())
         return;
 
@@ -269,9 +266,6 @@ void QueueRunner::runBatch(QList<Job> batch) {
             });
     };
     auto releaseRemaining = [&] { settle("put jobs back in the queue", [&] { m_store.release(owner, remaining()); }); };
-
-    if (sendBackIfUnwritable(batch))
-        return;
 
     try {
         m_executor.openModel(batch.front().spec.model);

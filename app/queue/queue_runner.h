@@ -101,9 +101,9 @@ private:
     using RecordCheck =
         std::function<bool(const std::map<std::string, std::string>& text, const Job& job, const QString& queueId)>;
     void completeFromDisk(QList<Job>& batch, const RecordCheck& isJob);
-    // Puts `batch` back in the queue, waiting before the next claim, when an output folder of it cannot be made or
-    // written: found before any model loads. Returns true when it did.
-    bool sendBackIfUnwritable(const QList<Job>& batch);
+    // Fails the jobs of `batch` whose output folder cannot be made or written (outputFolderProblem), naming it, and
+    // takes them out of `batch`: found before any model loads.
+    void failUnwritable(QList<Job>& batch);
     // A state change at the end of a batch (withStore); a store that stays busy is reported, and the jobs stay
     // running until they are taken back as abandoned.
     void settle(const char* what, const std::function<void()>& call);

@@ -63,7 +63,8 @@ void QueueRunner::runEraseBatch(QList<Job> batch) {
     // An image already on disk with this job's record was written by a run that stopped before it could mark
     // the job done: it completes the job, it is not erased twice.
     completeFromDisk(batch, eraseRecordIsJob);
-    if (batch.isEmpty() || sendBackIfUnwritable(batch))
+    failUnwritable(batch);
+    if (batch.isEmpty())
         return;
 
     QList<qint64> settled; // done, failed, or no longer ours

@@ -66,4 +66,30 @@ fails("^2$" "excludes" worker --device cpu --devices all ${NQ})
 if(EXISTS "${WORK}/never.db")
   message(FATAL_ERROR "a worker with a wrong --devices created its queue")
 endif()
+
+# The output folder goes away after queue add. Deleted, it is made again and the job is done; replaced by a
+# file (a folder that cannot be made), the job fails naming the folder and `worker --until-empty` ends: it
+# used to put the job back in the queue and claim it again for ever.
+set(R --queue "${WORK}/vanish.db")
+run("${CLI}" queue add "${WORK}/prompt.txt" --model "${WORK}/model" --width 64 --height 48 --steps 2 --seed 3
+    --out "${WORK}/deleted/img" ${R})
+run("${CLI}" queue add "${WORK}/prompt.txt" --model "${WORK}/model" --width 64 --height 48 --steps 2 --seed 4
+    --out "${WORK}/replaced/img" ${R})
+file(REMOVE_RECURSE "${WORK}/deleted" "${WORK}/replaced")
+file(WRITE "${WORK}/replaced" "not a folder")
+execute_process(COMMAND "${CLI}" worker --until-empty --device cpu ${R} TIMEOUT 120 RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "worker --until-empty with a vanished output folder (exit ${rc}, 'Process terminated due to timeout' is the hang):\n${out}\n${err}")
+endif()
+if(NOT err MATCHES "job 2 failed: the output folder ${WORK}/replaced/img: ${WORK}/replaced is not a folder\n")
+  message(FATAL_ERROR "the worker did not fail job 2 naming its folder:\n${err}")
+endif()
+if(NOT EXISTS "${WORK}/deleted/img/charaforge-000001-3.png")
+  message(FATAL_ERROR "the deleted output folder was not made again for job 1:\n${err}")
+endif()
+run("${CLI}" queue list ${R})
+if(NOT LAST_OUT MATCHES "\n +2  failed  [^\n]*the output folder ${WORK}/replaced/img: ")
+  message(FATAL_ERROR "queue list does not show job 2 failed with its folder:\n${LAST_OUT}")
+endif()
 message(STATUS "worker and generate messages ok")

@@ -493,9 +493,11 @@ TEST_F(QueueRunnerTest, AMisconfiguredWorkerClaimsNothing) {
         EXPECT_EQ(store.job(id)->state, JobState::Done);
 }
 
-TEST_F(QueueRunnerTest, AnOutputFolderThatCannotBeMadeSendsItsJobBackBeforeSampling) {
-    // The output folder cannot be created (its parent is a file): the disk's fault, not the job's; found
-    // before the model opens, so nothing is sampled for an image that could not be written.
+TEST_F(QueueRunnerTest, AnOutputFolderThatCannotBeMadeFailsItsJobBeforeSampling) {
+    // The output folder cannot be created (its parent is a file, as when the folder went away after queue add
+    // and something else took its place): found before the model opens, nothing is sampled for it, and the job
+    // fails naming the folder. It went back to the queue before, to be claimed again for ever (a worker with
+    // --until-empty never ended). The batch's other job, whose folder is fine, runs.
     QDir().mkpath(QString::fromStdString(dir.path().string()));
     QFile blocker(QString::fromStdString(dir.path().string() + "/not-a-folder"));
     ASSERT_TRUE(blocker.open(QIODevice::WriteOnly));
@@ -503,20 +505,21 @@ TEST_F(QueueRunnerTest, AnOutputFolderThatCannotBeMadeSendsItsJobBackBeforeSampl
     JobStore store(dbPath());
     auto s = spec(81, 4);
     s.outputDir = blocker.fileName() + QStringLiteral("/out");
-    const auto ids = store.add({s});
+    const auto ids = store.add({s, spec(82, 4)});
     FakeExecutor exec;
-    QStringList notices;
+    QList<qint64> failed;
     RunnerEvents ev;
-    ev.notice = [&](const QString& n) { notices << n; };
+    ev.failed = [&](qint64 id, const QString&) { failed << id; };
     QueueRunner runner(store, exec, options(), ev);
     ASSERT_TRUE(runner.runOnce());
     const auto job = *store.job(ids[0]);
-    EXPECT_EQ(job.state, JobState::Queued) << job.message.toStdString();
-    EXPECT_TRUE(exec.batchSizes.empty()) << "nothing sampled";
-    EXPECT_TRUE(exec.opened.isEmpty()) << "no model opened";
-    ASSERT_FALSE(notices.isEmpty());
-    EXPECT_TRUE(notices.back().contains(QStringLiteral("cannot create the output folder ") + s.outputDir))
-        << notices.back().toStdString();
+    EXPECT_EQ(job.state, JobState::Failed);
+    EXPECT_EQ(job.message,
+              QStringLiteral("the output folder %1: %2 is not a folder").arg(s.outputDir, blocker.fileName()));
+    EXPECT_EQ(failed, QList<qint64>{ids[0]});
+    EXPECT_EQ(exec.batchSizes, std::vector<int>{1}) << "only the other job is sampled";
+    EXPECT_EQ(store.job(ids[1])->state, JobState::Done) << store.job(ids[1])->message.toStdString();
+    EXPECT_FALSE(runner.runOnce()) << "nothing is left to claim";
 }
 
 TEST_F(QueueRunnerTest, AnImageThatCannotBeWrittenSendsItsJobBackInsteadOfFailingIt) {
