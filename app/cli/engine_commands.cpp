@@ -11,6 +11,7 @@
 #ifndef CHARAFORGE_ENGINE_ONLY
 #include "charaforge/imaging/png_io.h"
 #include "queue/job_record.h"
+#include "queue/job_request.h"
 #include "queue/pipeline_executor.h"
 #include "queue_commands.h"
 
@@ -204,6 +205,16 @@ int run_generate(const Generate& o, const CLI::App& sub) {
     // the pipeline ran). Only the seed differs between the images: the last one is the largest.
     base.seed = static_cast<uint64_t>(s.seed) + static_cast<uint64_t>(s.count - 1);
     check_request(base);
+#ifndef CHARAFORGE_ENGINE_ONLY
+    // Sampled and recorded in canonical form, as `queue add` queues it: one prompt, one image for a seed. (The
+    // engine-only build has no prompt parser: it samples the text as given.)
+    QString canonical;
+    if (has_prompt) {
+        canonical = canonicalPrompt(QByteArray::fromStdString(o.prompt), "--prompt", "generated");
+        base.prompt = queue::exactUtf8(canonical);
+        check_request(base);
+    }
+#endif
 
     auto pipeline = eng::Pipeline::open(o.model, o.runtime);
     std::cerr << "model: " << o.model
@@ -227,7 +238,7 @@ int run_generate(const Generate& o, const CLI::App& sub) {
 #ifndef CHARAFORGE_ENGINE_ONLY
     // The record is the queue's (one writer): these settings, the model folder and its files' hashes.
     queue::JobSpec spec = jobSpecFor(s);
-    spec.prompt = QString::fromStdString(o.prompt);
+    spec.prompt = canonical;
     spec.model = QDir(QString::fromStdString(o.model)).absolutePath();
     const auto model_files =
         queue::modelFileRecords(queue::modelFilesOf(pipeline->info()), remembered_hashes(),

@@ -87,14 +87,7 @@ QString readPrompt(const std::string& path) {
     if (path == "-" ? !f.open(stdin, QIODevice::ReadOnly)
                     : (f.setFileName(QString::fromStdString(path)), !f.open(QIODevice::ReadOnly)))
         throw std::runtime_error(path + ": cannot read: " + f.errorString().toStdString());
-    const QByteArray data = f.read((1 << 20) + 1);
-    auto parsed = prompt::parse_utf8(data);
-    for (const auto& d : parsed.diagnostics)
-        std::cerr << path << ":" << d.line << ":" << d.column << ": " << prompt::to_string(d.severity) << ": "
-                  << d.message.toStdString() << "\n";
-    if (parsed.has_errors())
-        throw std::runtime_error(path + ": the prompt has errors; nothing was queued");
-    return prompt::serialise(parsed.document);
+    return canonicalPrompt(f.read((1 << 20) + 1), path, "queued");
 }
 
 // The folder a job's images go to must be one the worker can make and write in: found now, not after the
@@ -385,6 +378,16 @@ void addQueueAdd(CLI::App* queueApp, Action& chosen) {
 }
 
 } // namespace
+
+QString canonicalPrompt(const QByteArray& data, const std::string& source, const std::string& done) {
+    auto parsed = prompt::parse_utf8(data);
+    for (const auto& d : parsed.diagnostics)
+        std::cerr << source << ":" << d.line << ":" << d.column << ": " << prompt::to_string(d.severity) << ": "
+                  << d.message.toStdString() << "\n";
+    if (parsed.has_errors())
+        throw std::runtime_error(source + ": the prompt has errors; nothing was " + done);
+    return prompt::serialise(parsed.document);
+}
 
 queue::JobSpec jobSpecFor(const SamplingOptions& s) {
     queue::JobSpec spec;
