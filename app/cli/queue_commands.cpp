@@ -14,6 +14,7 @@
 #include "queue/job_record.h"
 #include "queue/job_request.h"
 #include "queue/job_store.h"
+#include "queue/job_title.h"
 #include "queue/model_setup.h"
 #include "queue/pipeline_executor.h"
 #include "queue/queue_runner.h"
@@ -279,11 +280,6 @@ void addQueueAddErase(CLI::App* queueApp, Action& chosen) {
     set_action(sub, chosen, [o] { return queueAddErase(*o); });
 }
 
-QString titleOf(const QString& prompt) {
-    QString t = prompt.simplified();
-    return t.size() > 48 ? t.left(47) + QChar(0x2026) : t;
-}
-
 int queueList(const std::string& queuePathOption) {
     // The default queue before anything was queued has no jobs; a listing does not create it.
     const QString path = existingQueuePath(queuePathOption);
@@ -297,7 +293,7 @@ int queueList(const std::string& queuePathOption) {
                                : j.state == queue::JobState::Failed ? j.message
                                : j.spec.kind == queue::JobKind::Erase
                                    ? QStringLiteral("erase ") + QFileInfo(j.spec.image).fileName()
-                                   : titleOf(j.spec.prompt);
+                                   : queue::jobTitle(j.spec.prompt, 48);
         std::printf("%6lld  %-9s  %3d/%-3d  %4dx%-4d  %11lld  %s\n", static_cast<long long>(j.id),
                     queue::stateName(j.state).toUtf8().constData(), j.stepsDone, j.spec.steps, j.spec.width,
                     j.spec.height, static_cast<long long>(j.spec.seed), detail.toUtf8().constData());

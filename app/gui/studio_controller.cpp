@@ -3,7 +3,6 @@
 #include "charaforge/engine/model_check.h"
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
-#include "charaforge/prompt/prompt.h"
 #include "gallery/gallery_panel.h"
 #include "gui/compare_controller.h"
 #include "gui/queue_worker.h"
@@ -11,6 +10,7 @@
 #include "queue/group_store.h"
 #include "queue/job_record.h"
 #include "queue/job_store.h"
+#include "queue/job_title.h"
 #include "queue/model_setup.h"
 #include "ui/gallery_view.h"
 #include "ui/image_viewer.h"
@@ -24,7 +24,6 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRandomGenerator>
-#include <QRegularExpression>
 #include <QThread>
 
 namespace charaforge::app {
@@ -39,6 +38,7 @@ namespace {
 constexpr int kPollMs = 500;
 constexpr int kMemoryMs = 1000;
 constexpr int kHistoryImages = 200;
+constexpr int kMaxTitle = 80; // the queue panel elides it to its column, the tooltip shows it whole
 
 QString clock(double seconds) {
     const int s = static_cast<int>(seconds + 0.5);
@@ -50,38 +50,6 @@ QString clock(double seconds) {
 }
 
 } // namespace
-
-QString promptTitle(const QString& prompt) {
-    constexpr int kMaxTitle = 80;
-    auto elided = [](const QString& t) { return t.size() > kMaxTitle ? t.left(kMaxTitle - 1) + QChar(0x2026) : t; };
-    const auto parsed = prompt::parse(prompt);
-    const prompt::Document& d = parsed.document;
-    if (d.kind == prompt::Kind::Xml && !d.characters.empty()) {
-        // The characters by name ("character 2" for an unnamed one or a $character_N$ placeholder), then
-        // what sets the picture apart: style and background.
-        static const QRegularExpression placeholder(QStringLiteral("^\\$character_\\d+\\$$"));
-        QStringList names;
-        for (const prompt::Character& c : d.characters) {
-            QStringList n;
-            for (const QString& tag : c.n)
-                if (!placeholder.match(tag).hasMatch())
-                    n << tag;
-            QString name = n.isEmpty() ? QObject::tr("character %1").arg(c.index) : n.join(QStringLiteral(", "));
-            if (!c.gender.isEmpty())
-                name += QStringLiteral(" (%1)").arg(c.gender.join(QStringLiteral(", ")));
-            names << name;
-        }
-        QString title = names.join(QStringLiteral(" & "));
-        if (d.general_tags) {
-            const QStringList scene = d.general_tags->style + d.general_tags->background;
-            if (!scene.isEmpty())
-                title += QStringLiteral(" · ") + scene.join(QStringLiteral(", "));
-        }
-        return elided(title);
-    }
-    static const QRegularExpression tags(QStringLiteral("<[^>]*>"));
-    return elided(QString(prompt).replace(tags, QStringLiteral(" ")).simplified());
-}
 
 StudioController::StudioController(ui::MainWindow& window, QueueWorker& worker, const QString& queuePath)
     : StudioController(window, QList<QueueWorker*>{&worker}, queuePath) {}
@@ -547,7 +515,7 @@ void StudioController::show() {
         v.id = j.id;
         v.state = queue::stateName(j.state);
         v.title = j.spec.kind == queue::JobKind::Erase ? tr("Erase in %1").arg(QFileInfo(j.spec.image).fileName())
-                                                       : promptTitle(j.spec.prompt);
+                                                       : queue::jobTitle(j.spec.prompt, kMaxTitle);
         v.width = j.spec.width;
         v.height = j.spec.height;
         v.steps = j.spec.steps;

@@ -139,7 +139,4 @@ private:
     std::atomic<bool> m_closing{false};
 };
 
-// A short one-line summary of a prompt for lists: element names and markup removed.
-QString promptTitle(const QString& prompt);
-
 } // namespace charaforge::app

@@ -2,6 +2,7 @@
 #include "queue/batcher.h"
 #include "queue/job_request.h"
 #include "queue/job_store.h"
+#include "queue/job_title.h"
 #include "test_util.h"
 
 #include <QSqlDatabase>
@@ -538,4 +539,41 @@ TEST_F(JobStoreTest, CancellingAnIdThatIsNoJobIsAnErrorNamingIt) {
     store.cancel({ids[0]});
     store.cancel({ids[0]}); // already cancelled: no error
     EXPECT_EQ(store.job(ids[0])->state, JobState::Cancelled);
+}
+
+// A job's title names the characters (it was the prompt's text with the markup stripped), then the style and
+// background. An unnamed character ($character_N$, the form's and the example's placeholder) is named by its
+// gender and first looks: the queue's narrow column showed "character…" for every such job.
+TEST(JobTitle, NamesTheCharactersAndDescribesThePlaceholders) {
+
+    EXPECT_EQ(jobTitle(QStringLiteral(
+                           "<character_1><n>hatsune_miku</n><gender>1girl</gender><appearance>twintails</appearance>"
+                           "</character_1><character_2><n>$character_2$</n><gender>1boy</gender></character_2>"
+                           "<general_tags><count>1girl, 1boy</count><style>watercolor</style>"
+                           "<background>night</background></general_tags>"),
+                       80),
+              QStringLiteral("hatsune_miku (1girl) & 1boy · watercolor, night"));
+    // The studio's example prompt.
+    EXPECT_EQ(jobTitle(QStringLiteral("<character_1><n>$character_1$</n><gender>1girl</gender>"
+                                      "<appearance>long_hair, silver_hair, blue_eyes</appearance>"
+                                      "<clothing>school_uniform</clothing></character_1><general_tags>"
+                                      "<count>1girl</count><style>anime_style</style>"
+                                      "<background>cherry_blossoms</background></general_tags>"),
+                       80),
+              QStringLiteral("1girl (long_hair, silver_hair) · anime_style, cherry_blossoms"));
+    // No gender: the looks alone, the clothing when it has no appearance tags; nothing at all: its number.
+    EXPECT_EQ(jobTitle(QStringLiteral("<character_1><n>$character_1$</n><clothing>suit, tie, hat</clothing>"
+                                      "</character_1><character_2><n></n></character_2>"),
+                       80),
+              QStringLiteral("suit, tie & character 2"));
+    EXPECT_EQ(jobTitle(QStringLiteral("<character_1><n>$character_1$</n></character_1>"), 80),
+              QStringLiteral("character 1"));
+    EXPECT_EQ(jobTitle(QStringLiteral("<character_1><n>rin</n></character_1>"), 80), QStringLiteral("rin"));
+    EXPECT_EQ(jobTitle(QStringLiteral("1girl, solo, red eyes"), 80), QStringLiteral("1girl, solo, red eyes"));
+    EXPECT_EQ(jobTitle(QStringLiteral("<general_tags><style>sketch</style></general_tags>"), 80),
+              QStringLiteral("sketch"));
+    const QString longName =
+        jobTitle(QStringLiteral("<character_1><n>%1</n></character_1>").arg(QString(200, u'a')), 48);
+    EXPECT_EQ(longName.size(), 48);
+    EXPECT_TRUE(longName.endsWith(QChar(0x2026)));
 }

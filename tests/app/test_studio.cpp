@@ -1108,24 +1108,6 @@ TEST(Studio, RetryRequeuesAFailedJobWithTheCurrentModel) {
     EXPECT_EQ(store.job(id)->spec.model, rig.dir + QStringLiteral("/model"));
 }
 
-// The queue's title names the characters (it was the prompt's text with the markup stripped: "$character_1$"
-// gone, "1girl long_hair ..." left), then the style and background; other prompts keep their text.
-TEST(Studio, QueueTitlesNameTheCharacters) {
-    EXPECT_EQ(app::promptTitle(QStringLiteral(
-                  "<character_1><n>hatsune_miku</n><gender>1girl</gender><appearance>twintails</appearance>"
-                  "</character_1><character_2><n>$character_2$</n><gender>1boy</gender></character_2>"
-                  "<general_tags><count>1girl, 1boy</count><style>watercolor</style>"
-                  "<background>night</background></general_tags>")),
-              QStringLiteral("hatsune_miku (1girl) & character 2 (1boy) · watercolor, night"));
-    EXPECT_EQ(app::promptTitle(QStringLiteral("<character_1><n>$character_1$</n></character_1>")),
-              QStringLiteral("character 1"));
-    EXPECT_EQ(app::promptTitle(QStringLiteral("1girl, solo, red eyes")), QStringLiteral("1girl, solo, red eyes"));
-    EXPECT_EQ(app::promptTitle(QStringLiteral("<general_tags><style>sketch</style></general_tags>")),
-              QStringLiteral("sketch"));
-    EXPECT_LE(app::promptTitle(QStringLiteral("<character_1><n>%1</n></character_1>").arg(QString(200, u'a'))).size(),
-              80);
-}
-
 // Erasing in the studio: without a LaMa model Erase says what to set and queues nothing; with one, the brush's
 // mask goes into a mask file beside the queue and an erase job of the gallery image; the worker's result shows
 // up in the gallery right after its original, and the viewer flips between before and after. Erase many: the
