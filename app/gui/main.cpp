@@ -153,13 +153,8 @@ int main(int argc, char** argv) {
 
     // The model opening, opened or failing is the controller's to show (and to go back from).
     QObject::connect(&window, &charaforge::ui::MainWindow::chooseModelRequested, &window, [&window, &controller] {
-        // Start where the last model was (its parent folder), else in the home folder, never the working
-        // directory.
-        const QString last = QSettings().value(QStringLiteral("model/path")).toString();
-        const QString start =
-            !last.isEmpty() && QFileInfo(last).dir().exists() ? QFileInfo(last).absolutePath() : QDir::homePath();
-        const QString dir =
-            QFileDialog::getExistingDirectory(&window, QObject::tr("Choose the NewBie-image model folder"), start);
+        const QString dir = QFileDialog::getExistingDirectory(
+            &window, QObject::tr("Choose the NewBie-image model folder"), charaforge::app::modelDialogStartFolder());
         if (!dir.isEmpty())
             controller->chooseModelFolder(dir); // checked first: a folder that is not a model changes nothing
     });

@@ -26,6 +26,8 @@
 #include <QRandomGenerator>
 #include <QThread>
 
+#include <algorithm>
+
 namespace charaforge::app {
 
 static_assert(static_cast<uint64_t>(ui::kMaxSeed) == engine::kMaxSeed, "the window's seed range must be the engine's");
@@ -47,6 +49,37 @@ QString clock(double seconds) {
                            .arg(s / 60 % 60, 2, 10, QLatin1Char('0'))
                            .arg(s % 60, 2, 10, QLatin1Char('0'))
                      : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+}
+
+// The width and height of a restored image or an edited job rounded to the model's size step, one notice line for
+// each side that was not on it (a PNG, or a queue written by another program, can hold any size; the form took
+// it as it was and the job failed later).
+QStringList snapRestoredSize(ui::GenerationSettings& s) {
+    QStringList notes;
+    auto snap = [&](int& side, const QString& name) {
+        constexpr int step = engine::kImageSizeMultiple;
+        const int snapped =
+            std::clamp(qRound(side / double(step)) * step, engine::kMinImageSize, engine::kMaxImageSize);
+        if (snapped == side)
+            return;
+        if (side < engine::kMinImageSize || side > engine::kMaxImageSize)
+            notes << QObject::tr("%1 %2 is outside %3 to %4; using %5")
+                         .arg(name)
+                         .arg(side)
+                         .arg(engine::kMinImageSize)
+                         .arg(engine::kMaxImageSize)
+                         .arg(snapped);
+        else
+            notes << QObject::tr("%1 %2 is not a multiple of %3 (the model's sizes are); rounded to %4")
+                         .arg(name)
+                         .arg(side)
+                         .arg(step)
+                         .arg(snapped);
+        side = snapped;
+    };
+    snap(s.width, QObject::tr("width"));
+    snap(s.height, QObject::tr("height"));
+    return notes;
 }
 
 } // namespace
@@ -146,9 +179,10 @@ StudioController::StudioController(ui::MainWindow& window, const QList<QueueWork
             s.model.clear();
         if (s.outputDir == m_outputDir)
             s.outputDir.clear();
-        m_window.setRestoreNotice({}); // about an image, not this job
-        m_window.setEditingJob(id);    // first: the form as it is comes back when editing ends
+        const QStringList notes = snapRestoredSize(s); // about this job (not an image restored before)
+        m_window.setEditingJob(id);                    // first: the form as it is comes back when editing ends
         m_window.setSettings(s);
+        m_window.setRestoreNotice(notes);
     });
 
     for (QueueWorker* w : m_workers) {
@@ -632,6 +666,7 @@ ui::GenerationSettings StudioController::imageSettings(const queue::JobSpec& spe
         notes << tr("model folder %1 is not here; using the current model").arg(s.model);
         s.model.clear();
     }
+    notes << snapRestoredSize(s);
     return s;
 }
 

@@ -59,6 +59,18 @@ void rememberModel(const QString& path) {
     QSettings().setValue(QStringLiteral("model/path"), path);
 }
 
+QString modelDialogStartFolder(const QString& remembered, const QString& home) {
+    if (remembered.isEmpty() || QDir::isRelativePath(remembered))
+        return home;
+    const QFileInfo last(QDir::cleanPath(remembered));
+    const QDir parent = last.dir();
+    return parent.exists() ? parent.absolutePath() : home;
+}
+
+QString modelDialogStartFolder() {
+    return modelDialogStartFolder(QSettings().value(QStringLiteral("model/path")).toString(), QDir::homePath());
+}
+
 QString testModelNotice() {
     return QObject::tr("<b>Test model in use.</b> CharaForge is running a tiny model with random weights that it "
                        "created on first start: its images are noise. To make real images, download "

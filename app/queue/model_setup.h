@@ -27,6 +27,13 @@ QString defaultOutputDir();
 // Remembers a user-chosen model folder for the next start.
 void rememberModel(const QString& path);
 
+// Where File → Choose model folder… opens: the folder holding `remembered` (the last chosen model, so that it
+// or a sibling is one click away) while that exists, else `home`. Never the working directory: a relative or
+// empty `remembered` gives `home`.
+QString modelDialogStartFolder(const QString& remembered, const QString& home);
+// The same for the remembered model (QSettings "model/path") and the user's home folder.
+QString modelDialogStartFolder();
+
 // The notice shown while the test model is in use.
 QString testModelNotice();
 

@@ -45,6 +45,9 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QTableView>
 #include <QTest>
 #include <QThread>
@@ -1210,6 +1213,91 @@ TEST(Studio, EraseQueuesTheMaskedImageAndTheResultShowsUpBesideTheOriginal) {
     EXPECT_EQ(qGray(maskB.pixel(15, 12)), 255);
     EXPECT_EQ(qGray(maskB.pixel(15, 2)), 0);
     EXPECT_EQ(store.job(many[1])->spec.strategy, QStringLiteral("original"));
+}
+
+// File → Choose model folder… opens beside the last chosen model (its parent folder, so that it or a sibling is
+// one click away), else in the home folder: never in the working directory, where a relative remembered path
+// would have led.
+TEST(Studio, TheModelFolderDialogStartsBesideTheLastModelOrAtHome) {
+    test::TempDir tmp;
+    const QDir root(QString::fromStdString(tmp.path().string()));
+    ASSERT_TRUE(root.mkpath(QStringLiteral("models/NewBie-image-Exp0.1")));
+    ASSERT_TRUE(root.mkpath(QStringLiteral("home")));
+    const QString models = root.filePath(QStringLiteral("models"));
+    const QString home = root.filePath(QStringLiteral("home"));
+    using app::modelDialogStartFolder;
+    EXPECT_EQ(modelDialogStartFolder(models + QStringLiteral("/NewBie-image-Exp0.1"), home), models);
+    EXPECT_EQ(modelDialogStartFolder(models + QStringLiteral("/NewBie-image-Exp0.1/"), home), models);
+    EXPECT_EQ(modelDialogStartFolder(models + QStringLiteral("/deleted-model"), home), models);
+    EXPECT_EQ(modelDialogStartFolder(root.filePath(QStringLiteral("gone/NewBie")), home), home);
+    EXPECT_EQ(modelDialogStartFolder(QString(), home), home);
+    // A relative path would be read against the working directory: not used, even where it exists there.
+    const QString cwd = QDir::currentPath();
+    ASSERT_TRUE(QDir::setCurrent(root.path()));
+    EXPECT_EQ(modelDialogStartFolder(QStringLiteral("models/NewBie-image-Exp0.1"), home), home);
+    EXPECT_EQ(modelDialogStartFolder(QString(), home), home);
+    ASSERT_TRUE(QDir::setCurrent(cwd));
+    // The remembered model (QSettings "model/path", under the test's scratch home) and the user's home.
+    app::rememberModel(models + QStringLiteral("/NewBie-image-Exp0.1"));
+    EXPECT_EQ(modelDialogStartFolder(), models);
+    QSettings().remove(QStringLiteral("model/path"));
+    EXPECT_EQ(modelDialogStartFolder(), QDir::homePath());
+}
+
+// A restored image or an edited job whose width or height is not a multiple of 16 (a PNG or a queue written by
+// another program; the form accepted 1000 silently and the job failed later): rounded to the model's step and
+// said in the restore notice, one line per side.
+TEST(Studio, ASizeOffTheModelsStepIsRoundedAndSaidOnRestoreAndEdit) {
+    Rig rig;
+    app::StudioController controller(rig.window, *rig.worker, rig.db);
+    controller.setOutputDir(rig.dir);
+    queue::Job job;
+    job.id = 3;
+    job.spec.prompt = QStringLiteral("1girl, smile");
+    job.spec.width = 1000;
+    job.spec.height = 1216; // on the step: nothing said
+    job.spec.seed = 11;
+    const QString png = rig.dir + QStringLiteral("/odd.png");
+    imaging::write_png_atomic(png.toStdString(), imaging::RgbImage{8, 8, std::vector<uint8_t>(8 * 8 * 3, 90)},
+                              queue::pngRecord(job, {}, QStringLiteral("test"), QStringLiteral("q")));
+    ASSERT_TRUE(controller.restoreFromImage(png)) << rig.window.statusText().toStdString();
+    EXPECT_EQ(
+        rig.window.restoreNotice(),
+        QStringList{QStringLiteral("width 1000 is not a multiple of 16 (the model's sizes are); rounded to 1008")});
+    EXPECT_EQ(rig.window.settings().width, 1008);
+    EXPECT_EQ(rig.window.settings().height, 1216);
+    EXPECT_TRUE(rig.window.findChild<QLabel*>(QStringLiteral("restoreNotice"))->isVisibleTo(&rig.window));
+
+    // A queued job the store holds with such sizes (written there by another program): Edit job says so too.
+    queue::JobStore store(rig.db);
+    store.setPaused(true);
+    queue::JobSpec spec;
+    spec.prompt = QStringLiteral("<general_tags><style>sketch</style></general_tags>");
+    spec.width = spec.height = 512;
+    spec.model = QStringLiteral("/models/none");
+    spec.outputDir = rig.dir;
+    const auto id = store.add({spec}).front();
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("edit-sizes"));
+        db.setDatabaseName(rig.db);
+        ASSERT_TRUE(db.open());
+        QSqlQuery q(db);
+        ASSERT_TRUE(q.exec(QStringLiteral("UPDATE jobs SET width = 500, height = 7 WHERE id = %1").arg(id)))
+            << q.lastError().text().toStdString();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("edit-sizes"));
+    ASSERT_EQ(store.job(id)->spec.width, 500);
+    Q_EMIT rig.window.queuePanel()->editRequested(id);
+    ASSERT_EQ(rig.window.editingJob(), id);
+    EXPECT_EQ(rig.window.restoreNotice(),
+              (QStringList{QStringLiteral("width 500 is not a multiple of 16 (the model's sizes are); rounded to 496"),
+                           QStringLiteral("height 7 is outside 16 to 8192; using 16")}));
+    EXPECT_EQ(rig.window.settings().width, 496);
+    EXPECT_EQ(rig.window.settings().height, 16);
+    rig.window.findChild<QPushButton*>(QStringLiteral("queue"))->click(); // "Update job N": accepted now
+    EXPECT_EQ(store.job(id)->spec.width, 496) << rig.window.statusText().toStdString();
+    EXPECT_EQ(store.job(id)->spec.height, 16);
 }
 
 int main(int argc, char** argv) {
