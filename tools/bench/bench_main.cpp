@@ -32,6 +32,7 @@
 #include "vae.h"
 #include "weights.h"
 
+#include "bench_args.h"
 #include "bench_throughput.h"
 #include "bench_util.h"
 #include "kineto_profile.h"
@@ -63,38 +64,21 @@ struct Args {
     uint64_t seed = 0;
 };
 
-[[noreturn]] void usage_error(const std::string& what) {
-    std::cerr << "charaforge-bench: " << what << "\n(see the comment at the top of tools/bench/bench_main.cpp)\n";
-    std::exit(2);
-}
+constexpr charaforge::bench::Usage kUsage{"charaforge-bench", "tools/bench/bench_main.cpp"};
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    for (std::string item; std::getline(ss, item, ',');)
-        if (!item.empty())
-            out.push_back(item);
-    return out;
+[[noreturn]] void usage_error(const std::string& what) {
+    charaforge::bench::usage_error(kUsage, what);
 }
 
 int64_t to_int(const std::string& flag, const std::string& v) {
-    try {
-        std::size_t pos = 0;
-        const long long n = std::stoll(v, &pos);
-        if (pos != v.size() || n < 0)
-            throw std::invalid_argument(v);
-        return n;
-    } catch (const std::exception&) {
-        usage_error(flag + ": '" + v + "' is not a non-negative integer");
-    }
+    return charaforge::bench::to_int(kUsage, flag, v);
 }
 
 std::vector<int64_t> to_ints(const std::string& flag, const std::string& v) {
-    std::vector<int64_t> out;
-    for (const auto& s : split(v))
-        out.push_back(to_int(flag, s));
-    return out;
+    return charaforge::bench::to_ints(kUsage, flag, v);
 }
+
+using charaforge::bench::split;
 
 Args parse(int argc, char** argv) {
     Args a;

@@ -1,6 +1,7 @@
 #pragma once
 // What charaforge-bench's modes share: random weights, random transformer inputs, device synchronisation.
 #include "nextdit.h"
+#include "nn.h"
 #include "runtime.h"
 
 #include <torch/torch.h>
@@ -21,15 +22,7 @@ inline void sync(const torch::Device& dev) {
 
 // Random weights: N(0, 0.02), norm weights 1 + N(0, 0.1) (as the parity script), drawn on the device.
 inline void randomise(torch::nn::Module& m, uint64_t seed) {
-    torch::NoGradGuard ng;
-    torch::manual_seed(seed);
-    for (auto& p : m.named_parameters(true)) {
-        const auto& name = p.key();
-        const bool norm = p.value().dim() == 1 && name.find("norm") != std::string::npos && name.size() > 7 &&
-                          name.compare(name.size() - 7, 7, ".weight") == 0;
-        auto r = torch::randn(p.value().sizes(), p.value().options().dtype(torch::kFloat32));
-        p.value().copy_(norm ? 1 + 0.1 * r : 0.02 * r);
-    }
+    engine::nn::init_random_on_device(m, seed);
 }
 
 struct Inputs {

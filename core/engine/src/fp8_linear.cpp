@@ -65,11 +65,31 @@ int64_t quantize_nextdit_fp8(NextDiT& model, bool keep_original, bool fast_accum
     return bytes;
 }
 
+int64_t store_nextdit_linears_fp8(NextDiT& model, const torch::Device& device) {
+#if defined(CHARAFORGE_TORCH_HAS_RMS_NORM_AND_GQA)
+    torch::NoGradGuard ng;
+    int64_t bytes = 0;
+    for_each_block_linear(model, [&](nn::LinearImpl& l) {
+        auto [q, s] = compat::quantize_rows_e4m3(l.weight.to(device)); // [N, K] e4m3, [N, 1]
+        l.fp8_weight = q;
+        l.fp8_scale = s.view({-1}).contiguous(); // [N]
+        l.fp8_upcast = true;
+        l.weight.set_data(torch::empty({0}, l.weight.options().device(device)));
+        bytes += l.fp8_weight.numel() + l.fp8_scale.numel() * 4;
+    });
+    return bytes;
+#else
+    (void)model, (void)device;
+    throw EngineError(std::string("fp8: ") + compat::kNoFp8);
+#endif
+}
+
 void drop_nextdit_fp8(NextDiT& model) {
     for_each_block_linear(model, [&](nn::LinearImpl& l) {
         if (l.weight.numel() == 0)
             throw EngineError("fp8: the original weights were freed; reload the model");
         l.fp8_weight = l.fp8_scale = torch::Tensor();
+        l.fp8_upcast = false;
     });
 }
 

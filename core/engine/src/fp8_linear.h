@@ -19,6 +19,12 @@ int64_t quantize_linear_fp8(nn::LinearImpl& linear, bool keep_original, bool fas
 // model can then no longer run without fp8); true keeps them (comparisons). Returns the bytes of fp8 weights.
 int64_t quantize_nextdit_fp8(NextDiT& model, bool keep_original, bool fast_accum);
 
+// Memory mode low: the same blocks' linears stored as e4m3 with per-output-channel scales and upcast to their dtype
+// for each matmul (no fp8 tensor cores needed). The model may sit on the CPU: each weight is quantised on `device`
+// and its original freed, so the device never holds the whole model in its original dtype. Returns the bytes of
+// fp8 weights and scales. Throws (compat::kNoFp8) on a LibTorch without the e4m3 dtype.
+int64_t store_nextdit_linears_fp8(NextDiT& model, const torch::Device& device);
+
 // Back to the original weights (only after quantize_nextdit_fp8 with keep_original).
 void drop_nextdit_fp8(NextDiT& model);
 

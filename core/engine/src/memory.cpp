@@ -91,6 +91,7 @@ bool fill_cuda([[maybe_unused]] MemoryReport& r, [[maybe_unused]] int index) {
     r.allocated = stats.allocated_bytes[0].current;
     r.reserved = stats.reserved_bytes[0].current;
     r.peak_allocated = stats.allocated_bytes[0].peak;
+    r.peak_reserved = stats.reserved_bytes[0].peak;
     {
         c10::cuda::CUDAGuard guard(di);
         std::size_t free_bytes = 0, total_bytes = 0;
@@ -235,10 +236,10 @@ int64_t available_device_bytes(const torch::Device& device) {
     return r.gpu ? r.free + std::max<int64_t>(0, r.reserved - r.allocated) : 0;
 }
 
-int64_t transformer_request_bytes(int width, int height, bool guidance, const NextDiTConfig& cfg,
-                                  int64_t element_bytes) {
+int64_t transformer_request_bytes(int width, int height, bool guidance, const NextDiTConfig& cfg, int64_t element_bytes,
+                                  int64_t caption_tokens) {
     const int64_t cell = 8 * cfg.patch_size; // VAE factor times patch size
-    const int64_t tokens = (int64_t{height} / cell) * (int64_t{width} / cell) + kEstimatedCaptionTokens;
+    const int64_t tokens = (int64_t{height} / cell) * (int64_t{width} / cell) + caption_tokens;
     const int64_t per_token = (4 * cfg.ffn_hidden + 12 * cfg.dim) * element_bytes;
     return tokens * per_token * (guidance ? 2 : 1);
 }
@@ -249,6 +250,33 @@ int64_t vae_decode_reserve_bytes(int width, int height, const VaeConfig& cfg) {
     constexpr int64_t kLiveTensors = 6;
     constexpr int64_t kWorkspace = int64_t{256} << 20; // convolution and cuBLAS workspaces
     return kLiveTensors * channels * pixels * static_cast<int64_t>(sizeof(float)) + kWorkspace;
+}
+
+int64_t vae_tiled_decode_bytes(int width, int height, int64_t tile, const VaeConfig& cfg) {
+    constexpr int64_t f32 = sizeof(float);
+    const auto& ch = cfg.block_out_channels;
+    const auto levels = static_cast<int64_t>(ch.size());
+    const int64_t factor = int64_t{1} << (levels - 1);
+    const int64_t pixels = int64_t{width} * height, latent = pixels / (factor * factor);
+    const int64_t widest_in = levels > 1 ? ch[1] : ch[0]; // the last level's input (the level above's output)
+    const int64_t stored = (widest_in + ch[0]) * pixels * f32;
+    const int64_t tile_pixels = std::min(pixels, (factor * tile) * (factor * tile));
+    const int64_t tile_temps = 4 * widest_in * tile_pixels * f32;
+    const int64_t head = 6 * ch.back() * latent * f32;
+    constexpr int64_t kWorkspace = int64_t{256} << 20;
+    return stored + tile_temps + head + kWorkspace;
+}
+
+int64_t text_encoder_activation_bytes(int64_t tokens, int64_t hidden, int64_t intermediate, int64_t element_bytes) {
+    return tokens * (4 * intermediate + 12 * hidden) * element_bytes;
+}
+
+void set_device_memory_fraction([[maybe_unused]] double fraction, [[maybe_unused]] const torch::Device& device) {
+#if CHARAFORGE_WITH_CUDA
+    if (device.is_cuda() && cuda_device_count() > 0)
+        c10::cuda::CUDACachingAllocator::setMemoryFraction(
+            fraction, static_cast<c10::DeviceIndex>(device.has_index() ? device.index() : 0));
+#endif
 }
 
 int batch_that_fits(int64_t available, int64_t per_request, int64_t reserve, int max_batch) {

@@ -52,14 +52,32 @@ inline constexpr int64_t kEstimatedCaptionTokens = 300;
 // token); the residual stream, its normalised copy, q/k/v (GQA-expanded), the attention output and the
 // norms' fp32 temporaries come to about 12 dim per token. Measured with LibTorch 2.11 on an H200 (released
 // widths, bf16, 1024x1024, guided): 859 MiB at the peak, estimate 1082 MiB.
-int64_t transformer_request_bytes(int width, int height, bool guidance, const NextDiTConfig& cfg,
-                                  int64_t element_bytes);
+int64_t transformer_request_bytes(int width, int height, bool guidance, const NextDiTConfig& cfg, int64_t element_bytes,
+                                  int64_t caption_tokens = kEstimatedCaptionTokens);
 
 // Bytes reserved for decoding one image (the VAE decodes one image at a time, in fp32): at full resolution
 // the last up blocks hold about six tensors of 2 x block_out_channels[0] channels at once (upsampled input,
 // convolution output, GroupNorm's fp32 temporaries and output, SiLU output), plus convolution workspace.
 // Measured with LibTorch 2.11 on an H200 (released widths, 1024x1024): 5129 MiB at the peak, reserve 6400 MiB.
 int64_t vae_decode_reserve_bytes(int width, int height, const VaeConfig& cfg);
+
+// The tiled decode (vae_tiling.h) at `tile` latent pixels: the tiles of the two tensors a resnet keeps alive
+// (its input and its first conv's output) at the level where they are largest (the last: 2 C0 + C0 channels at
+// full resolution), one tile's GroupNorm temporaries (four fp32 tensors of the widest input there), the untiled
+// latent-resolution head (six tensors of the last level's channels) and the same workspace as the untiled one.
+int64_t vae_tiled_decode_bytes(int width, int height, int64_t tile, const VaeConfig& cfg);
+
+// Tile side (latent pixels) of the tiled decode when a mode asks for it: 256 x 256 image pixels per tile keeps a
+// tile's temporaries at ~256 MiB with FLUX's widths.
+inline constexpr int64_t kDefaultVaeTile = 32;
+
+// Activation bytes of a text encoder's forward over `tokens` (per token as the transformer's: the MLP's hidden
+// tensors alive together plus the residual stream, q/k/v and norms).
+int64_t text_encoder_activation_bytes(int64_t tokens, int64_t hidden, int64_t intermediate, int64_t element_bytes);
+
+// The caching allocator on `device` refuses to grow past `fraction` of the device's memory (an emulated
+// smaller card); nothing on the CPU or without CUDA.
+void set_device_memory_fraction(double fraction, const torch::Device& device);
 
 // floor((available - reserve) / per_request) clamped to [1, max_batch].
 int batch_that_fits(int64_t available, int64_t per_request, int64_t reserve, int max_batch);

@@ -12,6 +12,9 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const torch::Tens
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+    if (fp8_weight.defined() && fp8_upcast)
+        return torch::linear(x.to(weight.scalar_type()),
+                             compat::dequantize_rows_e4m3(fp8_weight, fp8_scale, weight.scalar_type()), bias);
     if (fp8_weight.defined())
         return compat::fp8_linear(x, fp8_weight, fp8_scale, bias, fp8_fast_accum);
     return torch::linear(x.to(weight.scalar_type()), weight, bias);
@@ -71,6 +74,25 @@ void init_random(torch::nn::Module& module, uint64_t seed, double std) {
             cpu += 1.0;
         p.value().copy_(cpu);
     }
+}
+
+void init_random_on_device(torch::nn::Module& m, uint64_t seed) {
+    torch::NoGradGuard ng;
+    torch::manual_seed(seed);
+    for (auto& p : m.named_parameters(true)) {
+        const auto& name = p.key();
+        const bool norm = p.value().dim() == 1 && name.find("norm") != std::string::npos && name.size() > 7 &&
+                          name.compare(name.size() - 7, 7, ".weight") == 0;
+        auto r = torch::randn(p.value().sizes(), p.value().options().dtype(torch::kFloat32));
+        p.value().copy_(norm ? 1 + 0.1 * r : 0.02 * r);
+    }
+}
+
+void init_test_weights(torch::nn::Module& m, uint64_t seed, const torch::Device& device) {
+    if (device.is_cpu())
+        init_random(m, seed, 0.05);
+    else
+        init_random_on_device(m, seed);
 }
 
 } // namespace charaforge::engine::nn

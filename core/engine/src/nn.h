@@ -16,6 +16,9 @@ public:
     // defined, forward quantises x per row and multiplies in fp8 (CUDA only). Not part of the state dict.
     torch::Tensor fp8_weight, fp8_scale;
     bool fp8_fast_accum = false;
+    // Weight-only fp8 (memory mode low): forward upcasts the fp8 weight to the original dtype and multiplies
+    // in that dtype instead (any device, x not quantised).
+    bool fp8_upcast = false;
 };
 TORCH_MODULE(Linear);
 
@@ -66,5 +69,10 @@ TORCH_MODULE(Conv2d);
 // Fills every parameter with N(0, std) (norm weights get 1 + N(0, std)) from a seeded generator:
 // the random weights of test models. Deterministic for a seed, independent of device.
 void init_random(torch::nn::Module& module, uint64_t seed, double std = 0.02);
+// Random weights drawn on the parameters' own device (fast for full-size models; the values depend on the device):
+// N(0, 0.02), norm weights 1 + N(0, 0.1). For benchmarks and full-size random model folders.
+void init_random_on_device(torch::nn::Module& module, uint64_t seed);
+// The random-model writers' weights: init_random(seed, 0.05) on the CPU, init_random_on_device elsewhere.
+void init_test_weights(torch::nn::Module& module, uint64_t seed, const torch::Device& device);
 
 } // namespace charaforge::engine::nn

@@ -4,10 +4,12 @@
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/request_validation.h"
 #include "flow_sampler.h"
+#include "fp8_linear.h"
 #include "model_folder.h"
 #include "pipeline_internal.h"
 #include "step_forward.h"
 #include "text_conditioning.h"
+#include "torch_compat.h"
 
 #include <algorithm>
 #include <atomic>
@@ -27,7 +29,35 @@ struct Pipeline::Impl {
     std::optional<LatentRgbProjection> preview; // fitted on the first preview
     int64_t transformer_bytes = 0;              // weights, counted once at open (the monitor polls them)
     int64_t vae_bytes = 0;
+    MemoryMode mode = MemoryMode::High; // resolved
+    std::vector<std::string> memory_notes;
+
+    // Tile side for decoding a batch of this size: forced by the options, always in mode low, in mode balanced
+    // when the untiled decode is predicted not to fit beside the resident weights; 0 untiled.
+    int64_t vae_tile(int width, int height) const;
+    int64_t budget() const;
 };
+
+int64_t Pipeline::Impl::budget() const {
+    if (!rt.device.is_cuda())
+        return 0;
+    const auto r = memory_report("cuda:" + std::to_string(rt.device.has_index() ? rt.device.index() : 0));
+    // What this process already holds (weights, cached blocks) is ours to reuse, plus what the driver has free.
+    return r.gpu ? r.free + r.reserved : 0;
+}
+
+int64_t Pipeline::Impl::vae_tile(int width, int height) const {
+    if (options.vae_tile > 0)
+        return options.vae_tile;
+    if (mode == MemoryMode::Low)
+        return kDefaultVaeTile;
+    if (mode == MemoryMode::Balanced && rt.device.is_cuda()) {
+        const int64_t need = transformer_bytes + vae_bytes + vae_decode_reserve_bytes(width, height, vae->config());
+        if (need > budget())
+            return kDefaultVaeTile;
+    }
+    return 0;
+}
 
 namespace {
 
@@ -51,20 +81,43 @@ std::unique_ptr<Pipeline> Pipeline::open(const std::string& path, const RuntimeO
     s.options = options;
     if (s.options.max_batch < 1)
         throw EngineError("pipeline: max_batch must be at least 1");
+    if (s.options.vae_tile < 0)
+        throw EngineError("pipeline: vae_tile must not be negative");
     s.rt = make_runtime(options);
     s.files = locate_model(path);
+    s.mode = options.memory_mode;
+    if (s.mode == MemoryMode::Auto)
+        s.mode = auto_memory_mode(s.rt.device.is_cuda(), memory_report(p->device()).total);
     c10::InferenceMode guard;
-    s.transformer = load_transformer(s.files.transformer, s.rt);
+    int64_t fp8_bytes = 0;
+    if (s.mode == MemoryMode::Low && compat::kHasFp8) {
+        // Loaded in host memory and quantised one linear at a time on the device: the device never holds the
+        // transformer in its original dtype.
+        Runtime host = s.rt;
+        host.device = torch::kCPU;
+        s.transformer = load_transformer(s.files.transformer, host);
+        fp8_bytes = store_nextdit_linears_fp8(s.transformer, s.rt.device);
+        s.transformer->to(s.rt.device);
+    } else {
+        if (s.mode == MemoryMode::Low)
+            s.memory_notes.push_back(std::string("memory mode low: ") + compat::kNoFp8 +
+                                     ", so the transformer keeps its " + s.rt.describe() + " weights");
+        s.transformer = load_transformer(s.files.transformer, s.rt);
+    }
     s.vae = load_vae(s.files.vae, s.files.vae_bfl, s.rt);
     if (!s.files.text_encoder.weights.empty() || !s.files.clip.weights.empty()) {
-        s.text = std::make_unique<TextEncoders>(s.files, s.rt, options.offload_text_encoders);
+        Runtime text_rt = s.rt;
+        if (s.mode == MemoryMode::Low)
+            text_rt.device = torch::kCPU; // the text encoders never come to the device in mode low
+        const bool offload = options.offload_text_encoders || s.mode == MemoryMode::Balanced;
+        s.text = std::make_unique<TextEncoders>(s.files, text_rt, offload);
         const auto& cfg = s.transformer->config();
         if (s.text->feature_dim() != cfg.cap_feat_dim || s.text->pooled_dim() != cfg.clip_text_dim)
             throw EngineError("pipeline: the text encoders give " + std::to_string(s.text->feature_dim()) + "/" +
                               std::to_string(s.text->pooled_dim()) + "-wide features, the transformer expects " +
                               std::to_string(cfg.cap_feat_dim) + "/" + std::to_string(cfg.clip_text_dim));
     }
-    s.transformer_bytes = module_bytes(*s.transformer);
+    s.transformer_bytes = module_bytes(*s.transformer) + fp8_bytes;
     s.vae_bytes = module_bytes(*s.vae);
     s.info.root = s.files.root;
     s.info.layout = s.files.layout;
@@ -225,8 +278,8 @@ std::vector<Image> Pipeline::generate(const std::vector<GenerationRequest>& inpu
     }
 
     std::vector<Image> images(requests.size());
-    const BatchModels models{s.transformer, s.vae, s.rt, s.preview};
     for (const auto& [key, members] : groups) {
+        const BatchModels models{s.transformer, s.vae, s.rt, s.preview, s.vae_tile(std::get<0>(key), std::get<1>(key))};
         for (std::size_t start = 0; start < members.size(); start += static_cast<std::size_t>(s.options.max_batch)) {
             const std::size_t end = std::min(members.size(), start + static_cast<std::size_t>(s.options.max_batch));
             std::vector<std::size_t> idx(members.begin() + static_cast<long>(start),
@@ -262,8 +315,8 @@ std::vector<std::pair<std::string, int64_t>> Pipeline::component_bytes() const {
     const auto& s = *impl_;
     std::vector<std::pair<std::string, int64_t>> out{{"transformer", s.transformer_bytes}, {"vae", s.vae_bytes}};
     if (s.text) {
-        // Offloaded encoders are in host memory except while they encode.
-        const bool resident = s.text->on_device();
+        // Offloaded encoders are in host memory except while they encode; in mode low they never leave it.
+        const bool resident = s.text->on_device() && s.mode != MemoryMode::Low;
         out.emplace_back("text_encoder", resident ? s.text->gemma_bytes() : 0);
         out.emplace_back("clip_model", resident ? s.text->jina_bytes() : 0);
     }
@@ -280,10 +333,45 @@ int Pipeline::suggest_batch(int width, int height, bool guidance) const {
     const auto& s = *impl_;
     if (!s.rt.device.is_cuda())
         return s.options.max_batch; // host memory is the user's to manage; the batch only costs time there
-    const int64_t per_request =
-        transformer_request_bytes(width, height, guidance, s.transformer->config(), torch::elementSize(s.rt.dtype));
-    const int64_t reserve = vae_decode_reserve_bytes(width, height, s.vae->config());
-    return batch_that_fits(available_device_bytes(s.rt.device), per_request, reserve, s.options.max_batch);
+    const int64_t budget = s.budget();
+    int n = 1;
+    while (n < s.options.max_batch && predict_memory(n + 1, width, height, guidance).peak <= budget)
+        ++n;
+    return n;
+}
+
+MemoryMode Pipeline::memory_mode() const {
+    return impl_->mode;
+}
+
+std::vector<std::string> Pipeline::memory_notes() const {
+    return impl_->memory_notes;
+}
+
+int64_t Pipeline::memory_budget() const {
+    return impl_->budget();
+}
+
+MemoryPrediction Pipeline::predict_memory(int batch, int width, int height, bool guidance, int caption_tokens) const {
+    const auto& s = *impl_;
+    ComponentBytes w{s.transformer_bytes, s.vae_bytes, 0, 0};
+    int64_t encoding = 0;
+    if (s.text) {
+        w.text_encoder = s.text->gemma_bytes();
+        w.clip = s.text->jina_bytes();
+        // Gemma3's MLP is 4 x hidden wide; Jina's activations are smaller than Gemma's.
+        const int64_t hidden = s.text->feature_dim();
+        encoding = text_encoder_activation_bytes(caption_tokens, hidden, 4 * hidden, torch::elementSize(s.rt.dtype));
+    }
+    const int64_t sampling =
+        std::max(1, batch) * transformer_request_bytes(width, height, guidance, s.transformer->config(),
+                                                       torch::elementSize(s.rt.dtype), caption_tokens);
+    const int64_t tile = s.vae_tile(width, height);
+    const int64_t decoding = tile > 0 ? vae_tiled_decode_bytes(width, height, tile, s.vae->config())
+                                      : vae_decode_reserve_bytes(width, height, s.vae->config());
+    auto p = predict_peak(s.mode, w, encoding, sampling, decoding);
+    p.vae_tiled = tile > 0;
+    return p;
 }
 
 void Pipeline::release_cached_memory() {
@@ -332,7 +420,7 @@ torch::Tensor decode_one(const BatchModels& m, const torch::Tensor& latent,
     const auto& rt = m.rt;
     auto attempt = [&] {
         maybe_injected_fault();
-        return m.vae->decode(latent.to(rt.vae_dtype));
+        return m.vae->decode(latent.to(rt.vae_dtype), m.vae_tile);
     };
     auto out_of_memory = [](const std::exception& e) {
         return !dynamic_cast<const EngineError*>(&e) && is_out_of_memory(e);
@@ -350,6 +438,19 @@ torch::Tensor decode_one(const BatchModels& m, const torch::Tensor& latent,
     } catch (const std::exception& e) {
         if (!out_of_memory(e) || !rt.device.is_cuda())
             throw;
+    }
+    if (m.vae_tile == 0) {
+        // Over tiles the decoder keeps a fraction of the full-resolution activations alive (same image).
+        release_cached_device_memory();
+        try {
+            maybe_injected_fault();
+            auto rgb = m.vae->decode(latent.to(rt.vae_dtype), kDefaultVaeTile);
+            warn("decoding ran out of GPU memory: decoded over tiles instead");
+            return rgb;
+        } catch (const std::exception& e) {
+            if (!out_of_memory(e))
+                throw;
+        }
     }
     // Still no room on the GPU for one image's decoder activations (another process holds the memory, or the
     // image is very large): decode this one on the CPU, in fp32, rather than lose a finished latent or

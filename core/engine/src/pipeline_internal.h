@@ -23,6 +23,7 @@ struct BatchModels {
     AutoencoderKL& vae;
     const Runtime& rt;
     std::optional<LatentRgbProjection>& preview;
+    int64_t vae_tile = 0; // > 0: decode over tiles of this many latent pixels
 };
 
 // Decodes one latent [1, C, h, w] to RGB [1, 3, H, W] in [0, 1]. Out of memory, it frees the allocator's

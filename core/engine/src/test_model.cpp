@@ -43,10 +43,11 @@ VaeConfig tiny_vae_config() {
     return c;
 }
 
-void write_tiny_transformer(const std::string& dir, const NextDiTConfig& cfg, uint64_t seed) {
+void write_tiny_transformer(const std::string& dir, const NextDiTConfig& cfg, uint64_t seed,
+                            const torch::Device& device) {
     fs::create_directories(fs::path(dir) / "transformer");
-    NextDiT model(cfg, torch::TensorOptions().dtype(torch::kFloat32));
-    nn::init_random(*model, seed, 0.05);
+    NextDiT model(cfg, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    nn::init_test_weights(*model, seed, device);
     write_safetensors((fs::path(dir) / "transformer" / "diffusion_pytorch_model.safetensors").string(),
                       to_blobs(*model, torch::kBFloat16));
     nlohmann::ordered_json j = {{"_class_name", "NextDiT_3B_GQA_patch2_Adaln_Refiner_WHIT_CLIP"},
@@ -67,10 +68,10 @@ void write_tiny_transformer(const std::string& dir, const NextDiTConfig& cfg, ui
     write_file_atomic((fs::path(dir) / "transformer" / "config.json").string(), j.dump(2));
 }
 
-void write_tiny_vae(const std::string& dir, const VaeConfig& cfg, uint64_t seed) {
+void write_tiny_vae(const std::string& dir, const VaeConfig& cfg, uint64_t seed, const torch::Device& device) {
     fs::create_directories(fs::path(dir) / "vae");
-    AutoencoderKL vae(cfg, torch::TensorOptions().dtype(torch::kFloat32));
-    nn::init_random(*vae, seed, 0.05);
+    AutoencoderKL vae(cfg, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    nn::init_test_weights(*vae, seed, device);
     write_safetensors((fs::path(dir) / "vae" / "diffusion_pytorch_model.safetensors").string(),
                       to_blobs(*vae, torch::kFloat32));
     nlohmann::ordered_json j = {{"_class_name", "AutoencoderKL"},

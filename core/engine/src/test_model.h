@@ -11,8 +11,12 @@ NextDiTConfig tiny_nextdit_config(int64_t cap_feat_dim = 32, int64_t clip_text_d
 VaeConfig tiny_vae_config();
 
 // transformer/{config.json, diffusion_pytorch_model.safetensors} under `dir` (official key names, bf16).
-void write_tiny_transformer(const std::string& dir, const NextDiTConfig& cfg, uint64_t seed);
+// On a CUDA `device` the weights are drawn there (nn::init_random_on_device: fast, for full-size random models);
+// on the CPU with nn::init_random(seed, 0.05) (the same values everywhere).
+void write_tiny_transformer(const std::string& dir, const NextDiTConfig& cfg, uint64_t seed,
+                            const torch::Device& device = torch::kCPU);
 // vae/{config.json, diffusion_pytorch_model.safetensors} (diffusers keys) or `ae.safetensors` (BFL keys).
-void write_tiny_vae(const std::string& dir, const VaeConfig& cfg, uint64_t seed);
+void write_tiny_vae(const std::string& dir, const VaeConfig& cfg, uint64_t seed,
+                    const torch::Device& device = torch::kCPU);
 
 } // namespace charaforge::engine

@@ -141,18 +141,28 @@ std::string train_tiny_xlmr_tokenizer() {
 }
 
 void write_tiny_gemma(const std::string& dir, uint64_t seed) {
+    auto cfg = tiny_gemma_config();
+    cfg.vocab_size = 0;
+    write_random_gemma(dir, cfg, seed, torch::kCPU);
+}
+
+void write_random_gemma(const std::string& dir, Gemma3TextConfig cfg, uint64_t seed, const torch::Device& device) {
     torch::NoGradGuard no_grad;
     const auto folder = fs::path(dir) / "text_encoder";
     fs::create_directories(folder);
     const auto spm = train_tiny_gemma_tokenizer();
     write_file_atomic((folder / "tokenizer.model").string(), spm);
-    auto cfg = tiny_gemma_config();
     // Like gemma-3-4b-it (262144 pieces, 262208 rows), the table has rows beyond the tokenizer's pieces.
-    cfg.vocab_size = GemmaTokenizer::from_bytes(spm).vocab_size() + 64;
+    const int64_t pieces = GemmaTokenizer::from_bytes(spm).vocab_size();
+    if (cfg.vocab_size == 0)
+        cfg.vocab_size = pieces + 64;
+    if (cfg.vocab_size < pieces)
+        throw EngineError("gemma3: vocab_size " + std::to_string(cfg.vocab_size) + " is below the tokenizer's " +
+                          std::to_string(pieces) + " pieces");
     auto full = cfg;
     full.output_layer = cfg.num_layers - 1; // build every layer of the file, incl. the one the encoder skips
-    Gemma3TextModel model(full, torch::TensorOptions().dtype(torch::kFloat32));
-    nn::init_random(*model, seed, 0.05);
+    Gemma3TextModel model(full, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    nn::init_test_weights(*model, seed, device);
     auto gen = at::detail::createCPUGenerator(seed + 1);
 
     std::vector<TensorBlob> blobs;
@@ -202,16 +212,26 @@ void write_tiny_gemma(const std::string& dir, uint64_t seed) {
 }
 
 void write_tiny_jina(const std::string& dir, uint64_t seed) {
+    auto cfg = tiny_jina_config();
+    cfg.vocab_size = 0;
+    write_random_jina(dir, cfg, seed, torch::kCPU);
+}
+
+void write_random_jina(const std::string& dir, JinaTextConfig cfg, uint64_t seed, const torch::Device& device) {
     torch::NoGradGuard no_grad;
     const auto folder = fs::path(dir) / "clip_model";
     fs::create_directories(folder);
     const auto spm = train_tiny_xlmr_tokenizer();
     write_file_atomic((folder / "sentencepiece.bpe.model").string(), spm);
 
-    auto cfg = tiny_jina_config();
-    cfg.vocab_size = XlmrTokenizer::from_bytes(spm).vocab_size();
-    JinaTextModel model(cfg, torch::TensorOptions().dtype(torch::kFloat32));
-    nn::init_random(*model, seed, 0.05);
+    const int64_t pieces = XlmrTokenizer::from_bytes(spm).vocab_size();
+    if (cfg.vocab_size == 0)
+        cfg.vocab_size = pieces;
+    if (cfg.vocab_size < pieces)
+        throw EngineError("jina: vocab_size " + std::to_string(cfg.vocab_size) + " is below the tokenizer's " +
+                          std::to_string(pieces) + " pieces");
+    JinaTextModel model(cfg, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    nn::init_test_weights(*model, seed, device);
     auto gen = at::detail::createCPUGenerator(seed + 1);
 
     const std::string prefix = "text_model.transformer.roberta.";

@@ -31,9 +31,14 @@ std::string train_tiny_xlmr_tokenizer();
 // model.safetensors (keys `language_model.model.*` incl. the unused last layer and final norm, plus a
 // vision-tower and projector tensor)}, bf16.
 void write_tiny_gemma(const std::string& dir, uint64_t seed);
+// The same files for any `cfg` (vocab_size 0: the tokenizer's pieces + 64), the weights drawn on `device`
+// (nn::init_test_weights): with Gemma3TextConfig{} a full-size random Gemma3-4B (benchmarks).
+void write_random_gemma(const std::string& dir, Gemma3TextConfig cfg, uint64_t seed, const torch::Device& device);
 // `dir`/clip_model/{config.json (JinaCLIP config), sentencepiece.bpe.model, model.safetensors (keys
 // `text_model.transformer.roberta.*` with LoRA parametrizations on the embeddings and every linear,
 // plus vision and logit_scale tensors)}, bf16.
 void write_tiny_jina(const std::string& dir, uint64_t seed);
+// The same files for any `cfg` (vocab_size 0: the tokenizer's pieces), the weights drawn on `device`.
+void write_random_jina(const std::string& dir, JinaTextConfig cfg, uint64_t seed, const torch::Device& device);
 
 } // namespace charaforge::engine

@@ -146,6 +146,17 @@ inline std::pair<torch::Tensor, torch::Tensor> quantize_rows_e4m3(const torch::T
 }
 #endif
 
+// Weight-only fp8 (memory mode low): w ~ wq * sw upcast to `dtype` for an ordinary matmul in that dtype, on any
+// device. wq [N, K] e4m3, sw [N] fp32 -> [N, K] dtype.
+inline torch::Tensor dequantize_rows_e4m3(const torch::Tensor& wq, const torch::Tensor& sw, torch::Dtype dtype) {
+#if defined(CHARAFORGE_TORCH_HAS_RMS_NORM_AND_GQA)
+    return wq.to(dtype) * sw.to(dtype).unsqueeze(1); // [N, K]
+#else
+    (void)wq, (void)sw, (void)dtype;
+    TORCH_CHECK(false, "fp8: ", kNoFp8);
+#endif
+}
+
 // y = x w^T with w given in e4m3 as wq [N, K] and its per-output-channel scales sw [N] fp32 (w ~ wq * sw): x is
 // quantised per row (scale = row amax / 448, the e4m3 maximum), multiplied in fp8 with fp32 accumulation
 // (fast_accum: the tensor cores' faster, less exact accumulation), scaled back and returned in x's dtype.

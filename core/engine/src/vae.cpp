@@ -7,6 +7,7 @@
 #include "charaforge/engine/error.h"
 #include "config_json.h"
 #include "torch_compat.h"
+#include "vae_tiling.h"
 
 #include <cmath>
 #include <regex>
@@ -343,14 +344,17 @@ AutoencoderKLImpl::AutoencoderKLImpl(const VaeConfig& cfg, const torch::TensorOp
     decoder_ = register_module("decoder", VaeDecoder(cfg_, opts));
 }
 
-torch::Tensor AutoencoderKLImpl::decoder_forward(const torch::Tensor& z) {
+torch::Tensor AutoencoderKLImpl::decoder_forward(const torch::Tensor& z, int64_t tile) {
     if (z.dim() != 4 || z.size(1) != cfg_.latent_channels)
         vae_error("decoder expects a latent [B, " + std::to_string(cfg_.latent_channels) + ", h, w], got " +
                   c10::str(z.sizes()));
-    return decoder_(z.to(weight_options(decoder_->conv_in)));
+    if (tile < 0)
+        vae_error("tile size must not be negative, got " + std::to_string(tile));
+    auto x = z.to(weight_options(decoder_->conv_in));
+    return tile > 0 ? tiled_decoder_forward(*decoder_, cfg_, x, tile) : decoder_(x);
 }
 
-torch::Tensor AutoencoderKLImpl::encoder_forward(const torch::Tensor& img) {
+torch::Tensor AutoencoderKLImpl::encoder_forward(const torch::Tensor& img, int64_t tile) {
     const int64_t f = downscale_factor();
     if (img.dim() != 4 || img.size(1) != cfg_.in_channels)
         vae_error("encoder expects an image [B, " + std::to_string(cfg_.in_channels) + ", H, W], got " +
@@ -358,23 +362,26 @@ torch::Tensor AutoencoderKLImpl::encoder_forward(const torch::Tensor& img) {
     if (img.size(2) % f != 0 || img.size(3) % f != 0)
         vae_error("image size " + std::to_string(img.size(2)) + "x" + std::to_string(img.size(3)) +
                   " is not a multiple of " + std::to_string(f));
-    return encoder_(img.to(weight_options(encoder_->conv_in)));
+    if (tile < 0)
+        vae_error("tile size must not be negative, got " + std::to_string(tile));
+    auto x = img.to(weight_options(encoder_->conv_in));
+    return tile > 0 ? tiled_encoder_forward(*encoder_, cfg_, x, tile) : encoder_(x);
 }
 
-torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z) {
+torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z, int64_t tile) {
     c10::InferenceMode guard;
     const auto dev = decoder_->conv_in->weight.device();
     // Undo the sampler-space normalisation in fp32 before the (possibly lower precision) decoder.
     auto latent = z.to(dev, torch::kFloat32) / cfg_.scaling_factor + cfg_.shift_factor; // [B, 16, h, w]
-    auto img = decoder_forward(latent).to(torch::kFloat32);                             // [B, 3, 8h, 8w]
+    auto img = decoder_forward(latent, tile).to(torch::kFloat32);                       // [B, 3, 8h, 8w]
     return ((img + 1.0) * 0.5).clamp(0.0, 1.0);
 }
 
-torch::Tensor AutoencoderKLImpl::encode(const torch::Tensor& rgb) {
+torch::Tensor AutoencoderKLImpl::encode(const torch::Tensor& rgb, int64_t tile) {
     c10::InferenceMode guard;
     const auto dev = encoder_->conv_in->weight.device();
-    auto x = rgb.to(dev, torch::kFloat32) * 2.0 - 1.0;     // [B, 3, H, W] in [-1, 1]
-    auto moments = encoder_forward(x).to(torch::kFloat32); // [B, 32, H/8, W/8]
+    auto x = rgb.to(dev, torch::kFloat32) * 2.0 - 1.0;           // [B, 3, H, W] in [-1, 1]
+    auto moments = encoder_forward(x, tile).to(torch::kFloat32); // [B, 32, H/8, W/8]
     // The posterior's mode (its mean, the first half); the log-variance half is not sampled from.
     auto mean = moments.narrow(1, 0, cfg_.latent_channels); // [B, 16, H/8, W/8]
     return (mean - cfg_.shift_factor) * cfg_.scaling_factor;

@@ -135,13 +135,17 @@ public:
     AutoencoderKLImpl(const VaeConfig& cfg, const torch::TensorOptions& opts);
 
     // z [B, 16, h, w] normalised latent (as the sampler produces) -> RGB [B, 3, 8h, 8w] fp32 in [0, 1].
-    torch::Tensor decode(const torch::Tensor& z);
+    // tile > 0: the up path runs over tiles of tile x tile latent pixels (vae_tiling.h), same result.
+    torch::Tensor decode(const torch::Tensor& z, int64_t tile = 0);
     // rgb [B, 3, H, W] in [0, 1] (H, W multiples of 8) -> normalised latent mean [B, 16, H/8, W/8] fp32.
-    torch::Tensor encode(const torch::Tensor& rgb);
+    // tile > 0: the down path runs over tiles of 8 tile x 8 tile pixels, same result.
+    torch::Tensor encode(const torch::Tensor& rgb, int64_t tile = 0);
 
     // Raw decoder/encoder without the scale/shift and pixel range conversion.
-    torch::Tensor decoder_forward(const torch::Tensor& z);   // [B, 16, h, w] -> [B, 3, 8h, 8w] in ~[-1, 1]
-    torch::Tensor encoder_forward(const torch::Tensor& img); // [B, 3, H, W] in [-1, 1] -> moments [B, 32, H/8, W/8]
+    // tile as decode/encode.
+    torch::Tensor decoder_forward(const torch::Tensor& z, int64_t tile = 0); // [B, 16, h, w] -> [B, 3, 8h, 8w] ~[-1, 1]
+    torch::Tensor encoder_forward(const torch::Tensor& img,
+                                  int64_t tile = 0); // [B, 3, H, W] in [-1, 1] -> moments [B, 32, H/8, W/8]
 
     const VaeConfig& config() const { return cfg_; }
     // Spatial factor between pixels and latent: 2^(levels - 1), 8 for FLUX.

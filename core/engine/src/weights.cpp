@@ -219,9 +219,10 @@ void load_strict(torch::nn::Module& module, const std::map<std::string, torch::T
 }
 
 TensorBlob to_blob(const std::string& name, const torch::Tensor& tensor, std::optional<torch::Dtype> dtype) {
-    auto t = tensor.detach().to(torch::kCPU);
+    auto t = tensor.detach();
     if (dtype)
-        t = t.to(*dtype);
+        t = t.to(*dtype); // on the tensor's device: a GPU converts a full-size model in a blink
+    t = t.to(torch::kCPU);
     t = t.contiguous();
     TensorBlob blob;
     blob.name = name;

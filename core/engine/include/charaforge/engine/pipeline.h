@@ -1,5 +1,7 @@
 #pragma once
 // The engine's public API. Torch-free: the GUI, the CLI and the worker see plain values only.
+#include "charaforge/engine/memory_mode.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -101,6 +103,7 @@ struct MemoryReport {
     int64_t allocated = 0; // tensors alive (CUDA allocator)
     int64_t reserved = 0;  // held by the caching allocator
     int64_t peak_allocated = 0;
+    int64_t peak_reserved = 0;
     int64_t free = 0;             // driver: free on the device / CPU: available physical memory
     int64_t total = 0;            // driver: device memory / CPU: physical memory
     int64_t process_resident = 0; // resident set of this process (CPU)
@@ -118,6 +121,8 @@ struct RuntimeOptions {
     std::string dtype = "auto";         // "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp16", "fp32"
     int max_batch = 4;                  // requests sampled together at most (per CFG branch)
     bool offload_text_encoders = false; // keep the text encoders in host memory between encodings
+    MemoryMode memory_mode = MemoryMode::Auto;
+    int vae_tile = 0; // > 0: VAE decode/encode always over tiles of this many latent pixels; 0: as the mode says
 };
 
 // Which model files were found and how they are laid out.
@@ -153,6 +158,15 @@ public:
     // How many requests of this size to sample together now: estimated from free device memory (CUDA)
     // and capped by RuntimeOptions::max_batch; at least 1.
     int suggest_batch(int width, int height, bool guidance) const;
+    // The memory mode in force (Auto resolved at open) and what it could not do here (e.g. no fp8 in this LibTorch).
+    MemoryMode memory_mode() const;
+    std::vector<std::string> memory_notes() const;
+    // The predicted peak for sampling `batch` requests of this size with captions of `caption_tokens` tokens and
+    // decoding them, in the current mode (0 weights on the CPU: the prediction is for device memory).
+    MemoryPrediction predict_memory(int batch, int width, int height, bool guidance, int caption_tokens = 300) const;
+    // Bytes of device memory this engine may use now: what it holds plus what the device has free; 0 on the CPU
+    // (no limit known).
+    int64_t memory_budget() const;
     // Returns cached allocator blocks to the driver (after an out-of-memory failure).
     void release_cached_memory();
 
