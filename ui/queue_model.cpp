@@ -458,6 +458,8 @@ QVariant QueueModel::data(const QModelIndex& index, int role) const {
             lines << tr("Saved to %1").arg(j.outputPath);
         if (j.state == kQueued && j.stepsDone > 0)
             lines << tr("Resumes at step %1 of %2").arg(j.stepsDone).arg(j.steps);
+        if (j.state == kQueued && !j.memoryFit.isEmpty())
+            lines << tr("Memory: %1").arg(j.memoryFit);
         return lines.join(QLatin1Char('\n'));
     }
     default:

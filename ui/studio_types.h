@@ -26,6 +26,7 @@ struct JobView {
     QString outputPath;     // file of a done job
     QString group;          // the variant group it belongs to ("" or a group the panel was not given: none)
     QStringList axisValues; // its values on the group's axes
+    QString memoryFit;      // queued: the memory prediction's verdict ("fits", "will be split", "too large ..."), or ""
 };
 
 // A variant group of the queue as the queue panel shows it: one row over its jobs.

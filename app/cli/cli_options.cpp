@@ -177,6 +177,20 @@ void add_device_options(CLI::App* app, std::string& device, std::string& dtype) 
         ->capture_default_str();
 }
 
+void add_memory_options(CLI::App* app, engine::RuntimeOptions& options) {
+    app->add_option_function<std::string>(
+           "--memory-mode",
+           [&options](const std::string& v) { options.memory_mode = engine::parse_memory_mode(v, "--memory-mode"); },
+           "how much of the model stays on the GPU: auto (from the GPU's memory: 30 GiB or more high, 14 GiB or "
+           "more balanced, else low; high on the CPU), high (all resident), balanced (text encoders leave the GPU "
+           "after encoding, VAE tiled when needed), low (also fp8 transformer weights, text encoders on the CPU, "
+           "VAE always tiled)")
+        ->check(CLI::IsMember({"auto", "high", "balanced", "low"}))
+        ->default_str("auto");
+    add_int(app, "--vae-tile", options.vae_tile, 0, 4096,
+            "VAE decode/encode over tiles of N latent pixels (8 N image pixels); 0: as the memory mode says");
+}
+
 void check_sampling_options(const SamplingOptions& o, bool incrementing_seeds) {
     if (o.width % kSideMultiple != 0)
         throw std::invalid_argument("--width: " + std::to_string(o.width) + " is not a multiple of " +

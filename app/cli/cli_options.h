@@ -2,6 +2,7 @@
 // Shared pieces of charaforge-cli's command line (CLI11): strictly parsed, range-checked numbers, the
 // sampling options common to `generate` and `queue add`, and output-path checks made before any work.
 // No Qt, no torch: this builds in the engine-only configuration.
+#include "charaforge/engine/pipeline.h"
 #include "charaforge/engine/request_validation.h"
 
 #include <CLI/CLI.hpp>
@@ -75,6 +76,10 @@ struct SamplingOptions {
 // Adds --width --height --steps --sampler --cfg --cfg-trunc --renorm --shift --seed --count --negative.
 // The returned option is --seed (callers that draw a random seed check whether it was given).
 CLI::Option* add_sampling_options(CLI::App* app, SamplingOptions& options);
+
+// Adds --memory-mode (auto, high, balanced, low: engine/memory_mode.h) and --vae-tile N into `options`; another
+// mode is a usage error naming --memory-mode.
+void add_memory_options(CLI::App* app, engine::RuntimeOptions& options);
 
 // Adds --device (auto, cpu, cuda, cuda:N); a value of another form is a usage error.
 CLI::Option* add_device_option(CLI::App* app, std::string& device);

@@ -219,7 +219,10 @@ int run_generate(const Generate& o, const CLI::App& sub) {
     auto pipeline = eng::Pipeline::open(o.model, o.runtime);
     std::cerr << "model: " << o.model
               << (eng::is_test_model(o.model) ? " (test model: random weights, images are noise)" : "")
-              << "\ndevice: " << pipeline->device_name() << "\n";
+              << "\ndevice: " << pipeline->device_name()
+              << "\nmemory mode: " << eng::memory_mode_name(pipeline->memory_mode()) << "\n";
+    for (const auto& note : pipeline->memory_notes())
+        progress::note(note);
 
     const int count = s.count;
     std::vector<eng::GenerationRequest> requests(count, base);
@@ -283,6 +286,7 @@ void add_generate(CLI::App& app, Action& chosen) {
     add_device_options(sub, o->runtime.device, o->runtime.dtype);
     sub->add_flag("--offload-text-encoders", o->runtime.offload_text_encoders,
                   "keep the text encoders off the GPU between prompts");
+    add_memory_options(sub, o->runtime);
     set_action(sub, chosen, [o, sub] { return run_generate(*o, *sub); });
 }
 

@@ -573,6 +573,7 @@ void add_worker_command(CLI::App& app, Action& chosen) {
         ->excludes(sub->get_option("--device"));
     sub->add_flag("--offload-text-encoders", o->runtime.offload_text_encoders,
                   "keep the text encoders off the GPU between prompts");
+    add_memory_options(sub, o->runtime);
     set_action(sub, chosen, [o] { return runWorker(*o); });
 }
 

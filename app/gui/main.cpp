@@ -14,12 +14,14 @@
 #include "ui/studio_types.h"
 #include "ui/theme.h"
 
+#include <QActionGroup>
 #include <QApplication>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QInputDialog>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
@@ -29,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
     qRegisterMetaType<charaforge::ui::GenerationSettings>();
     qRegisterMetaType<QList<qint64>>();
     qRegisterMetaType<QList<QPair<QString, qint64>>>();
+    qRegisterMetaType<QMap<qint64, QString>>();
 
     using charaforge::app::QueueWorker;
     using charaforge::app::StudioController;
@@ -60,6 +64,22 @@ int main(int argc, char** argv) {
     charaforge::engine::RuntimeOptions runtime;
     if (const auto device = argumentValue(args, QStringLiteral("--device")); !device.isEmpty())
         runtime.device = device.toStdString();
+    // --memory-mode auto|high|balanced|low (remembered), else the remembered choice (File → Memory mode), else auto.
+    QString memoryMode = argumentValue(args, QStringLiteral("--memory-mode"));
+    const bool memoryModeGiven = !memoryMode.isEmpty();
+    if (!memoryModeGiven)
+        memoryMode = QSettings().value(QStringLiteral("engine/memory_mode"), QStringLiteral("auto")).toString();
+    try {
+        runtime.memory_mode = charaforge::engine::parse_memory_mode(memoryMode.toStdString(), "--memory-mode");
+    } catch (const std::exception& e) {
+        if (memoryModeGiven) {
+            std::fprintf(stderr, "charaforge: %s\n", e.what());
+            return 2;
+        }
+        runtime.memory_mode = charaforge::engine::MemoryMode::Auto; // a stale setting: the default
+    }
+    if (memoryModeGiven)
+        QSettings().setValue(QStringLiteral("engine/memory_mode"), memoryMode);
 
     // --theme light|dark|system, else the remembered choice (default: follow the desktop's palette).
     QString theme = argumentValue(args, QStringLiteral("--theme"));
@@ -197,6 +217,29 @@ int main(int argc, char** argv) {
         QSettings().setValue(QStringLiteral("gpu/devices"), text.trimmed());
         window.showMessage(QObject::tr("GPUs to use: %1 (from the next start)").arg(text.trimmed()));
     });
+    // File → Memory mode: how much of the model stays on the GPU (engine/memory_mode.h), for the next start.
+    auto* modes = new QMenu(QObject::tr("Memory mode"), file);
+    modes->setObjectName(QStringLiteral("memoryModeMenu"));
+    auto* modeGroup = new QActionGroup(modes);
+    for (const auto& [name, tip] :
+         {std::pair{QStringLiteral("auto"), QObject::tr("From the GPU's memory")},
+          {QStringLiteral("high"), QObject::tr("Everything stays on the GPU (32 GB and up)")},
+          {QStringLiteral("balanced"), QObject::tr("Text encoders leave the GPU after encoding (16–24 GB cards)")},
+          {QStringLiteral("low"),
+           QObject::tr("Also fp8 transformer weights, text encoders on the CPU, tiled VAE (8–12 GB)")}}) {
+        QAction* a = modes->addAction(name);
+        a->setObjectName(QStringLiteral("memoryMode_") + name);
+        a->setToolTip(tip);
+        a->setCheckable(true);
+        a->setChecked(QString::fromStdString(charaforge::engine::memory_mode_name(runtime.memory_mode)) == name);
+        modeGroup->addAction(a);
+        QObject::connect(a, &QAction::triggered, &window, [&window, name = name] {
+            QSettings().setValue(QStringLiteral("engine/memory_mode"), name);
+            window.showMessage(QObject::tr("Memory mode %1 takes effect at the next start").arg(name));
+        });
+    }
+    modes->setToolTipsVisible(true);
+    file->insertMenu(file->actions().at(2), modes);
     for (auto* thread : threadList)
         thread->start();
 

@@ -83,6 +83,7 @@ void QueueWorker::openModel(const QString& path) {
     try {
         m_executor->openModel(path);
         reportModel();
+        m_fitsStale = true;
     } catch (const std::exception& e) {
         m_reportedModel.clear(); // the executor dropped it: the next model opened is reported, the same one too
         Q_EMIT modelFailed(QString::fromStdString(e.what()));
@@ -104,7 +105,27 @@ void QueueWorker::reportModel() {
                        QString::fromStdString(p->device()));
 }
 
+void QueueWorker::reportMemoryFits() {
+    if (!m_executor || !m_executor->pipeline() || !m_store)
+        return;
+    QMap<qint64, QString> fits;
+    try {
+        const auto low = m_executor->lowMemoryMode();
+        fits = queue::memoryFitsOf(
+            m_store->jobs(), m_options.max_batch, m_executor->memoryBudget(),
+            [this](const queue::JobSpec& spec, int n) { return m_executor->predictPeak(spec, n); }, low);
+    } catch (const std::exception&) {
+        return; // a busy store: the next tick tries again
+    }
+    m_fitsStale = false;
+    if (fits != m_memoryFits) {
+        m_memoryFits = fits;
+        Q_EMIT memoryFitsChanged(fits);
+    }
+}
+
 void QueueWorker::wake() {
+    m_fitsStale = true;
     if (m_timer)
         m_timer->start(0);
 }
@@ -119,6 +140,8 @@ void QueueWorker::tick() {
     } catch (const std::exception& e) {
         Q_EMIT notice(tr("queue error: %1").arg(QString::fromStdString(e.what())));
     }
+    if (ran || m_fitsStale)
+        reportMemoryFits();
     m_timer->start(ran ? 0 : kIdlePollMs);
 }
 

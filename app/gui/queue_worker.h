@@ -5,6 +5,7 @@
 
 #include <QImage>
 #include <QList>
+#include <QMap>
 #include <QObject>
 #include <QPair>
 #include <QString>
@@ -58,10 +59,14 @@ Q_SIGNALS:
     void jobFailed(qint64 id, const QString& message);
     void notice(const QString& message);
     void queueChanged();
+    // The memory prediction's verdict per queued job (id -> "fits", "will be split", "too large ..."), when it
+    // changes; empty without a device budget (the CPU) or before a model is open.
+    void memoryFitsChanged(const QMap<qint64, QString>& fits);
 
 private:
     void tick();
     void reportModel();
+    void reportMemoryFits();
 
     QString m_queuePath;
     QString m_owner;
@@ -74,6 +79,8 @@ private:
     std::atomic<bool> m_stop{false};
     QTimer* m_timer = nullptr;
     QString m_reportedModel;
+    QMap<qint64, QString> m_memoryFits;
+    bool m_fitsStale = true;
 };
 
 } // namespace charaforge::app

@@ -187,6 +187,11 @@ StudioController::StudioController(ui::MainWindow& window, const QList<QueueWork
 
     for (QueueWorker* w : m_workers) {
         connect(w, &QueueWorker::queueChanged, this, &StudioController::refresh);
+        // Each worker judges the queued jobs for its own device; the last report is shown.
+        connect(w, &QueueWorker::memoryFitsChanged, this, [this](const QMap<qint64, QString>& fits) {
+            m_memoryFits = fits;
+            show();
+        });
         connect(w, &QueueWorker::progress, this,
                 [this, w](const QList<qint64>& ids, int step, int total, double secondsPerStep) {
                     onProgress(ids, step, total, secondsPerStep, m_workers.size() > 1 ? w->device() : QString());
@@ -561,6 +566,7 @@ void StudioController::show() {
         v.outputPath = j.outputPath;
         v.group = j.group;
         v.axisValues = m_axisValues.value(j.id);
+        v.memoryFit = m_memoryFits.value(j.id);
         rows.push_back(v);
     }
     m_window.queuePanel()->setJobs(rows, m_groupViews);

@@ -9,6 +9,7 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QList>
+#include <QMap>
 #include <QObject>
 #include <QPair>
 #include <QSet>
@@ -134,8 +135,9 @@ private:
     qint64 m_version = -1;
     qint64 m_revision = -1;
     bool m_paused = false;
-    QList<queue::Job> m_jobs;     // the store's rows as last read, in queue order
-    QThread* m_history = nullptr; // decodes the gallery's first thumbnails
+    QList<queue::Job> m_jobs;           // the store's rows as last read, in queue order
+    QMap<qint64, QString> m_memoryFits; // the worker's memory verdict per queued job
+    QThread* m_history = nullptr;       // decodes the gallery's first thumbnails
     std::atomic<bool> m_closing{false};
 };
 

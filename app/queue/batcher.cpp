@@ -58,4 +58,56 @@ bool OomLimits::recordFailure(const QString& key, int size) {
     return true;
 }
 
+int batchThatFits(int limit, qint64 budget, const std::function<qint64(int)>& predictPeak) {
+    limit = std::max(1, limit);
+    if (budget <= 0)
+        return limit;
+    int n = 0;
+    while (n < limit && predictPeak(n + 1) <= budget)
+        ++n; // the peak grows with the batch: the first that does not fit ends the search
+    return n;
+}
+
+MemoryFit memoryFit(int wanted, qint64 budget, const std::function<qint64(int)>& predictPeak) {
+    if (budget <= 0 || predictPeak(1) <= 0)
+        return MemoryFit::Unknown;
+    const int n = batchThatFits(wanted, budget, predictPeak);
+    return n == 0 ? MemoryFit::TooLarge : n < std::max(1, wanted) ? MemoryFit::WillBeSplit : MemoryFit::Fits;
+}
+
+QString memoryFitText(MemoryFit fit, bool lowMode) {
+    switch (fit) {
+    case MemoryFit::Fits:
+        return QStringLiteral("fits");
+    case MemoryFit::WillBeSplit:
+        return QStringLiteral("will be split");
+    case MemoryFit::TooLarge:
+        return lowMode ? QStringLiteral("too large for this GPU even in mode low: lower the size")
+                       : QStringLiteral("too large for this GPU: try mode low");
+    case MemoryFit::Unknown:
+        break;
+    }
+    return {};
+}
+
+QMap<qint64, QString> memoryFitsOf(const QList<Job>& jobs, int maxBatch, qint64 budget,
+                                   const std::function<qint64(const JobSpec&, int)>& predictPeak, bool lowMode) {
+    QMap<qint64, QString> out;
+    if (budget <= 0)
+        return out;
+    QMap<QString, int> queuedPerKey;
+    for (const auto& j : jobs)
+        if (j.state == JobState::Queued)
+            ++queuedPerKey[batchKey(j)];
+    for (const auto& j : jobs) {
+        if (j.state != JobState::Queued)
+            continue;
+        const int wanted = std::min(std::max(1, maxBatch), queuedPerKey.value(batchKey(j)));
+        const auto fit = memoryFit(wanted, budget, [&](int n) { return predictPeak(j.spec, n); });
+        if (fit != MemoryFit::Unknown)
+            out.insert(j.id, memoryFitText(fit, lowMode));
+    }
+    return out;
+}
+
 } // namespace charaforge::queue

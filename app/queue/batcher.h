@@ -7,6 +7,8 @@
 #include <QMap>
 #include <QString>
 
+#include <functional>
+
 namespace charaforge::queue {
 
 // Jobs with equal keys can share the transformer's forward passes: same model, size, steps, sampler,
@@ -35,5 +37,30 @@ public:
 private:
     QMap<QString, int> m_limits;
 };
+
+// What the memory prediction (engine::Pipeline::predict_memory) says of a job (issue 15).
+enum class MemoryFit {
+    Unknown,     // no prediction (no model open, or the CPU: no device budget)
+    Fits,        // the batch it would join fits
+    WillBeSplit, // runs in smaller batches than it could be batched in
+    TooLarge,    // not even alone: the queue never starts it
+};
+
+// The largest n <= limit (at least 1 asked) whose predicted peak (predictPeak(n), bytes) fits `budget`; 0 when not
+// even one image does. budget <= 0 (unknown): limit.
+int batchThatFits(int limit, qint64 budget, const std::function<qint64(int)>& predictPeak);
+
+// The verdict for a batch of `wanted` jobs.
+MemoryFit memoryFit(int wanted, qint64 budget, const std::function<qint64(int)>& predictPeak);
+
+// "fits", "will be split", "too large for this GPU: try mode low" ("... even in mode low: lower the size" when the
+// mode is already low), "" for Unknown.
+QString memoryFitText(MemoryFit fit, bool lowMode);
+
+// The verdict text of every queued job (id -> memoryFitText), each judged in the batch it would join: the queued
+// jobs of its batch key, maxBatch at most. predictPeak(spec, n) as Executor::predictPeak. Empty when the budget
+// is unknown.
+QMap<qint64, QString> memoryFitsOf(const QList<Job>& jobs, int maxBatch, qint64 budget,
+                                   const std::function<qint64(const JobSpec&, int)>& predictPeak, bool lowMode);
 
 } // namespace charaforge::queue

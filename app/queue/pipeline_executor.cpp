@@ -53,6 +53,20 @@ int PipelineExecutor::suggestBatch(const JobSpec& spec) {
     return m_pipeline->suggest_batch(spec.width, spec.height, spec.cfg != 1.0);
 }
 
+qint64 PipelineExecutor::predictPeak(const JobSpec& spec, int batch) {
+    if (!m_pipeline)
+        return 0;
+    return m_pipeline->predict_memory(batch, spec.width, spec.height, spec.cfg != 1.0).peak;
+}
+
+qint64 PipelineExecutor::memoryBudget() {
+    return m_pipeline ? m_pipeline->memory_budget() : 0;
+}
+
+bool PipelineExecutor::lowMemoryMode() const {
+    return m_pipeline && m_pipeline->memory_mode() == engine::MemoryMode::Low;
+}
+
 QList<QPair<QString, QString>> modelFilesOf(const engine::ModelInfo& info) {
     QList<QPair<QString, QString>> out;
     for (const auto& [role, file] : {std::pair<const char*, const std::string&>{"transformer", info.transformer_file},

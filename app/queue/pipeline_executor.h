@@ -27,6 +27,9 @@ public:
     void checkReady() override;
     void openModel(const QString& model) override;
     int suggestBatch(const JobSpec& spec) override;
+    qint64 predictPeak(const JobSpec& spec, int batch) override;
+    qint64 memoryBudget() override;
+    bool lowMemoryMode() const override;
     QList<QPair<QString, QString>> modelFiles() const override;
     std::vector<engine::Image> generate(const std::vector<engine::GenerationRequest>& requests,
                                         const engine::Callbacks& callbacks) override;

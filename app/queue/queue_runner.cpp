@@ -288,6 +288,32 @@ void QueueRunner::runBatch(QList<Job> batch) {
         return;
     }
 
+    // The memory prediction decides before anything is sampled: a batch predicted not to fit is never started.
+    // Jobs beyond what fits go back to the queue (the next claim takes what fits); a job that cannot fit alone
+    // fails with the prediction.
+    if (const qint64 budget = m_executor.memoryBudget(); budget > 0) {
+        const auto& spec = batch.front().spec;
+        auto predict = [&](int n) { return m_executor.predictPeak(spec, n); };
+        const int fits = batchThatFits(static_cast<int>(batch.size()), budget, predict);
+        if (fits == 0) {
+            const double gib = 1024.0 * 1024.0 * 1024.0;
+            failAll(
+                QStringLiteral("one %1x%2 image is predicted to need %3 GiB of GPU memory, %4 GiB are available: %5")
+                    .arg(spec.width)
+                    .arg(spec.height)
+                    .arg(static_cast<double>(predict(1)) / gib, 0, 'f', 1)
+                    .arg(static_cast<double>(budget) / gib, 0, 'f', 1)
+                    .arg(memoryFitText(MemoryFit::TooLarge, m_executor.lowMemoryMode())));
+            return;
+        }
+        if (fits < batch.size()) {
+            const QList<qint64> back = ids.mid(fits);
+            settle("put jobs back in the queue", [&] { m_store.release(owner, back); });
+            batch = batch.mid(0, fits);
+            ids = ids.mid(0, fits);
+        }
+    }
+
     std::vector<engine::GenerationRequest> requests;
     try {
         for (const auto& j : batch) {

@@ -33,6 +33,15 @@ public:
     virtual void openModel(const QString& model) = 0;
     // How many jobs like `spec` to sample together now (from free memory), at least 1.
     virtual int suggestBatch(const JobSpec& spec) = 0;
+    // The memory prediction (issue 15) with the open model: the predicted peak of device memory for `batch` jobs
+    // like `spec`, and the bytes the device can give; 0 when unknown (no model open, the CPU).
+    virtual qint64 predictPeak(const JobSpec& spec, int batch) {
+        (void)spec, (void)batch;
+        return 0;
+    }
+    virtual qint64 memoryBudget() { return 0; }
+    // Whether the open model runs in memory mode low (nothing lower to suggest).
+    virtual bool lowMemoryMode() const { return false; }
     // The open model's files: (role, path).
     virtual QList<QPair<QString, QString>> modelFiles() const = 0;
     // engine::Pipeline::generate semantics: throws engine::OutOfMemory, engine::Cancelled, or others.

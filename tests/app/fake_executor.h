@@ -40,6 +40,9 @@ public:
     std::vector<int> eraseBatches;
     std::function<void()>
         onInpaint; // test hook, called at the start of each forward (scheduler thread) // what modelFiles() names (role, path), hashed for the records
+    // The memory prediction: peak = predictBase + n * predictPerImage for a batch of n; budget 0 = unknown.
+    qint64 budget = 0, predictBase = 0, predictPerImage = 0;
+    bool lowMode = false;
 
     void checkReady() override {
         if (!notReady.empty())
@@ -82,6 +85,9 @@ public:
         }
         return out;
     }
+    qint64 predictPeak(const queue::JobSpec&, int n) override { return predictBase + n * predictPerImage; }
+    qint64 memoryBudget() override { return budget; }
+    bool lowMemoryMode() const override { return lowMode; }
     QList<QPair<QString, QString>> modelFiles() const override { return files; }
 
     static double advance(double x) { return std::fmod(3.0 * x + 1.0, 999983.0); }

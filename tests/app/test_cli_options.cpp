@@ -159,6 +159,34 @@ TEST(CliOptions, TheSamplerIsOneOfTheEnginesSolvers) {
     EXPECT_NE(help.out.find("dpm (DPM-Solver++ 2M"), std::string::npos) << help.out;
 }
 
+TEST(CliOptions, TheMemoryModeIsOneOfTheFourAndReachesTheRuntime) {
+    auto run = [](std::vector<std::string> args) {
+        CLI::App app("", "charaforge-cli");
+        cli::Action chosen;
+        charaforge::engine::RuntimeOptions rt;
+        auto* sub = app.add_subcommand("gen", "test");
+        cli::add_memory_options(sub, rt);
+        std::ostringstream out, err;
+        cli::set_action(sub, chosen, [&] {
+            out << charaforge::engine::memory_mode_name(rt.memory_mode) << " " << rt.vae_tile;
+            return 0;
+        });
+        args.insert(args.begin(), "gen");
+        const int code = cli::parse_and_run(app, args, chosen, out, err);
+        return CliRun{code, out.str(), err.str()};
+    };
+    EXPECT_EQ(run({}).out, "auto 0");
+    for (const std::string mode : {"auto", "high", "balanced", "low"}) {
+        const CliRun r = run({"--memory-mode", mode, "--vae-tile", "32"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(r.out, mode + " 32");
+    }
+    const CliRun bad = run({"--memory-mode", "medium"});
+    EXPECT_EQ(bad.code, cli::kExitUsage);
+    EXPECT_NE(bad.err.find("--memory-mode: medium not in {auto,high,balanced,low}"), std::string::npos) << bad.err;
+    EXPECT_EQ(run({"--vae-tile", "-1"}).code, cli::kExitUsage);
+}
+
 TEST(CliOptions, UnknownOptionsAndMissingSubcommandsAreUsageErrors) {
     EXPECT_EQ(run_sampling({"--frobnicate"}).code, cli::kExitUsage);
     CLI::App app("", "charaforge-cli");

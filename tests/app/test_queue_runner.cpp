@@ -223,6 +223,43 @@ TEST_F(QueueRunnerTest, AJobThatCannotFitAloneFailsWithWhatToLower) {
     EXPECT_EQ(jobs[1].state, JobState::Failed) << "every job is tried and reported, none left running";
 }
 
+TEST_F(QueueRunnerTest, ABatchPredictedNotToFitIsNeverStartedOnlyWhatFits) {
+    JobStore store(dbPath());
+    QList<JobSpec> specs;
+    for (int i = 0; i < 5; ++i)
+        specs.push_back(spec(i));
+    store.add(specs);
+    FakeExecutor exec;
+    exec.predictBase = 10'000;
+    exec.predictPerImage = 1'000;
+    exec.budget = 12'500; // two images fit (12 000), three do not (13 000)
+    QueueRunner runner(store, exec, options(4), {});
+    drain(runner);
+    EXPECT_EQ(exec.batchSizes, (std::vector<int>{2, 2, 1})) << "no batch above the prediction, no OOM split";
+    for (const auto& j : store.jobs()) {
+        EXPECT_EQ(j.state, JobState::Done);
+        EXPECT_EQ(pixelsOf(j.outputPath), FakeExecutor::expected(j.spec.seed, 10).rgb);
+    }
+}
+
+TEST_F(QueueRunnerTest, AJobPredictedNotToFitAloneFailsWithoutSamplingAndSaysTryModeLow) {
+    JobStore store(dbPath());
+    store.add({spec(1), spec(2)});
+    FakeExecutor exec;
+    exec.predictBase = 10'000;
+    exec.predictPerImage = 1'000;
+    exec.budget = 10'500; // not even one image
+    QueueRunner runner(store, exec, options(4), {});
+    drain(runner);
+    EXPECT_TRUE(exec.batchSizes.empty()) << "nothing was sampled";
+    for (const auto& j : store.jobs()) {
+        EXPECT_EQ(j.state, JobState::Failed);
+        EXPECT_TRUE(j.message.contains(QStringLiteral("too large for this GPU: try mode low")))
+            << j.message.toStdString();
+        EXPECT_TRUE(j.message.contains(QStringLiteral("64x64"))) << j.message.toStdString();
+    }
+}
+
 TEST_F(QueueRunnerTest, ADecodeOutOfMemoryFailsItsJobsWithoutSplittingTheBatch) {
     JobStore store(dbPath());
     QList<JobSpec> specs;

@@ -179,6 +179,20 @@ TEST_F(QueuePanelTest, FailedJobShowsItsMessage) {
     EXPECT_TRUE(tip.contains(QStringLiteral("Failed: cuda: out of memory\nwhile decoding"))) << tip.toStdString();
 }
 
+TEST_F(QueuePanelTest, AQueuedJobShowsTheMemoryVerdict) {
+    QList<JobView> jobs = makeJobs({{1, QStringLiteral("queued")}, {2, QStringLiteral("done")}});
+    jobs[0].memoryFit = QStringLiteral("too large for this GPU: try mode low");
+    jobs[1].memoryFit = QStringLiteral("fits"); // not shown: the job is not waiting any more
+    m_panel->setJobs(jobs);
+    const QString tip = model()->index(0, QueueModel::TitleColumn).data(Qt::ToolTipRole).toString();
+    EXPECT_TRUE(tip.contains(QStringLiteral("Memory: too large for this GPU: try mode low"))) << tip.toStdString();
+    EXPECT_FALSE(model()
+                     ->index(1, QueueModel::TitleColumn)
+                     .data(Qt::ToolTipRole)
+                     .toString()
+                     .contains(QStringLiteral("Memory:")));
+}
+
 TEST_F(QueuePanelTest, SelectionAndCurrentSurviveSetJobs) {
     QList<JobView> jobs = makeJobs({{1, QStringLiteral("running")},
                                     {2, QStringLiteral("queued")},
