@@ -576,51 +576,52 @@ TEST(JobTitle, NamesTheCharactersAndDescribesThePlaceholders) {
         jobTitle(QStringLiteral("<character_1><n>%1</n></character_1>").arg(QString(200, u'a')), 48);
     EXPECT_EQ(longName.size(), 48);
     EXPECT_TRUE(longName.endsWith(QChar(0x2026)));
+}
 
-    TEST(Batcher, TheBatchThatFitsIsTheLargestPredictedBelowTheBudget) {
-        auto predict = [](int n) { return qint64{10'000} + n * qint64{1'000}; };
-        EXPECT_EQ(batchThatFits(8, 13'000, predict), 3); // 13 000 fits exactly
-        EXPECT_EQ(batchThatFits(8, 12'999, predict), 2);
-        EXPECT_EQ(batchThatFits(2, 100'000, predict), 2); // capped by the limit
-        EXPECT_EQ(batchThatFits(4, 10'999, predict), 0);  // not even one
-        EXPECT_EQ(batchThatFits(4, 0, predict), 4);       // no budget known: the limit
-        EXPECT_EQ(batchThatFits(0, 100'000, predict), 1); // at least one asked
-    }
+TEST(Batcher, TheBatchThatFitsIsTheLargestPredictedBelowTheBudget) {
+    auto predict = [](int n) { return qint64{10'000} + n * qint64{1'000}; };
+    EXPECT_EQ(batchThatFits(8, 13'000, predict), 3); // 13 000 fits exactly
+    EXPECT_EQ(batchThatFits(8, 12'999, predict), 2);
+    EXPECT_EQ(batchThatFits(2, 100'000, predict), 2); // capped by the limit
+    EXPECT_EQ(batchThatFits(4, 10'999, predict), 0);  // not even one
+    EXPECT_EQ(batchThatFits(4, 0, predict), 4);       // no budget known: the limit
+    EXPECT_EQ(batchThatFits(0, 100'000, predict), 1); // at least one asked
+}
 
-    TEST(Batcher, TheMemoryVerdictPerJob) {
-        auto predict = [](int n) { return qint64{10'000} + n * qint64{1'000}; };
-        EXPECT_EQ(memoryFit(2, 12'000, predict), MemoryFit::Fits);
-        EXPECT_EQ(memoryFit(3, 12'000, predict), MemoryFit::WillBeSplit);
-        EXPECT_EQ(memoryFit(1, 10'500, predict), MemoryFit::TooLarge);
-        EXPECT_EQ(memoryFit(1, 0, predict), MemoryFit::Unknown);
-        EXPECT_EQ(memoryFit(1, 12'000, [](int) { return qint64{0}; }), MemoryFit::Unknown); // no model open
-        EXPECT_EQ(memoryFitText(MemoryFit::Fits, false), QStringLiteral("fits"));
-        EXPECT_EQ(memoryFitText(MemoryFit::WillBeSplit, false), QStringLiteral("will be split"));
-        EXPECT_EQ(memoryFitText(MemoryFit::TooLarge, false), QStringLiteral("too large for this GPU: try mode low"));
-        EXPECT_TRUE(memoryFitText(MemoryFit::TooLarge, true).contains(QStringLiteral("even in mode low")));
-        EXPECT_TRUE(memoryFitText(MemoryFit::Unknown, false).isEmpty());
-    }
+TEST(Batcher, TheMemoryVerdictPerJob) {
+    auto predict = [](int n) { return qint64{10'000} + n * qint64{1'000}; };
+    EXPECT_EQ(memoryFit(2, 12'000, predict), MemoryFit::Fits);
+    EXPECT_EQ(memoryFit(3, 12'000, predict), MemoryFit::WillBeSplit);
+    EXPECT_EQ(memoryFit(1, 10'500, predict), MemoryFit::TooLarge);
+    EXPECT_EQ(memoryFit(1, 0, predict), MemoryFit::Unknown);
+    EXPECT_EQ(memoryFit(1, 12'000, [](int) { return qint64{0}; }), MemoryFit::Unknown); // no model open
+    EXPECT_EQ(memoryFitText(MemoryFit::Fits, false), QStringLiteral("fits"));
+    EXPECT_EQ(memoryFitText(MemoryFit::WillBeSplit, false), QStringLiteral("will be split"));
+    EXPECT_EQ(memoryFitText(MemoryFit::TooLarge, false), QStringLiteral("too large for this GPU: try mode low"));
+    EXPECT_TRUE(memoryFitText(MemoryFit::TooLarge, true).contains(QStringLiteral("even in mode low")));
+    EXPECT_TRUE(memoryFitText(MemoryFit::Unknown, false).isEmpty());
+}
 
-    TEST(Batcher, EachQueuedJobIsJudgedInTheBatchItWouldJoin) {
-        auto job = [](qint64 id, int size, JobState state = JobState::Queued) {
-            Job j;
-            j.id = id;
-            j.state = state;
-            j.spec.model = QStringLiteral("m");
-            j.spec.width = j.spec.height = size;
-            j.spec.steps = 28;
-            j.spec.sampler = QStringLiteral("euler");
-            return j;
-        };
-        // Three 1024 jobs (a batch of 3 wanted, 2 fit), one 2048 job (not even alone), one done job (no verdict).
-        const QList<Job> jobs{job(1, 1024), job(2, 1024), job(3, 2048), job(4, 1024), job(5, 1024, JobState::Done)};
-        auto predict = [](const JobSpec& s, int n) { return qint64{s.width} * s.height / 1024 * n; }; // 1024 per image
-        const auto fits = memoryFitsOf(jobs, 4, 2'500, predict, false);
-        EXPECT_EQ(fits.value(1), QStringLiteral("will be split"));
-        EXPECT_EQ(fits.value(4), QStringLiteral("will be split"));
-        EXPECT_EQ(fits.value(3), QStringLiteral("too large for this GPU: try mode low"));
-        EXPECT_FALSE(fits.contains(5));
-        EXPECT_EQ(memoryFitsOf(jobs, 2, 2'500, predict, false).value(1),
-                  QStringLiteral("fits"));                               // batches of 2 at most
-        EXPECT_TRUE(memoryFitsOf(jobs, 4, 0, predict, false).isEmpty()); // no budget known
-    }
+TEST(Batcher, EachQueuedJobIsJudgedInTheBatchItWouldJoin) {
+    auto job = [](qint64 id, int size, JobState state = JobState::Queued) {
+        Job j;
+        j.id = id;
+        j.state = state;
+        j.spec.model = QStringLiteral("m");
+        j.spec.width = j.spec.height = size;
+        j.spec.steps = 28;
+        j.spec.sampler = QStringLiteral("euler");
+        return j;
+    };
+    // Three 1024 jobs (a batch of 3 wanted, 2 fit), one 2048 job (not even alone), one done job (no verdict).
+    const QList<Job> jobs{job(1, 1024), job(2, 1024), job(3, 2048), job(4, 1024), job(5, 1024, JobState::Done)};
+    auto predict = [](const JobSpec& s, int n) { return qint64{s.width} * s.height / 1024 * n; }; // 1024 per image
+    const auto fits = memoryFitsOf(jobs, 4, 2'500, predict, false);
+    EXPECT_EQ(fits.value(1), QStringLiteral("will be split"));
+    EXPECT_EQ(fits.value(4), QStringLiteral("will be split"));
+    EXPECT_EQ(fits.value(3), QStringLiteral("too large for this GPU: try mode low"));
+    EXPECT_FALSE(fits.contains(5));
+    EXPECT_EQ(memoryFitsOf(jobs, 2, 2'500, predict, false).value(1),
+              QStringLiteral("fits"));                               // batches of 2 at most
+    EXPECT_TRUE(memoryFitsOf(jobs, 4, 0, predict, false).isEmpty()); // no budget known
+}

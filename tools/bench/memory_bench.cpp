@@ -310,7 +310,9 @@ nlohmann::json full_run(const Args& a, const std::string& model, MemoryMode mode
         r["completed"] = true;
     } catch (const std::exception& e) {
         r["completed"] = false;
-        r["out_of_memory"] = is_out_of_memory(e) || dynamic_cast<const OutOfMemory*>(&e) != nullptr;
+        // Pipeline::open reports LibTorch's allocation failure as its own one-line error: read the text too.
+        r["out_of_memory"] = is_out_of_memory(e) || dynamic_cast<const OutOfMemory*>(&e) != nullptr ||
+                             std::string(e.what()).find("out of memory") != std::string::npos;
         r["error"] = std::string(e.what()).substr(0, 400);
         r["ms_until_error"] = ms_since(t0);
     }
