@@ -208,9 +208,25 @@ TEST_F(QueueProcesses, AProcessWithAWorkerPerDeviceKilledMidBatchHasItsJobsTaken
     QString log;
     QElapsedTimer t;
     t.start();
-    // Both workers hold a batch and have saved progress.
-    while ((claimedIn(log).size() < 4 || log.count(QStringLiteral("saved ")) < 4) && a->state() == QProcess::Running &&
-           t.elapsed() < 30000) {
+    // Both workers are early in a batch that has saved progress: the batch each device claimed last has a running job
+    // with 1 to 6 of its 12 steps saved, so at least 6 steps (120 ms) remain before that worker could claim a batch
+    // without progress. (Counting "saved" lines raced: a worker could finish its batch and claim the next one just
+    // before the kill.)
+    const JobStore progress(db());
+    const auto earlyInASavedBatch = [&](const QString& device) {
+        QString last;
+        for (const auto& line : log.split(QLatin1Char('\n')))
+            if (line.startsWith(QStringLiteral("claimed ")) && line.endsWith(QStringLiteral(" on ") + device))
+                last = line;
+        for (auto id : claimedIn(last)) {
+            const auto j = progress.job(id);
+            if (j && j->state == JobState::Running && j->stepsDone >= 1 && j->stepsDone <= 6)
+                return true;
+        }
+        return false;
+    };
+    while (!(earlyInASavedBatch(QStringLiteral("cuda:0")) && earlyInASavedBatch(QStringLiteral("cuda:1"))) &&
+           a->state() == QProcess::Running && t.elapsed() < 30000) {
         a->waitForReadyRead(20);
         log += QString::fromUtf8(a->readAllStandardOutput());
     }
