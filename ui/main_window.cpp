@@ -234,13 +234,23 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_width, &QSpinBox::valueChanged, this, &MainWindow::syncPreset);
     connect(m_height, &QSpinBox::valueChanged, this, &MainWindow::syncPreset);
 
-    const std::pair<QString, QWidget*> fields[] = {
-        {tr("Resolution"), m_preset},       {tr("Count"), m_count},        {tr("Width"), m_width},
-        {tr("Height"), m_height},           {tr("Steps"), m_steps},        {tr("Sampler"), m_sampler},
-        {tr("Guidance (CFG)"), m_cfg},      {tr("Seed mode"), m_seedMode}, {tr("Seed"), m_seed},
-        {tr("CFG truncation"), m_cfgTrunc}, {tr("CFG renorm"), m_renorm},  {tr("Shift"), m_shift}};
+    const std::pair<QString, QWidget*> fields[] = {{tr("Resolution"), m_preset}, {tr("Count"), m_count},
+                                                   {tr("Width"), m_width},       {tr("Height"), m_height},
+                                                   {tr("Steps"), m_steps},       {tr("Sampler"), m_sampler},
+                                                   {tr("CFG"), m_cfg},           {tr("Seed mode"), m_seedMode},
+                                                   {tr("Seed"), m_seed},         {tr("CFG trunc."), m_cfgTrunc},
+                                                   {tr("Renorm"), m_renorm},     {tr("Shift"), m_shift}};
+    // Short labels keep the grid within the left pane at 1280 x 800 ("Guidance (CFG)" and "CFG truncation" were
+    // cut there); the full names are the labels' tooltips.
+    const std::pair<QWidget*, QString> longNames[] = {{m_cfg, tr("Guidance scale (classifier-free guidance, CFG)")},
+                                                      {m_cfgTrunc, tr("CFG truncation")},
+                                                      {m_renorm, tr("CFG renorm")}};
     for (int i = 0; i < static_cast<int>(std::size(fields)); ++i) {
         auto* label = new QLabel(fields[i].first, box);
+        label->setObjectName(QStringLiteral("settingLabel%1").arg(i));
+        for (const auto& [field, name] : longNames)
+            if (field == fields[i].second)
+                label->setToolTip(name);
         label->setBuddy(fields[i].second);
         form->addWidget(label, i / 2, (i % 2) * 2);
         form->addWidget(fields[i].second, i / 2, (i % 2) * 2 + 1);
