@@ -379,12 +379,11 @@ void LamaGeneratorImpl::set_compute_dtype(torch::ScalarType dtype) {
 
 torch::Tensor LamaGeneratorImpl::spectral_folded(const FoldedFfc& f, const torch::Tensor& g) const {
     // In place where a temporary is ours alone: fewer passes over the activations, the same values.
-    auto y = conv_relu(g, f.w_st1, f.b_st1);       // [B, cg/2, h, w]
-    const bool narrow = dtype_ != torch::kFloat32; // the transforms run in fp32
-    auto spectrum = lama_spectrum(narrow ? y.to(torch::kFloat32) : y);
-    auto z = conv_relu(narrow ? spectrum.to(dtype_) : spectrum, f.w_fu, f.b_fu); // [B, cg, h, w/2+1]
-    auto back = lama_inverse_spectrum(narrow ? z.to(torch::kFloat32) : z, y.size(2), y.size(3));
-    return torch::conv2d(narrow ? y.add_(back.to(dtype_)) : y.add_(back), f.w_st2); // [B, cg, h, w]
+    auto y = conv_relu(g, f.w_st1, f.b_st1); // [B, cg/2, h, w]
+    // The transforms run in fp32 (.to() of a tensor already of that type returns it, no copy).
+    auto z = conv_relu(lama_spectrum(y.to(torch::kFloat32)).to(dtype_), f.w_fu, f.b_fu); // [B, cg, h, w/2+1]
+    auto back = lama_inverse_spectrum(z.to(torch::kFloat32), y.size(2), y.size(3));
+    return torch::conv2d(y.add_(back.to(dtype_)), f.w_st2); // [B, cg, h, w]
 }
 
 torch::Tensor LamaGeneratorImpl::forward(const torch::Tensor& x) const {
