@@ -410,29 +410,31 @@ TEST(MainWindow, NoButtonsOverlapAtLaptopAndDesktopSizes) {
     charaforge::ui::applyTheme(app, charaforge::ui::Theme::System);
 }
 
+// The window at `size` with the test model's notice, as a first start shows it (the notice takes height).
+static void showWithTheTestModelNotice(MainWindow& w, const QSize& size) {
+    w.setModelNotice(QStringLiteral("<b>Test model in use.</b> CharaForge is running a tiny model with random "
+                                    "weights that it created on first start: its images are noise. To make "
+                                    "real images, download <b>NewBie-image-Exp0.1</b> and choose its folder."));
+    w.resize(size);
+    w.show();
+}
+
 // Every label of the settings grid shows its whole text at a laptop's 1280 x 800 ("Guidance (CFG)" and "CFG
 // truncation" were cut there) and at 1920 x 1080.
 TEST(MainWindow, TheSettingsLabelsAreWholeAtLaptopAndDesktopSizes) {
     for (const QSize size : {QSize(1280, 800), QSize(1920, 1080)}) {
         SCOPED_TRACE(testing::Message() << size.width() << "x" << size.height());
         MainWindow w;
-        w.setModelNotice(QStringLiteral("<b>Test model in use.</b> CharaForge is running a tiny model with random "
-                                        "weights that it created on first start: its images are noise. To make "
-                                        "real images, download <b>NewBie-image-Exp0.1</b> and choose its folder."));
-        w.resize(size);
-        w.show();
+        showWithTheTestModelNotice(w, size);
         QCoreApplication::processEvents();
         QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
         QCoreApplication::processEvents();
-        int seen = 0;
-        for (int i = 0; i < 12; ++i) {
+        for (int i = 0; i < 12; ++i) { // all twelve labels of the grid
             auto* label = w.findChild<QLabel*>(QStringLiteral("settingLabel%1").arg(i));
             ASSERT_NE(label, nullptr) << i;
-            ++seen;
             EXPECT_TRUE(label->isVisible()) << label->text().toStdString();
             EXPECT_GE(label->width(), label->sizeHint().width()) << label->text().toStdString() << " is cut";
         }
-        EXPECT_EQ(seen, 12);
     }
 }
 
@@ -444,11 +446,7 @@ TEST(MainWindow, TheCharacterFormFitsTheLeftPane) {
     for (const QSize size : {QSize(1280, 800), QSize(1920, 1080)}) {
         SCOPED_TRACE(testing::Message() << size.width() << "x" << size.height());
         MainWindow w;
-        w.setModelNotice(QStringLiteral("<b>Test model in use.</b> CharaForge is running a tiny model with random "
-                                        "weights that it created on first start: its images are noise. To make "
-                                        "real images, download <b>NewBie-image-Exp0.1</b> and choose its folder."));
-        w.resize(size);
-        w.show();
+        showWithTheTestModelNotice(w, size);
         auto* editor = w.findChild<charaforge::ui::PromptEditor*>(QStringLiteral("prompt"));
         ASSERT_NE(editor, nullptr);
         editor->addCharacter(); // two cards: the second one's move-down button is disabled, the first's enabled
