@@ -3,13 +3,14 @@
 #include "demo_rng.h"
 #include "raster_canvas.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
 namespace charaforge::demo {
 namespace {
 
-using P = cv::Point;
+using P = Point;
 
 Rgb shade(Rgb c, int percent) {
     auto s = [percent](uint8_t v) { return static_cast<uint8_t>(std::min(255, v * percent / 100)); };
@@ -276,7 +277,7 @@ CharacterRenderer::CharacterRenderer(int size) : size_(size) {
     }
 }
 
-cv::Mat CharacterRenderer::render(const SceneSpec& scene) const {
+DemoImage CharacterRenderer::render(const SceneSpec& scene) const {
     if (scene.characters.empty() || scene.characters.size() > 2) {
         throw std::invalid_argument("demo renderer: a scene has one or two characters");
     }
@@ -295,7 +296,9 @@ FigureLayout CharacterRenderer::layout(const SceneSpec& scene, size_t character)
     const Head h = head_of(scene.characters[character], 2 * size_);
     // From the canvas (twice the size) to the image.
     auto rect = [](int x0, int y0, int x1, int y1) {
-        return cv::Rect(cv::Point(x0 / 2, y0 / 2), cv::Point(x1 / 2, y1 / 2));
+        const int ax = std::min(x0, x1) / 2;
+        const int ay = std::min(y0, y1) / 2;
+        return Box{ax, ay, std::max(x0, x1) / 2 - ax, std::max(y0, y1) / 2 - ay};
     };
     FigureLayout out;
     out.cx = h.cx / 2;
@@ -307,6 +310,10 @@ FigureLayout CharacterRenderer::layout(const SceneSpec& scene, size_t character)
     out.mouth_box = rect(h.x(-22), h.y(42), h.x(22), h.y(72));
     out.body_probe = rect(h.x(-72), h.y(228), h.x(-52), h.y(256));
     return out;
+}
+
+DemoImage render_demo_image(uint64_t seed, uint64_t index, int size) {
+    return CharacterRenderer(size).render(random_scene(seed, index));
 }
 
 } // namespace charaforge::demo

@@ -1,10 +1,13 @@
 #pragma once
 // Draws a SceneSpec: simple anime-style bust figures (hair behind and in front of the head, face, eyes,
 // mouth, clothes, accessories) on a plain colour or a small scene. Integer drawing on a canvas twice the
-// output size, then 2x2 averaged, so that a seed gives identical pixels everywhere.
+// output size, then 2x2 averaged, so that a seed gives identical pixels everywhere. No OpenCV, no Qt, no torch:
+// it builds in the engine-only configuration (library charaforge_demo_render).
+#include "demo_image.h"
 #include "scene_spec.h"
 
-#include <opencv2/core.hpp>
+#include <cstddef>
+#include <cstdint>
 
 namespace charaforge::demo {
 
@@ -12,11 +15,11 @@ namespace charaforge::demo {
 struct FigureLayout {
     int cx = 0; // the head's centre
     int cy = 0;
-    int r = 0;           // the head's radius
-    cv::Rect hair_probe; // inside the fringe, whatever the style, hat or ribbon
-    cv::Rect eye_box[2]; // each eye below the fringe and lashes (with the glasses frame)
-    cv::Rect mouth_box;  // around the mouth
-    cv::Rect body_probe; // on the clothes' front, clear of collars, pockets, straps and hair
+    int r = 0;      // the head's radius
+    Box hair_probe; // inside the fringe, whatever the style, hat or ribbon
+    Box eye_box[2]; // each eye below the fringe and lashes (with the glasses frame)
+    Box mouth_box;  // around the mouth
+    Box body_probe; // on the clothes' front, clear of collars, pockets, straps and hair
 };
 
 class CharacterRenderer {
@@ -26,12 +29,16 @@ public:
 
     int size() const { return size_; }
 
-    // CV_8UC3, channels R, G, B.
-    cv::Mat render(const SceneSpec& scene) const;
+    DemoImage render(const SceneSpec& scene) const;
     FigureLayout layout(const SceneSpec& scene, size_t character) const;
 
 private:
     int size_;
 };
+
+// Image `index` of the demo set of `seed` at `size` x `size`: CharacterRenderer(size).render(random_scene(seed,
+// index)), exactly the pixels write_demo_set() writes to that image's PNG. Throws std::invalid_argument for a
+// bad size.
+DemoImage render_demo_image(uint64_t seed, uint64_t index, int size);
 
 } // namespace charaforge::demo

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 namespace charaforge::demo {
 namespace {
@@ -22,26 +23,34 @@ std::string numbered(int index, int count, const char* ext) {
     return std::string(static_cast<size_t>(width) - std::min<size_t>(digits.size(), width), '0') + digits + ext;
 }
 
-imaging::RgbImage to_rgb_image(const cv::Mat& rgb) {
+imaging::RgbImage to_rgb_image(DemoImage&& image) {
     imaging::RgbImage out;
-    out.width = rgb.cols;
-    out.height = rgb.rows;
-    out.rgb.assign(rgb.datastart, rgb.dataend); // continuous CV_8UC3, R G B
+    out.width = image.width;
+    out.height = image.height;
+    out.rgb = std::move(image.rgb); // the same layout: rows top to bottom, R G B
     return out;
 }
 
-} // namespace
-
-void write_demo_set(const std::string& dir, int count, uint64_t seed, int size, const SetProgress& progress) {
+void check_count(int count) {
     if (count < 1) {
         throw std::invalid_argument("demo set: count " + std::to_string(count) + " is below 1");
     }
-    const CharacterRenderer renderer(size);
+}
+
+void make_folder(const std::string& dir) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) {
         throw std::runtime_error(dir + ": cannot create the folder: " + ec.message());
     }
+}
+
+} // namespace
+
+void write_demo_set(const std::string& dir, int count, uint64_t seed, int size, const SetProgress& progress) {
+    check_count(count);
+    const CharacterRenderer renderer(size);
+    make_folder(dir);
     std::string manifest;
     for (int i = 0; i < count; ++i) {
         const SceneSpec scene = random_scene(seed, static_cast<uint64_t>(i));
@@ -65,6 +74,27 @@ void write_demo_set(const std::string& dir, int count, uint64_t seed, int size, 
         }
     }
     engine::write_file_atomic((fs::path(dir) / "manifest.jsonl").string(), manifest);
+}
+
+void write_demo_captions(const std::string& dir, int count, uint64_t seed, int size, const SetProgress& progress) {
+    check_count(count);
+    const CharacterRenderer renderer(size); // checks the size as write_demo_set does
+    make_folder(dir);
+    std::string lines;
+    for (int i = 0; i < count; ++i) {
+        const SceneSpec scene = random_scene(seed, static_cast<uint64_t>(i));
+        nlohmann::ordered_json line;
+        line["index"] = i;
+        line["seed"] = seed;
+        line["size"] = renderer.size();
+        line["format"] = scene.tag_list_caption ? "tags" : "xml";
+        line["caption"] = caption_text(scene);
+        lines += line.dump() + "\n";
+        if (progress) {
+            progress(i + 1, count);
+        }
+    }
+    engine::write_file_atomic((fs::path(dir) / "captions.jsonl").string(), lines);
 }
 
 } // namespace charaforge::demo

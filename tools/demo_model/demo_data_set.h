@@ -15,4 +15,10 @@ using SetProgress = std::function<void(int written, int count)>;
 // Throws std::invalid_argument for a bad size or count, std::runtime_error naming the file that failed.
 void write_demo_set(const std::string& dir, int count, uint64_t seed, int size, const SetProgress& progress = {});
 
+// The same set as seeds and captions only, for a machine that renders the images itself (the GPU machine's
+// trainer, through render_demo_image(seed, index, size) of character_renderer.h): DIR/captions.jsonl, line i
+// {"index": i, "seed", "size", "format": "xml" | "tags", "caption": the text of write_demo_set's DIR/<i>.txt}.
+// No images. Same errors as write_demo_set.
+void write_demo_captions(const std::string& dir, int count, uint64_t seed, int size, const SetProgress& progress = {});
+
 } // namespace charaforge::demo

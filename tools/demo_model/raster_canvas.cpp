@@ -26,11 +26,11 @@ RasterCanvas::RasterCanvas(int width, int height) {
     if (width <= 0 || height <= 0 || width % 2 != 0 || height % 2 != 0) {
         throw std::invalid_argument("demo canvas: the size must be positive and even");
     }
-    pixels_ = cv::Mat(height, width, CV_8UC3, cv::Scalar(0, 0, 0));
+    pixels_ = DemoImage(width, height);
 }
 
 void RasterCanvas::put(int x, int y, Rgb colour) {
-    auto& p = pixels_.at<cv::Vec3b>(y, x);
+    uint8_t* p = pixels_.data(x, y);
     p[0] = colour.r;
     p[1] = colour.g;
     p[2] = colour.b;
@@ -92,7 +92,7 @@ void RasterCanvas::fill_ring(int cx, int cy, int rx, int ry, int thickness, Rgb 
     }
 }
 
-void RasterCanvas::fill_polygon(const std::vector<cv::Point>& points, Rgb colour) {
+void RasterCanvas::fill_polygon(const std::vector<Point>& points, Rgb colour) {
     if (points.size() < 3) {
         return;
     }
@@ -107,8 +107,8 @@ void RasterCanvas::fill_polygon(const std::vector<cv::Point>& points, Rgb colour
         const int64_t yc2 = 2 * static_cast<int64_t>(y) + 1; // the row's centre, in half pixels
         crossings.clear();
         for (size_t i = 0; i < points.size(); ++i) {
-            const cv::Point a = points[i];
-            const cv::Point b = points[(i + 1) % points.size()];
+            const Point a = points[i];
+            const Point b = points[(i + 1) % points.size()];
             if (a.y == b.y) {
                 continue;
             }
@@ -131,7 +131,7 @@ void RasterCanvas::fill_polygon(const std::vector<cv::Point>& points, Rgb colour
     }
 }
 
-void RasterCanvas::fill_line(cv::Point a, cv::Point b, int half_width, Rgb colour) {
+void RasterCanvas::fill_line(Point a, Point b, int half_width, Rgb colour) {
     if (half_width <= 0) {
         return;
     }
@@ -169,16 +169,16 @@ void RasterCanvas::fill_line(cv::Point a, cv::Point b, int half_width, Rgb colou
     }
 }
 
-cv::Mat RasterCanvas::downsampled() const {
-    cv::Mat out(height() / 2, width() / 2, CV_8UC3);
-    for (int y = 0; y < out.rows; ++y) {
-        const auto* r0 = pixels_.ptr<cv::Vec3b>(2 * y);
-        const auto* r1 = pixels_.ptr<cv::Vec3b>(2 * y + 1);
-        auto* o = out.ptr<cv::Vec3b>(y);
-        for (int x = 0; x < out.cols; ++x) {
+DemoImage RasterCanvas::downsampled() const {
+    DemoImage out(width() / 2, height() / 2);
+    for (int y = 0; y < out.height; ++y) {
+        const uint8_t* r0 = pixels_.data(0, 2 * y);
+        const uint8_t* r1 = pixels_.data(0, 2 * y + 1);
+        uint8_t* o = out.data(0, y);
+        for (int x = 0; x < out.width; ++x) {
             for (int c = 0; c < 3; ++c) {
-                const int sum = r0[2 * x][c] + r0[2 * x + 1][c] + r1[2 * x][c] + r1[2 * x + 1][c];
-                o[x][c] = static_cast<uint8_t>((sum + 2) >> 2);
+                const int sum = r0[6 * x + c] + r0[6 * x + 3 + c] + r1[6 * x + c] + r1[6 * x + 3 + c];
+                o[3 * x + c] = static_cast<uint8_t>((sum + 2) >> 2);
             }
         }
     }

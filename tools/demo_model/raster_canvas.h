@@ -1,10 +1,9 @@
 #pragma once
 // An RGB canvas with integer-only filled shapes, so that a drawing is the same pixels on every CPU and with
-// every OpenCV build (cv::ellipse and cv::fillPoly go through floating-point and version-dependent code).
+// every build (OpenCV's cv::ellipse and cv::fillPoly go through floating-point and version-dependent code).
 // A pixel is covered when its centre is inside the shape. Shapes outside the canvas are clipped.
+#include "demo_image.h"
 #include "scene_spec.h"
-
-#include <opencv2/core.hpp>
 
 #include <climits>
 #include <vector>
@@ -15,9 +14,9 @@ class RasterCanvas {
 public:
     RasterCanvas(int width, int height);
 
-    int width() const { return pixels_.cols; }
-    int height() const { return pixels_.rows; }
-    const cv::Mat& pixels() const { return pixels_; } // CV_8UC3, channels R, G, B
+    int width() const { return pixels_.width; }
+    int height() const { return pixels_.height; }
+    const DemoImage& pixels() const { return pixels_; }
 
     void fill(Rgb colour);
     // Rows y0..y1-1 coloured from `top` (row 0 of the canvas) to `bottom` (its last row), linearly.
@@ -30,17 +29,17 @@ public:
     void fill_ring(int cx, int cy, int rx, int ry, int thickness, Rgb colour, int clip_y0 = INT_MIN,
                    int clip_y1 = INT_MAX);
     // A simple polygon (even-odd rule), vertices in order.
-    void fill_polygon(const std::vector<cv::Point>& points, Rgb colour);
+    void fill_polygon(const std::vector<Point>& points, Rgb colour);
     // A segment with round ends, every pixel within `half_width` of it.
-    void fill_line(cv::Point a, cv::Point b, int half_width, Rgb colour);
+    void fill_line(Point a, Point b, int half_width, Rgb colour);
 
     // Each 2x2 block averaged with rounding: the drawing at half size with smoothed edges.
-    cv::Mat downsampled() const;
+    DemoImage downsampled() const;
 
 private:
     void put(int x, int y, Rgb colour);
 
-    cv::Mat pixels_;
+    DemoImage pixels_;
 };
 
 } // namespace charaforge::demo

@@ -15,6 +15,15 @@ namespace {
 
 constexpr int kSize = 128; // small and fast; the layout scales with the size
 
+// The renderer's image and boxes as OpenCV types (copies), for cv::mean, cv::norm and regions.
+cv::Mat mat(const DemoImage& image) {
+    return cv::Mat(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.rgb.data())).clone();
+}
+
+cv::Rect rect(const Box& box) {
+    return {box.x, box.y, box.width, box.height};
+}
+
 int distance2(const cv::Vec3b& p, Rgb c) {
     const int dr = p[0] - c.r;
     const int dg = p[1] - c.g;
@@ -54,14 +63,13 @@ double luminance(const cv::Mat& image) {
 
 // Over 150 random scenes: the mean colour of each character's `probe` is the palette's nearest to what it asks.
 template <class Values, class ToRgb, class Asked>
-void expect_probe_colours(uint64_t seed, cv::Rect FigureLayout::*probe, const Values& values, ToRgb to_rgb,
-                          Asked asked) {
+void expect_probe_colours(uint64_t seed, Box FigureLayout::*probe, const Values& values, ToRgb to_rgb, Asked asked) {
     const CharacterRenderer renderer(kSize);
     for (uint64_t i = 0; i < 150; ++i) {
         const SceneSpec s = random_scene(seed, i);
-        const cv::Mat image = renderer.render(s);
+        const cv::Mat image = mat(renderer.render(s));
         for (size_t k = 0; k < s.characters.size(); ++k) {
-            const cv::Scalar mean = cv::mean(image(renderer.layout(s, k).*probe));
+            const cv::Scalar mean = cv::mean(image(rect(renderer.layout(s, k).*probe)));
             EXPECT_EQ(nearest(mean, values, to_rgb), asked(s.characters[k])) << "scene " << i << " character " << k;
         }
     }
@@ -80,12 +88,12 @@ TEST(CharacterRenderer, TheSameSceneGivesTheSamePixelsAndOtherSeedsOtherImages) 
     const CharacterRenderer a(kSize);
     const CharacterRenderer b(kSize);
     for (uint64_t i = 0; i < 8; ++i) {
-        const cv::Mat first = a.render(random_scene(42, i));
-        const cv::Mat again = b.render(random_scene(42, i));
+        const cv::Mat first = mat(a.render(random_scene(42, i)));
+        const cv::Mat again = mat(b.render(random_scene(42, i)));
         ASSERT_EQ(first.type(), CV_8UC3);
         ASSERT_EQ(first.size(), cv::Size(kSize, kSize));
         EXPECT_EQ(cv::norm(first, again, cv::NORM_INF), 0) << "image " << i;
-        const cv::Mat other = a.render(random_scene(43, i));
+        const cv::Mat other = mat(a.render(random_scene(43, i)));
         EXPECT_GT(cv::norm(first, other, cv::NORM_L1), 0) << "image " << i;
     }
     EXPECT_EQ(random_scene(42, 3), random_scene(42, 3));
@@ -139,10 +147,11 @@ TEST(CharacterRenderer, OpenEyesShowTheAskedEyeColourAndClosedEyesNone) {
     const CharacterRenderer renderer(256);
     for (uint64_t i = 0; i < 80; ++i) {
         const SceneSpec s = random_scene(9, i);
-        const cv::Mat image = renderer.render(s);
+        const cv::Mat image = mat(renderer.render(s));
         for (size_t k = 0; k < s.characters.size(); ++k) {
             const CharacterSpec& c = s.characters[k];
-            for (const cv::Rect& box : renderer.layout(s, k).eye_box) {
+            for (const Box& eye : renderer.layout(s, k).eye_box) {
+                const cv::Rect box = rect(eye);
                 EyeColour most = kEyeColours[0];
                 int most_pixels = -1;
                 for (EyeColour e : kEyeColours) {
@@ -176,7 +185,7 @@ TEST(CharacterRenderer, TheFigureStandsOnTheAskedSide) {
         CharacterSpec c;
         c.position = position;
         c.hair_style = HairStyle::Twintails; // the widest figure
-        const cv::Mat image = renderer.render(one(c));
+        const cv::Mat image = mat(renderer.render(one(c)));
         double sum_x = 0;
         int n = 0;
         for (int y = 0; y < image.rows; ++y) {
@@ -206,7 +215,7 @@ TEST(CharacterRenderer, TheFigureStandsOnTheAskedSide) {
     right.position = Position::Right;
     right.hair_colour = HairColour::Red;
     two.characters = {left, right};
-    const cv::Mat image = renderer.render(two);
+    const cv::Mat image = mat(renderer.render(two));
     const cv::Rect left_half(0, 0, kSize / 2, kSize);
     const cv::Rect right_half(kSize / 2, 0, kSize / 2, kSize);
     EXPECT_GT(pixels_near(image, left_half, hair_rgb(HairColour::Blue), 10), 100);
@@ -222,13 +231,13 @@ TEST(CharacterRenderer, NightIsDarkerThanSkyAndRoomsHaveAFloor) {
     night.background = Background::Night;
     SceneSpec sky = sample;
     sky.background = Background::Sky;
-    const double night_l = luminance(renderer.render(night));
-    const double sky_l = luminance(renderer.render(sky));
+    const double night_l = luminance(mat(renderer.render(night)));
+    const double sky_l = luminance(mat(renderer.render(sky)));
     EXPECT_LT(night_l, sky_l - 60) << night_l << " vs " << sky_l;
     // The top corners are background in every scene: sky is blue, night dark blue.
-    const cv::Scalar sky_corner = cv::mean(renderer.render(sky)(cv::Rect(0, 0, 8, 8)));
+    const cv::Scalar sky_corner = cv::mean(mat(renderer.render(sky))(cv::Rect(0, 0, 8, 8)));
     EXPECT_GT(sky_corner[2], sky_corner[0] + 60); // blue over red
-    const cv::Scalar night_corner = cv::mean(renderer.render(night)(cv::Rect(0, 0, 8, 8)));
+    const cv::Scalar night_corner = cv::mean(mat(renderer.render(night))(cv::Rect(0, 0, 8, 8)));
     EXPECT_LT(night_corner[0] + night_corner[1] + night_corner[2], 150);
 }
 
@@ -245,8 +254,8 @@ TEST(CharacterRenderer, MouthsAndAccessoriesAreDrawn) {
         CharacterSpec d = c;
         d.mouth = m;
         const SceneSpec s = one(d);
-        const cv::Mat image = renderer.render(s);
-        const cv::Rect area = renderer.layout(s, 0).mouth_box;
+        const cv::Mat image = mat(renderer.render(s));
+        const cv::Rect area = rect(renderer.layout(s, 0).mouth_box);
         Marks out;
         std::vector<cv::Point> dark;
         for (int y = area.y; y < area.br().y; ++y) {
@@ -274,7 +283,7 @@ TEST(CharacterRenderer, MouthsAndAccessoriesAreDrawn) {
     // Glasses put dark frames around the eyes; a hat and a ribbon change the pixels above the fringe only.
     const auto ink = [&](const CharacterSpec& d) {
         const SceneSpec s = one(d);
-        return pixels_near(renderer.render(s), renderer.layout(s, 0).eye_box[0], Rgb{40, 30, 36}, 30);
+        return pixels_near(mat(renderer.render(s)), rect(renderer.layout(s, 0).eye_box[0]), Rgb{40, 30, 36}, 30);
     };
     CharacterSpec with_glasses = c;
     with_glasses.glasses = true;
@@ -285,8 +294,8 @@ TEST(CharacterRenderer, MouthsAndAccessoriesAreDrawn) {
         d.ribbon = !hat;
         const SceneSpec plain = one(c);
         const SceneSpec dressed = one(d);
-        const cv::Mat a = renderer.render(plain);
-        const cv::Mat b = renderer.render(dressed);
+        const cv::Mat a = mat(renderer.render(plain));
+        const cv::Mat b = mat(renderer.render(dressed));
         const FigureLayout l = renderer.layout(plain, 0);
         EXPECT_GT(cv::norm(a, b, cv::NORM_L1), 1000);
         const cv::Rect below_fringe(0, l.hair_probe.y, 256, 256 - l.hair_probe.y);

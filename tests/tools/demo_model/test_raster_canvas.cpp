@@ -16,8 +16,7 @@ int count(const RasterCanvas& canvas, Rgb colour) {
     int n = 0;
     for (int y = 0; y < canvas.height(); ++y) {
         for (int x = 0; x < canvas.width(); ++x) {
-            const auto p = canvas.pixels().at<cv::Vec3b>(y, x);
-            n += (p[0] == colour.r && p[1] == colour.g && p[2] == colour.b) ? 1 : 0;
+            n += canvas.pixels().pixel(x, y) == colour ? 1 : 0;
         }
     }
     return n;
@@ -30,8 +29,8 @@ TEST(RasterCanvas, ARectangleCoversExactlyItsPixelsAndIsClipped) {
     canvas.fill(kBlack);
     canvas.fill_rect(-5, 2, 4, 6, kRed); // x 0..3, y 2..5
     EXPECT_EQ(count(canvas, kRed), 16);
-    EXPECT_EQ(canvas.pixels().at<cv::Vec3b>(2, 3)[0], 255);
-    EXPECT_EQ(canvas.pixels().at<cv::Vec3b>(2, 4)[0], 0);
+    EXPECT_EQ(canvas.pixels().pixel(3, 2).r, 255);
+    EXPECT_EQ(canvas.pixels().pixel(4, 2).r, 0);
 }
 
 TEST(RasterCanvas, AnEllipseCoversItsAreaSymmetrically) {
@@ -41,7 +40,7 @@ TEST(RasterCanvas, AnEllipseCoversItsAreaSymmetrically) {
     EXPECT_NEAR(count(canvas, kRed), M_PI * 60 * 30, M_PI * 60 * 30 * 0.02);
     for (int y = 60; y < 140; ++y) { // mirror symmetric about the centre (the pixel corner 100, 100)
         for (int x = 30; x < 170; ++x) {
-            ASSERT_EQ(canvas.pixels().at<cv::Vec3b>(y, x), canvas.pixels().at<cv::Vec3b>(199 - y, 199 - x));
+            ASSERT_EQ(canvas.pixels().pixel(x, y), canvas.pixels().pixel(199 - x, 199 - y));
         }
     }
     RasterCanvas clipped(200, 200);
@@ -67,8 +66,8 @@ TEST(RasterCanvas, ALineCoversAStripOfItsWidth) {
     canvas.fill_line({10, 50}, {90, 50}, 3, kRed);
     // 80 x 6 plus two round caps of radius 3.
     EXPECT_NEAR(count(canvas, kRed), 80 * 6 + M_PI * 9, 12);
-    EXPECT_EQ(canvas.pixels().at<cv::Vec3b>(50, 50)[0], 255);
-    EXPECT_EQ(canvas.pixels().at<cv::Vec3b>(54, 50)[0], 0);
+    EXPECT_EQ(canvas.pixels().pixel(50, 50).r, 255);
+    EXPECT_EQ(canvas.pixels().pixel(50, 54).r, 0);
 }
 
 TEST(RasterCanvas, DownsamplingAveragesEachBlockWithRounding) {
@@ -76,10 +75,11 @@ TEST(RasterCanvas, DownsamplingAveragesEachBlockWithRounding) {
     canvas.fill(kBlack);
     canvas.fill_rect(0, 0, 1, 1, Rgb{255, 1, 2}); // one pixel of the left block
     canvas.fill_rect(2, 0, 4, 2, Rgb{10, 20, 30});
-    const cv::Mat small = canvas.downsampled();
-    ASSERT_EQ(small.cols, 2);
-    ASSERT_EQ(small.rows, 1);
-    EXPECT_EQ(small.at<cv::Vec3b>(0, 0), cv::Vec3b(64, 0, 1)); // (255 + 2) >> 2, (1 + 2) >> 2, (2 + 2) >> 2
-    EXPECT_EQ(small.at<cv::Vec3b>(0, 1), cv::Vec3b(10, 20, 30));
+    const charaforge::demo::DemoImage small = canvas.downsampled();
+    ASSERT_EQ(small.width, 2);
+    ASSERT_EQ(small.height, 1);
+    ASSERT_EQ(small.rgb.size(), 6U);
+    EXPECT_EQ(small.pixel(0, 0), (Rgb{64, 0, 1})); // (255 + 2) >> 2, (1 + 2) >> 2, (2 + 2) >> 2
+    EXPECT_EQ(small.pixel(1, 0), (Rgb{10, 20, 30}));
     EXPECT_THROW(RasterCanvas(3, 4), std::invalid_argument);
 }
