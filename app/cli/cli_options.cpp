@@ -191,6 +191,13 @@ void add_memory_options(CLI::App* app, engine::RuntimeOptions& options) {
             "VAE decode/encode over tiles of N latent pixels (8 N image pixels); 0: as the memory mode says");
 }
 
+void apply_default_side(SamplingOptions& options, const CLI::App& app, int side) {
+    if (app.count("--width") == 0)
+        options.width = side;
+    if (app.count("--height") == 0)
+        options.height = side;
+}
+
 void check_sampling_options(const SamplingOptions& o, bool incrementing_seeds) {
     if (o.width % kSideMultiple != 0)
         throw std::invalid_argument("--width: " + std::to_string(o.width) + " is not a multiple of " +

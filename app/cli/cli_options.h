@@ -77,6 +77,10 @@ struct SamplingOptions {
 // The returned option is --seed (callers that draw a random seed check whether it was given).
 CLI::Option* add_sampling_options(CLI::App* app, SamplingOptions& options);
 
+// The model's default side (model/model_card.h: its charaforge.json's native_resolution, 256 for the demo model)
+// for --width and --height when `app` was not given them; a side given on the command line stays.
+void apply_default_side(SamplingOptions& options, const CLI::App& app, int side);
+
 // Adds --memory-mode (auto, high, balanced, low: engine/memory_mode.h) and --vae-tile N into `options`; another
 // mode is a usage error naming --memory-mode.
 void add_memory_options(CLI::App* app, engine::RuntimeOptions& options);

@@ -1,6 +1,9 @@
 #include "engine_commands.h"
 
+#include "default_model.h"
 #include "progress_line.h"
+
+#include "model/model_card.h"
 
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
@@ -169,18 +172,23 @@ void read_embeddings(const std::string& path, eng::GenerationRequest& request) {
         request.uncond = embedding_from(j.at("uncond"), path + ": uncond");
 }
 
-int run_generate(const Generate& o, const CLI::App& sub) {
-    const SamplingOptions& s = o.sampling;
+int run_generate(Generate o, const CLI::App& sub) {
     const bool has_prompt = sub.count("--prompt") > 0;
     const bool has_embeddings = sub.count("--embeddings") > 0;
     if (!has_embeddings && !has_prompt)
         throw std::invalid_argument("give --prompt TEXT (or --embeddings FILE.json)");
-    check_sampling_options(s, true);
+    check_sampling_options(o.sampling, true);
 
-    // Everything the command line names is checked before the model loads.
-    check_model_path(o.model);
-    for (int i = 0; i < s.count; ++i)
-        check_output_file(numbered_output_path(o.out, i, s.count), "--out");
+    // Everything the command line names is checked before the model loads (and before a built-in one is chosen).
+    if (!o.model.empty())
+        check_model_path(o.model);
+    for (int i = 0; i < o.sampling.count; ++i)
+        check_output_file(numbered_output_path(o.out, i, o.sampling.count), "--out");
+    if (o.model.empty())
+        o.model = model_without_option();
+    // Sides not given are the model's (the demo model's 256); any model's side passes the checks above.
+    apply_default_side(o.sampling, sub, app::modelDefaultSide(o.model));
+    const SamplingOptions& s = o.sampling;
     // What a generate killed while writing left in the folder (`NAME.png.tmp-PID-...` of a dead process).
     const std::string out_folder = std::filesystem::path(o.out).parent_path().string();
     for (const auto& removed : eng::remove_orphan_temp_files(out_folder.empty() ? "." : out_folder))
@@ -217,9 +225,7 @@ int run_generate(const Generate& o, const CLI::App& sub) {
 #endif
 
     auto pipeline = eng::Pipeline::open(o.model, o.runtime);
-    std::cerr << "model: " << o.model
-              << (eng::is_test_model(o.model) ? " (test model: random weights, images are noise)" : "")
-              << "\ndevice: " << pipeline->device_name()
+    std::cerr << "model: " << o.model << app::modelRemark(o.model) << "\ndevice: " << pipeline->device_name()
               << "\nmemory mode: " << eng::memory_mode_name(pipeline->memory_mode()) << "\n";
     for (const auto& note : pipeline->memory_notes())
         progress::note(note);
@@ -273,10 +279,20 @@ int run_generate(const Generate& o, const CLI::App& sub) {
     return 0;
 }
 
+// The model of a generate without --model (default_model.h).
+#ifndef CHARAFORGE_ENGINE_ONLY
+constexpr const char* kDefaultModels =
+    "CHARAFORGE_MODEL, the window's, or the built-in demo model (else the test model)";
+#else
+constexpr const char* kDefaultModels = "the built-in demo model";
+#endif
+
 void add_generate(CLI::App& app, Action& chosen) {
     auto o = std::make_shared<Generate>();
     auto* sub = app.add_subcommand("generate", "Generate images from a prompt");
-    sub->add_option("--model", o->model, "model folder (or ComfyUI files folder)")->required();
+    sub->add_option("--model", o->model,
+                    std::string("model folder (or ComfyUI files folder; default: ") + kDefaultModels +
+                        "; --width and --height default to a model's native size, 256 for the demo model)");
     sub->add_option("--out", o->out, "output image; with --count N, NAME-000.EXT ... NAME-(N-1).EXT")->required();
     sub->add_option("--prompt", o->prompt, "prompt: NewBie XML, a tag list or natural language");
     add_sampling_options(sub, o->sampling);

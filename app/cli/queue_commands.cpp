@@ -1,8 +1,11 @@
 // charaforge-cli queue add|add-erase|list|pause|resume|cancel|retry and charaforge-cli worker.
 #include "queue_commands.h"
 
+#include "default_model.h"
 #include "lama_commands.h"
 #include "progress_line.h"
+
+#include "model/model_card.h"
 
 #include "charaforge/engine/pipeline.h"
 #include "charaforge/imaging/erase.h"
@@ -148,30 +151,26 @@ QList<queue::VariantAxis> varyAxes(const QueueAdd& o, qint64 seed) {
     return axes;
 }
 
-int queueAdd(const QueueAdd& o, bool seedGiven) {
-    const SamplingOptions& s = o.sampling;
-    check_sampling_options(s, seedGiven && o.seedMode == "increment");
+int queueAdd(QueueAdd o, const CLI::App& sub, bool seedGiven) {
+    check_sampling_options(o.sampling, seedGiven && o.seedMode == "increment");
     if (!o.model.empty() && !QFileInfo::exists(QString::fromStdString(o.model)))
         throw std::invalid_argument("--model: " + o.model + ": no such file or folder");
     if (!o.out.empty())
         checkOutputFolder(o.out);
-    queue::JobSpec base = jobSpecFor(s);
+    queue::JobSpec base = jobSpecFor(o.sampling);
     base.prompt = readPrompt(o.file);
     // The engine's request check on the text as given (QString::fromStdString turns invalid UTF-8 in --negative
     // into U+FFFD unnoticed); the store checks every job again.
     engine::GenerationRequest request = queue::requestFor(base);
-    request.negative_prompt = s.negative;
+    request.negative_prompt = o.sampling.negative;
     check_request(request, o.file);
-    if (!o.model.empty()) {
-        base.model = QDir(QString::fromStdString(o.model)).absolutePath();
-    } else {
-        base.model = app::chooseModel({}).path;
-        if (engine::is_test_model(base.model.toStdString()))
-            progress::note("no --model given: the jobs use the built-in test model " + base.model.toStdString() +
-                           " (random weights: its images are noise)");
-        else
-            progress::note("no --model given: the jobs use " + base.model.toStdString());
-    }
+    const std::string model = o.model.empty() ? model_without_option() : o.model;
+    base.model = QDir(QString::fromStdString(model)).absolutePath();
+    // A size not given is the model's (the demo model's 256); any model's side passes the checks above.
+    apply_default_side(o.sampling, sub, app::modelDefaultSide(model));
+    base.width = o.sampling.width;
+    base.height = o.sampling.height;
+    const SamplingOptions& s = o.sampling;
     base.outputDir = QDir(o.out.empty() ? app::defaultOutputDir() : QString::fromStdString(o.out)).absolutePath();
     // A drawn seed leaves room for the whole series.
     auto* random = QRandomGenerator::global();
@@ -360,7 +359,9 @@ void addQueueAdd(CLI::App* queueApp, Action& chosen) {
     sub->add_option("--seed-mode", o->seedMode, "seeds of a series")
         ->check(CLI::IsMember({"increment", "fixed", "random"}))
         ->capture_default_str();
-    sub->add_option("--model", o->model, "model folder (default: CHARAFORGE_MODEL, the window's, or the built-in)");
+    sub->add_option("--model", o->model,
+                    "model folder (default: CHARAFORGE_MODEL, the window's, or the built-in demo model, else the test "
+                    "model; --width and --height default to a model's native size, 256 for the demo model)");
     sub->add_option("--out", o->out, "output folder (default: Pictures/CharaForge)");
     sub->add_option("--vary", o->vary,
                     "queue a variant group along an axis, KIND=V1|V2|... (repeatable; the jobs are the product): "
@@ -370,7 +371,7 @@ void addQueueAdd(CLI::App* queueApp, Action& chosen) {
     sub->add_option("--label", o->label, "the group's label (default: its axes)");
     sub->add_flag("--dry-run", o->dryRun, "show the jobs (with --vary: each job's axis values) and queue nothing");
     addQueueOption(sub, o->queue);
-    set_action(sub, chosen, [o, seed] { return queueAdd(*o, seed->count() > 0); });
+    set_action(sub, chosen, [o, sub, seed] { return queueAdd(*o, *sub, seed->count() > 0); });
 }
 
 } // namespace
@@ -478,8 +479,7 @@ queue::RunnerEvents workerEvents(const QString& device, bool several) {
     events.notice = [note](const QString& message) { note("  " + message.toStdString()); };
     events.modelOpened = [note](const QString& model) {
         const std::string path = model.toStdString();
-        note("  model: " + path +
-             (engine::is_test_model(path) ? " (test model: random weights, images are noise)" : ""));
+        note("  model: " + path + app::modelRemark(path));
     };
     return events;
 }
@@ -527,7 +527,7 @@ int runWorker(const Worker& o) {
     std::signal(SIGINT, onStopSignal);
     std::signal(SIGTERM, onStopSignal);
     const std::string models = " (each job names its model folder: queue add --model, else CHARAFORGE_MODEL, the "
-                               "window's or the built-in test model)";
+                               "window's or the built-in model)";
     if (several)
         for (int i = 0; i < devices.size(); ++i)
             progress::note("worker " + pool.owners()[i].toStdString() + " on " + devices[i].toStdString() + ", " +

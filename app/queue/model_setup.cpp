@@ -1,5 +1,8 @@
 #include "queue/model_setup.h"
 
+#include "model/demo_model.h"
+#include "model/model_card.h"
+
 #include "charaforge/engine/model_check.h"
 #include "charaforge/engine/pipeline.h"
 
@@ -27,15 +30,21 @@ ModelChoice chooseModel(const QStringList& arguments) {
         return c;
     }
     const QString saved = QSettings().value(QStringLiteral("model/path")).toString();
-    if (!saved.isEmpty() && engine::check_model_folder(saved.toStdString()).empty()) {
+    const bool staleTestModel = saved == defaultTestModelPath() && !demoModelFolder().empty();
+    if (!saved.isEmpty() && !staleTestModel && engine::check_model_folder(saved.toStdString()).empty()) {
         c.path = saved;
         return c;
     }
     c.path = builtInModel(&c.createdTestModel);
+    c.builtIn = true;
     return c;
 }
 
 QString builtInModel(bool* created) {
+    if (created)
+        *created = false;
+    if (const std::string demo = demoModelFolder(); !demo.empty())
+        return QString::fromStdString(demo);
     const QString path = defaultTestModelPath();
     const bool make =
         !engine::is_test_model(path.toStdString()) || !engine::check_model_folder(path.toStdString()).empty();
@@ -77,6 +86,25 @@ QString testModelNotice() {
                        "<b>NewBie-image-Exp0.1</b> (non-commercial licence; CharaForge does not ship it) and choose "
                        "its folder with <i>File → Choose model folder…</i>, start with <tt>--model DIR</tt>, or set "
                        "<tt>CHARAFORGE_MODEL</tt>. The README explains where to get the files.");
+}
+
+QString demoModelNotice() {
+    return QObject::tr("<b>Demo model — for real images choose the NewBie model folder.</b> The demo model is "
+                       "CharaForge's own small model, trained on drawn characters; it ships with the app and works "
+                       "best at 192–320 pixels. <b>NewBie-image-Exp0.1</b> (non-commercial licence, not shipped "
+                       "with CharaForge) makes real images: the README explains where to get it.");
+}
+
+QString modelNotice(const QString& folder) {
+    switch (modelKind(folder.toStdString())) {
+    case ModelKind::Demo:
+        return demoModelNotice();
+    case ModelKind::Test:
+        return testModelNotice();
+    case ModelKind::Other:
+        break;
+    }
+    return {};
 }
 
 } // namespace charaforge::app

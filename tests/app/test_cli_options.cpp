@@ -66,6 +66,30 @@ TEST(CliOptions, IntegersDoNotWrapOrSaturate) {
     EXPECT_EQ(ok.out, "64 3 4294967295 5 euler");
 }
 
+// A model's native side (the demo model's 256) replaces only the sides the command line did not give.
+TEST(CliOptions, TheModelsSideIsTheDefaultOnlyForSidesNotGiven) {
+    const auto sides = [](std::vector<std::string> args) {
+        CLI::App app("", "charaforge-cli");
+        cli::Action chosen;
+        cli::SamplingOptions o;
+        auto* sub = app.add_subcommand("gen", "test");
+        cli::add_sampling_options(sub, o);
+        std::ostringstream out, err;
+        cli::set_action(sub, chosen, [&] {
+            cli::apply_default_side(o, *sub, 256);
+            out << o.width << "x" << o.height;
+            return 0;
+        });
+        args.insert(args.begin(), "gen");
+        EXPECT_EQ(cli::parse_and_run(app, args, chosen, out, err), 0) << err.str();
+        return out.str();
+    };
+    EXPECT_EQ(sides({}), "256x256");
+    EXPECT_EQ(sides({"--width", "320"}), "320x256");
+    EXPECT_EQ(sides({"--height", "192"}), "256x192");
+    EXPECT_EQ(sides({"--width", "1024", "--height", "1024"}), "1024x1024") << "NewBie's size, given, stays";
+}
+
 TEST(CliOptions, TheLastSeedOfASeriesMustFit) {
     const CliRun r = run_sampling({"--seed", "4294967295", "--count", "3"});
     EXPECT_EQ(r.code, cli::kExitUsage);
