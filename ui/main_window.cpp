@@ -4,6 +4,7 @@
 #include "ui/gallery_view.h"
 #include "ui/image_viewer.h"
 #include "ui/job_states.h"
+#include "ui/model_notice.h"
 #include "ui/prompt_editor.h"
 #include "ui/queue_model.h"
 #include "ui/queue_panel.h"
@@ -125,13 +126,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     auto* central = new QWidget(this);
     auto* outer = new QVBoxLayout(central);
 
-    m_notice = new QLabel(central);
-    m_notice->setObjectName(QStringLiteral("modelNotice"));
-    m_notice->setWordWrap(true);
-    m_notice->setTextFormat(Qt::RichText);
-    m_notice->setStyleSheet(QStringLiteral("QLabel { background: #fff4ce; color: #3b2f00; border: 1px solid #e0c060; "
-                                           "padding: 8px; border-radius: 4px; }"));
-    m_notice->hide();
+    m_notice = new ModelNotice(central);
+    connect(m_notice, &ModelNotice::chooseModelRequested, this, &MainWindow::chooseModelRequested);
     outer->addWidget(m_notice);
 
     auto* splitter = new QSplitter(Qt::Horizontal, central);
@@ -535,9 +531,8 @@ void MainWindow::syncPreset() {
     m_preset->setCurrentIndex(std::max(0, at));
 }
 
-void MainWindow::setModelNotice(const QString& html) {
-    m_notice->setText(html);
-    m_notice->setVisible(!html.isEmpty());
+void MainWindow::setModelNotice(const QString& html, bool offerChooser) {
+    m_notice->setNotice(html, offerChooser);
 }
 
 void MainWindow::setModelDescription(const QString& line, const QString& details) {

@@ -29,6 +29,7 @@ namespace charaforge::ui {
 
 class GalleryView;
 class ImageViewer;
+class ModelNotice;
 class PromptEditor;
 class QueuePanel;
 class VariantsDialog;
@@ -76,8 +77,9 @@ public:
 
     GenerationSettings settings() const;
     void setSettings(const GenerationSettings& s);
-    // A plain notice above the editor (e.g. "test model: images are noise").
-    void setModelNotice(const QString& html);
+    // A plain notice above the editor (e.g. "test model: images are noise"), with a "Choose model folder…" button
+    // (chooseModelRequested, as the menu's action) when `offerChooser`; "" hides it.
+    void setModelNotice(const QString& html, bool offerChooser = false);
     // One short line in the panel; the full details as its tooltip.
     void setModelDescription(const QString& line, const QString& details = QString());
     // Why no model is open ("" once one is): while set, nothing can be queued and the buttons say why.
@@ -183,7 +185,7 @@ private:
     void syncPreset();
     void updateQueueButtons();
 
-    QLabel* m_notice = nullptr;
+    ModelNotice* m_notice = nullptr;
     QLabel* m_modelLabel = nullptr;
     PromptEditor* m_prompt = nullptr;
     QPlainTextEdit* m_negative = nullptr;

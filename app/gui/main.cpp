@@ -4,6 +4,7 @@
 #include "gallery/gallery_panel.h"
 #include "gui/erase_controller.h"
 #include "gui/queue_worker.h"
+#include "gui/start_model.h"
 #include "gui/studio_controller.h"
 #include "queue/device_list.h"
 #include "queue/embedding_cache.h"
@@ -243,26 +244,7 @@ int main(int argc, char** argv) {
     for (auto* thread : threadList)
         thread->start();
 
-    charaforge::app::ModelChoice choice;
-    try {
-        choice = charaforge::app::chooseModel(args);
-    } catch (const std::exception& e) {
-        QMessageBox::critical(
-            &window, QObject::tr("CharaForge"),
-            QObject::tr("Could not prepare the default test model: %1").arg(QString::fromStdString(e.what())));
-        window.setModelDescription(QObject::tr("No model open"), QString::fromStdString(e.what()));
-        window.setModelProblem(QString::fromStdString(e.what()));
-    }
-    if (!choice.path.isEmpty()) {
-        controller->openModel(choice.path);
-        if (charaforge::engine::is_test_model(choice.path.toStdString())) {
-            // The test model's images are noise: small and quick is all it needs, even on a CPU.
-            auto settings = window.settings();
-            settings.width = settings.height = 256;
-            settings.steps = 12;
-            window.setSettings(settings);
-        }
-    }
+    charaforge::app::openStartModel(window, *controller, args);
     window.show();
     const int rc = QApplication::exec();
     {

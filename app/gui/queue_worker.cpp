@@ -1,5 +1,6 @@
 #include "gui/queue_worker.h"
 
+#include "model/model_card.h"
 #include "queue/job_store.h"
 #include "queue/pipeline_executor.h"
 #include "queue/queue_runner.h"
@@ -95,14 +96,24 @@ void QueueWorker::reportModel() {
     if (!p || m_executor->openModelPath() == m_reportedModel)
         return;
     m_reportedModel = m_executor->openModelPath();
-    const bool test = engine::is_test_model(m_reportedModel.toStdString());
     const QString device = QString::fromStdString(p->device_name());
-    const QString line = (test ? tr("Test model") : QDir(m_reportedModel).dirName()) + QStringLiteral(" · ") + device;
+    QString title = QDir(m_reportedModel).dirName();
+    switch (modelKind(m_reportedModel.toStdString())) {
+    case ModelKind::Demo:
+        title = tr("Demo model");
+        break;
+    case ModelKind::Test:
+        title = tr("Test model");
+        break;
+    case ModelKind::Other:
+        break;
+    }
+    const QString line = title + QStringLiteral(" · ") + device;
     QList<QPair<QString, qint64>> components;
     for (const auto& [name, bytes] : p->component_bytes())
         components.push_back({QString::fromStdString(name), static_cast<qint64>(bytes)});
-    Q_EMIT modelOpened(line, QString::fromStdString(p->info().summary) + tr("device: ") + device, test, components,
-                       QString::fromStdString(p->device()));
+    Q_EMIT modelOpened(line, QString::fromStdString(p->info().summary) + tr("device: ") + device, m_reportedModel,
+                       components, QString::fromStdString(p->device()));
 }
 
 void QueueWorker::reportMemoryFits() {

@@ -49,7 +49,8 @@ public Q_SLOTS:
     void wake();
 
 Q_SIGNALS:
-    void modelOpened(const QString& line, const QString& details, bool isTestModel,
+    // `folder`: the model opened (its kind, model/model_card.h, decides the window's notice).
+    void modelOpened(const QString& line, const QString& details, const QString& folder,
                      const QList<QPair<QString, qint64>>& components, const QString& device);
     void modelFailed(const QString& message);
     void jobsStarted(const QList<qint64>& ids);

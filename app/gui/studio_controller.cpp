@@ -6,6 +6,7 @@
 #include "gallery/gallery_panel.h"
 #include "gui/compare_controller.h"
 #include "gui/queue_worker.h"
+#include "model/model_card.h"
 #include "queue/gallery_store.h"
 #include "queue/group_store.h"
 #include "queue/job_record.h"
@@ -224,13 +225,14 @@ StudioController::StudioController(ui::MainWindow& window, const QList<QueueWork
         });
         connect(w, &QueueWorker::notice, this, [this](const QString& m) { m_window.showMessage(m); });
         connect(w, &QueueWorker::modelOpened, this,
-                [this](const QString& line, const QString& details, bool test,
+                [this](const QString& line, const QString& details, const QString& folder,
                        const QList<QPair<QString, qint64>>& components, const QString& device) {
                     m_window.setModelDescription(line, details);
                     m_window.setAboutDetails(
                         tr("Model: %1<br>%2")
                             .arg(line.toHtmlEscaped(), details.toHtmlEscaped().replace(u'\n', QStringLiteral("<br>"))));
-                    m_window.setModelNotice(test ? testModelNotice() : QString());
+                    // The demo model's notice offers the chooser: NewBie's folder is what makes real images.
+                    m_window.setModelNotice(modelNotice(folder), isDemoModel(folder.toStdString()));
                     m_components = components;
                     if (m_workers.size() == 1) // several: the monitor has a tab per worker's device
                         setDevice(device);
@@ -336,10 +338,21 @@ void StudioController::setModel(const QString& path) {
 }
 
 void StudioController::openModel(const QString& dir) {
+    fitSizeToModel(m_model, dir);
     m_model = dir;
     m_window.setModelDescription(tr("Opening %1…").arg(dir));
     for (auto* w : m_workers) // each worker loads its own copy on its device
         QMetaObject::invokeMethod(w, "openModel", Qt::QueuedConnection, Q_ARG(QString, dir));
+}
+
+void StudioController::fitSizeToModel(const QString& from, const QString& to) {
+    const int was = from.isEmpty() ? kNewBieSide : modelDefaultSide(from.toStdString());
+    const int side = modelDefaultSide(to.toStdString());
+    auto s = m_window.settings();
+    if (side == was || s.width != was || s.height != was)
+        return; // the same default, or a size the user chose: it stays
+    s.width = s.height = side;
+    m_window.setSettings(s);
 }
 
 bool StudioController::chooseModelFolder(const QString& dir) {
@@ -367,7 +380,9 @@ void StudioController::useBuiltInModel() {
         m_switchedFrom.clear();
         rememberModel(dir);
         openModel(dir);
-        m_window.showMessage(tr("Using the built-in test model: its images are noise."));
+        m_window.showMessage(isDemoModel(dir.toStdString())
+                                 ? tr("Using the built-in demo model: for real images choose the NewBie model folder.")
+                                 : tr("Using the built-in test model: its images are noise."));
     } catch (const std::exception& e) {
         m_window.showError(tr("cannot prepare the built-in model: %1").arg(QString::fromStdString(e.what())));
     }

@@ -50,14 +50,17 @@ public:
     // The model new jobs are generated with, and the folder their images go to.
     void setModel(const QString& path);
     QString model() const { return m_model; }
-    // Makes `dir` the model of new jobs and retries and opens it in the worker.
+    // Makes `dir` the model of new jobs and retries and opens it in the worker. An editor size that is the current
+    // model's default side (its charaforge.json's native_resolution, else NewBie's 1024) becomes the new model's:
+    // the demo model opens at 256 x 256, a size the user set stays.
     void openModel(const QString& dir);
     // A folder the user picked (File → Choose model folder…): it becomes the model, remembered for the next
     // start, only when it holds every part (engine::check_model_folder, no weights loaded). Otherwise the
     // current model stays and the problem prompt says what is missing and offers the built-in model; the
     // same happens when the folder passes the check but fails to load. True when `dir` was taken.
     bool chooseModelFolder(const QString& dir);
-    // The built-in test model (created when missing) becomes the model and is remembered.
+    // The built-in model (the demo model, else the test model, created when missing) becomes the model and is
+    // remembered.
     void useBuiltInModel();
     // Answers a folder that cannot be used: true switches to the built-in model. The default is a dialog over
     // the window; tests answer without one.
@@ -110,6 +113,8 @@ private:
     // The groups as the queue panel shows them; reads the store's groups (and caches their jobs' axis values).
     QList<ui::GroupView> groupViews();
     void onModelFailed(const QString& message);
+    // openModel's size rule, from the model `from` ("" at start: NewBie's default) to `to`.
+    void fitSizeToModel(const QString& from, const QString& to);
     // An image's settings for the editor; its model folder only when it is here and not the window's (else a
     // line in `notes` when it is gone).
     ui::GenerationSettings imageSettings(const queue::JobSpec& spec, QStringList& notes) const;

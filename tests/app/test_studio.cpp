@@ -17,6 +17,7 @@
 #include "queue/job_record.h"
 #include "queue/job_store.h"
 #include "queue/model_setup.h"
+#include "studio_rig.h"
 #include "test_util.h"
 #include "ui/compare_grid_model.h"
 #include "ui/compare_view.h"
@@ -61,18 +62,7 @@
 
 using namespace charaforge;
 
-namespace {
-
-// Processes events until `done` or the timeout; returns done().
-bool waitFor(const std::function<bool()>& done, int timeoutMs) {
-    QElapsedTimer t;
-    t.start();
-    while (!done() && t.elapsed() < timeoutMs)
-        QApplication::processEvents(QEventLoop::AllEvents, 50);
-    return done();
-}
-
-} // namespace
+using test::waitFor;
 
 TEST(Studio, QueuePauseReorderCancelAndResumeThroughTheWindow) {
     test::TempDir tmp;
@@ -218,32 +208,7 @@ QList<queue::Job> finishQueuedJobs(queue::JobStore& store, const QString& dir) {
     return done;
 }
 
-struct Rig {
-    test::TempDir tmp;
-    QString dir = QString::fromStdString(tmp.path().string());
-    QString db = dir + QStringLiteral("/queue.sqlite");
-    ui::MainWindow window;
-    QThread thread;
-    app::QueueWorker* worker = nullptr;
-
-    Rig() {
-        engine::RuntimeOptions rt;
-        rt.device = "cpu";
-        worker = new app::QueueWorker(db, rt);
-        worker->moveToThread(&thread);
-        QObject::connect(&thread, &QThread::finished, worker, &QObject::deleteLater);
-        QObject::connect(&thread, &QThread::started, worker, &app::QueueWorker::start);
-    }
-    ~Rig() {
-        if (thread.isRunning()) {
-            worker->requestStop();
-            thread.quit();
-            thread.wait();
-        } else if (!thread.isFinished()) {
-            delete worker; // never started (a started one is deleted when its thread finishes)
-        }
-    }
-};
+using test::Rig;
 
 } // namespace
 
@@ -1307,6 +1272,8 @@ int main(int argc, char** argv) {
     const auto home = test::make_temp_dir("studio-home");
     qputenv("XDG_CONFIG_HOME", (home / "config").string().c_str());
     qputenv("XDG_DATA_HOME", (home / "data").string().c_str());
+    // No demo model unless a test gives one (the committed resources/demo-model would be found from the build tree).
+    qputenv("CHARAFORGE_DEMO_MODEL", "");
     QApplication app(argc, argv);
     qRegisterMetaType<QList<qint64>>();
     qRegisterMetaType<QList<QPair<QString, qint64>>>();
