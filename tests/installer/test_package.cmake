@@ -2,7 +2,10 @@
 # `dpkg -x` into a scratch root and the installed programs run from there. Registered by
 # installer/CMakeLists.txt (label package):
 #   cmake -DBUILD=<build folder> -DWORK=<scratch> -DCPACK=<cpack> -DVERSION=<x.y.z> -DAPP_ID=<appstream id>
-#         -DGUI=ON|OFF -DPROBE=0|1 -DICON_SIZES=16,22,... -P test_package.cmake
+#         -DGUI=ON|OFF -DPROBE=0|1 -DICON_SIZES=16,22,... -DDEMO_MODEL=<resources/demo-model> -P test_package.cmake
+# The demo model (our own weights) is packaged under share/charaforge/demo-model when DEMO_MODEL exists; the
+# installed charaforge-cli uses it without --model. Without it, a stand-in put where the package installs it
+# checks that the installed programs look there.
 cmake_minimum_required(VERSION 3.22)
 string(REPLACE "," ";" ICON_SIZES "${ICON_SIZES}")
 include(${CMAKE_CURRENT_LIST_DIR}/../../installer/cli_help.cmake)
@@ -22,6 +25,21 @@ function(run)
   endif()
   set(OUT "${out}" PARENT_SCOPE)
   set(ERR "${err}" PARENT_SCOPE)
+endfunction()
+
+# expect_png_square(<file> <side> <what>): the PNG's IHDR chunk (width and height at bytes 16..23) says side x side.
+function(expect_png_square file side what)
+  file(READ "${file}" ihdr OFFSET 16 LIMIT 8 HEX)
+  math(EXPR want "${side}" OUTPUT_FORMAT HEXADECIMAL)
+  string(REGEX REPLACE "^0x" "" want "${want}")
+  string(LENGTH "${want}" len)
+  while(len LESS 8)
+    string(PREPEND want "0")
+    math(EXPR len "${len} + 1")
+  endwhile()
+  if(NOT ihdr STREQUAL "${want}${want}")
+    fail("${what} is not ${side}x${side} (IHDR ${ihdr})")
+  endif()
 endfunction()
 
 # ---- build the package
@@ -76,6 +94,12 @@ if(GUI)
     list(APPEND required usr/share/icons/hicolor/${size}x${size}/apps/charaforge.png)
   endforeach()
 endif()
+set(demo_share usr/share/charaforge/demo-model)
+set(shipped_demo OFF)
+if(EXISTS "${DEMO_MODEL}/charaforge.json")
+  set(shipped_demo ON)
+  list(APPEND required ${demo_share}/charaforge.json ${demo_share}/model_index.json)
+endif()
 foreach(path IN LISTS required)
   string(FIND "${listing}" " ./${path}\n" at)
   if(at LESS 0)
@@ -93,14 +117,16 @@ foreach(row IN LISTS rows)
   set(type "${CMAKE_MATCH_1}")
   set(size "${CMAKE_MATCH_2}")
   set(path "${CMAKE_MATCH_3}")
-  if(path MATCHES "\\.(safetensors|pt|pth|ckpt|gguf)$")
+  # Our demo model's weights are ours to ship; no other weights are.
+  string(FIND "${path}" "${demo_share}/" in_demo)
+  if(NOT in_demo EQUAL 0 AND path MATCHES "\\.(safetensors|pt|pth|ckpt|gguf)$")
     fail("${deb_name} contains model weights: /${path}")
   endif()
   if(type STREQUAL "-")
     math(EXPR files "${files} + 1")
     math(EXPR bytes "${bytes} + ${size}")
-    # Nothing we ship is near this; a checkpoint always is (the smallest NewBie part is 160 MiB).
-    if(size GREATER 67108864)
+    # Nothing else we ship is near this; a checkpoint always is (the smallest NewBie part is 160 MiB).
+    if(NOT in_demo EQUAL 0 AND size GREATER 67108864)
       fail("${deb_name}: /${path} is ${size} bytes (over 64 MiB): model weights?")
     endif()
   endif()
@@ -113,7 +139,7 @@ run(dpkg -x "${deb}" "${WORK}/root")
 set(root "${WORK}/root")
 set(cli "${root}/usr/bin/charaforge-cli")
 set(env ${CMAKE_COMMAND} -E env --unset=CHARAFORGE_SPM_LIBRARY --unset=CHARAFORGE_SPM_PROBE
-        --unset=CHARAFORGE_SPM_NAMESPACE --unset=CHARAFORGE_MODEL --unset=CHARAFORGE_QUEUE
+        --unset=CHARAFORGE_SPM_NAMESPACE --unset=CHARAFORGE_MODEL --unset=CHARAFORGE_QUEUE --unset=CHARAFORGE_DEMO_MODEL
         HOME=${WORK}/home XDG_CACHE_HOME=${WORK}/cache XDG_DATA_HOME=${WORK}/home/data
         XDG_CONFIG_HOME=${WORK}/home/config QT_QPA_PLATFORM=offscreen)
 run(${env} "${cli}" --version)
@@ -162,6 +188,33 @@ endif()
 if(NOT OUT MATCHES "gemma \\([0-9]+\\):( [0-9]+)+\njina \\([0-9]+\\):( [0-9]+)+")
   fail("installed charaforge-cli tokenize printed:\n${OUT}")
 endif()
+
+# ---- the demo model: the installed charaforge-cli generates with it when given no --model (the shipped one, else
+# a stand-in where the package would install it: make-test-model plus a card of kind "demo")
+set(demo "${root}/${demo_share}")
+if(NOT shipped_demo)
+  if(EXISTS "${demo}")
+    fail("${deb_name} has /${demo_share} but the source tree has no ${DEMO_MODEL}/charaforge.json")
+  endif()
+  run(${env} "${cli}" make-test-model "${demo}")
+  file(WRITE "${demo}/charaforge.json" "{\"name\": \"stand-in\", \"kind\": \"demo\", \"native_resolution\": 64}")
+endif()
+file(READ "${demo}/charaforge.json" card)
+string(JSON native GET "${card}" native_resolution)
+run(${env} "${cli}" generate --prompt "1girl, blue hair" --steps 1 --device cpu --out "${WORK}/demo.png")
+string(FIND "${ERR}" "no --model given: using the built-in demo model ${demo} " at)
+if(at LESS 0)
+  fail("the installed charaforge-cli generate without --model did not use ${demo}:\n${ERR}")
+endif()
+if(GUI)
+  expect_png_square("${WORK}/demo.png" ${native} "the image generate made with the demo model (its native size)")
+else() # the engine-only generate writes binary PPM
+  file(READ "${WORK}/demo.png" ppm LIMIT 16)
+  if(NOT ppm MATCHES "^P6\n${native} ${native}\n")
+    fail("the image generate made with the demo model is not ${native}x${native}")
+  endif()
+endif()
+message(STATUS "demo model (shipped: ${shipped_demo}): generate without --model used ${demo} at ${native} x ${native}")
 
 # ---- the man page: one section for every command the installed tool lists
 find_program(GZIP gzip REQUIRED)
@@ -216,19 +269,10 @@ if(GUI)
       fail("${APP_ID}.metainfo.xml lacks ${needle}")
     endif()
   endforeach()
-  # Each PNG is the size its folder says (the IHDR chunk: width and height at bytes 16..23).
+  # Each PNG is the size its folder says.
   foreach(size IN LISTS ICON_SIZES)
-    file(READ "${root}/usr/share/icons/hicolor/${size}x${size}/apps/charaforge.png" ihdr OFFSET 16 LIMIT 8 HEX)
-    math(EXPR want "${size}" OUTPUT_FORMAT HEXADECIMAL)
-    string(REGEX REPLACE "^0x" "" want "${want}")
-    string(LENGTH "${want}" len)
-    while(len LESS 8)
-      string(PREPEND want "0")
-      math(EXPR len "${len} + 1")
-    endwhile()
-    if(NOT ihdr STREQUAL "${want}${want}")
-      fail("icons/hicolor/${size}x${size}/apps/charaforge.png is not ${size}x${size} (IHDR ${ihdr})")
-    endif()
+    expect_png_square("${root}/usr/share/icons/hicolor/${size}x${size}/apps/charaforge.png" ${size}
+                      "icons/hicolor/${size}x${size}/apps/charaforge.png")
   endforeach()
 endif()
 
