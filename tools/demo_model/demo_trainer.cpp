@@ -1,266 +1,691 @@
 // Ref: NewBie-image-Exp0.1 finetune.py (training loop: flow-matching loss, caption dropout) and transport/path.py
-//      ICPlan (x_t = t x1 + (1 - t) x0, target x1 - x0), per spec newbie-model.md §5.1 and §3.1.
+//      ICPlan (x_t = t x1 + (1 - t) x0, target x1 - x0), per spec newbie-model.md §5.1 and §3.1; the time shift
+//      t' = s t / (1 + (s - 1) t) of §5.2 applied to the training times.
 #include "demo_trainer.h"
 
-#include "charaforge/engine/pipeline.h"
-#include "charaforge/imaging/png_io.h"
+#include "character_renderer.h"
 #include "file_util.h"
 #include "model_folder.h"
 #include "runtime.h"
 #include "safetensors.h"
+#include "test_model.h"
+#include "text_conditioning.h"
+#include "text_test_models.h"
 #include "weights.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <stdexcept>
+#include <thread>
 
 namespace charaforge::demo {
 namespace {
 
 namespace fs = std::filesystem;
 namespace eng = charaforge::engine;
+using nlohmann::ordered_json;
 
-struct Sample {
-    std::string image;
-    std::string caption;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kFrozenNote =
+    "CharaForge demo model: random weights (seeded), frozen; the transformer learned to read its features";
+
+struct Caption {
+    uint64_t index = 0;
+    uint64_t seed = 0;
+    int size = 0;
+    std::string text;
 };
 
-std::vector<Sample> read_manifest(const std::string& dir, int max_images) {
-    const fs::path manifest = fs::path(dir) / "manifest.jsonl";
-    std::ifstream f(manifest);
+std::vector<Caption> read_captions(const std::string& path, int max_images) {
+    std::ifstream f(path);
     if (!f) {
-        throw std::invalid_argument("--data: " + manifest.string() + ": cannot read");
+        throw std::invalid_argument("--captions: " + path + ": cannot read");
     }
-    std::vector<Sample> out;
+    std::vector<Caption> out;
     std::string line;
     for (int n = 1; std::getline(f, line); ++n) {
         if (line.empty()) {
             continue;
         }
         const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains("image") || !j["image"].is_string() ||
-            !j.contains("caption") || !j["caption"].is_string()) {
-            throw std::invalid_argument(manifest.string() + ":" + std::to_string(n) +
-                                        ": not a {\"image\": ..., \"caption\": ...} record");
+        const std::string where = path + ":" + std::to_string(n);
+        if (j.is_discarded() || !j.is_object()) {
+            throw std::invalid_argument(where + ": not a JSON object");
         }
-        out.push_back({(fs::path(dir) / j["image"].get<std::string>()).string(),
-                       (fs::path(dir) / j["caption"].get<std::string>()).string()});
+        auto field = [&](const char* name) -> const nlohmann::json& {
+            if (!j.contains(name)) {
+                throw std::invalid_argument(where + ": no \"" + std::string(name) + "\"");
+            }
+            return j[name];
+        };
+        Caption c;
+        const auto& index = field("index");
+        const auto& seed = field("seed");
+        const auto& size = field("size");
+        const auto& caption = field("caption");
+        if (!index.is_number_unsigned() || !seed.is_number_unsigned()) {
+            throw std::invalid_argument(where + ": \"index\" and \"seed\" must be non-negative integers");
+        }
+        if (!size.is_number_integer() || size.get<int64_t>() < 16 || size.get<int64_t>() > 1024 ||
+            size.get<int64_t>() % 16 != 0) {
+            throw std::invalid_argument(where + ": \"size\" must be a multiple of 16 in 16..1024");
+        }
+        if (!caption.is_string() || caption.get<std::string>().empty()) {
+            throw std::invalid_argument(where + ": \"caption\" must be a non-empty string");
+        }
+        c.index = index.get<uint64_t>();
+        c.seed = seed.get<uint64_t>();
+        c.size = size.get<int>();
+        c.text = caption.get<std::string>();
+        if (!out.empty() && c.size != out.front().size) {
+            throw std::invalid_argument(where + ": size " + std::to_string(c.size) + ", the file's first is " +
+                                        std::to_string(out.front().size) + " (one size per training run)");
+        }
+        out.push_back(std::move(c));
         if (max_images > 0 && static_cast<int>(out.size()) == max_images) {
             break;
         }
     }
     if (out.empty()) {
-        throw std::invalid_argument(manifest.string() + ": no images");
+        throw std::invalid_argument("--captions: " + path + ": no captions");
     }
     return out;
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) {
-        throw std::invalid_argument(path + ": cannot read the caption");
+// Every image of `captions` rendered into [N, H, W, 3] uint8 (CPU): image i by thread i % threads, each writing its
+// own rows, so the result does not depend on the thread count.
+torch::Tensor render_all(const std::vector<Caption>& captions, int threads) {
+    const int64_t n = static_cast<int64_t>(captions.size());
+    const int size = captions.front().size;
+    auto images = torch::empty({n, size, size, 3}, torch::kUInt8); // [N, H, W, 3]
+    uint8_t* base = images.data_ptr<uint8_t>();
+    const size_t bytes = static_cast<size_t>(size) * static_cast<size_t>(size) * 3;
+    const int count = std::max(1, std::min<int>(threads, static_cast<int>(n)));
+    std::vector<std::thread> pool;
+    std::vector<std::string> errors(static_cast<size_t>(count));
+    for (int w = 0; w < count; ++w) {
+        pool.emplace_back([&, w] {
+            try {
+                for (int64_t i = w; i < n; i += count) {
+                    const auto& c = captions[static_cast<size_t>(i)];
+                    const DemoImage img = render_demo_image(c.seed, c.index, c.size);
+                    std::copy(img.rgb.begin(), img.rgb.end(), base + static_cast<size_t>(i) * bytes);
+                }
+            } catch (const std::exception& e) {
+                errors[static_cast<size_t>(w)] = e.what();
+            }
+        });
     }
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    for (auto& t : pool) {
+        t.join();
+    }
+    for (const auto& e : errors) {
+        if (!e.empty()) {
+            throw std::invalid_argument("rendering: " + e);
+        }
+    }
+    return images;
 }
 
-// The padded caption batch of `items` (as the pipeline stacks them).
-struct Captions {
-    torch::Tensor features; // [B, L, D]
-    std::vector<int64_t> lens;
-    torch::Tensor pooled; // [B, Dp]
-};
+// The tokenizers' corpus: the distinct captions (first occurrence order, at most `limit`) and both system prompts.
+std::vector<std::string> tokenizer_corpus(const std::vector<Caption>& captions, size_t limit) {
+    std::vector<std::string> corpus{eng::kXmlSystemPrompt, eng::kTagSystemPrompt};
+    std::set<std::string> seen;
+    for (const auto& c : captions) {
+        if (corpus.size() >= limit + 2) {
+            break;
+        }
+        if (seen.insert(c.text).second) {
+            corpus.push_back(c.text);
+        }
+    }
+    return corpus;
+}
 
-Captions stack(const std::vector<const eng::TextEmbedding*>& items, const torch::Device& device) {
-    Captions c;
-    int64_t max_len = 0;
-    for (const auto* e : items) {
-        max_len = std::max(max_len, e->length);
-    }
-    const int64_t dim = items.front()->dim;
-    c.features = torch::zeros({static_cast<int64_t>(items.size()), max_len, dim}); // [B, L, D]
-    std::vector<torch::Tensor> pooled;
-    for (size_t i = 0; i < items.size(); ++i) {
-        const auto* e = items[i];
-        c.features[static_cast<int64_t>(i)]
-            .narrow(0, 0, e->length)
-            .copy_(torch::from_blob(const_cast<float*>(e->features.data()), {e->length, e->dim}, torch::kFloat32));
-        c.lens.push_back(e->length);
-        pooled.push_back(torch::from_blob(const_cast<float*>(e->pooled.data()),
-                                          {static_cast<int64_t>(e->pooled.size())}, torch::kFloat32)
-                             .clone());
-    }
-    c.features = c.features.to(device);
-    c.pooled = torch::stack(pooled).to(device); // [B, Dp]
+eng::Gemma3TextConfig gemma_config(const DemoArchitecture& a) {
+    eng::Gemma3TextConfig c;
+    c.hidden_size = a.gemma_hidden;
+    c.intermediate_size = a.gemma_intermediate;
+    c.num_layers = a.gemma_layers;
+    c.output_layer = a.gemma_layers - 2; // hidden_states[-2], as NewBie reads Gemma3-4B
+    c.num_heads = a.gemma_heads;
+    c.num_kv_heads = a.gemma_kv_heads;
+    c.head_dim = a.gemma_head_dim;
+    c.sliding_window = a.gemma_window;
+    c.sliding_window_pattern = 2;
+    c.query_pre_attn_scalar = a.gemma_head_dim;
+    c.vocab_size = 0; // the tokenizer's pieces + 64
     return c;
 }
 
+eng::JinaTextConfig jina_config(const DemoArchitecture& a) {
+    eng::JinaTextConfig c;
+    c.hidden_size = a.jina_hidden;
+    c.num_layers = a.jina_layers;
+    c.num_heads = a.jina_heads;
+    c.intermediate_size = a.jina_intermediate;
+    c.vocab_size = 0; // the tokenizer's pieces
+    return c;
+}
+
+eng::NextDiTConfig dit_config(const DemoArchitecture& a) {
+    eng::NextDiTConfig c;
+    c.dim = a.dit_dim;
+    c.n_layers = a.dit_layers;
+    c.n_refiner_layers = a.dit_refiner_layers;
+    c.n_heads = a.dit_heads;
+    c.n_kv_heads = a.dit_kv_heads;
+    c.ffn_hidden = a.dit_ffn;
+    c.cap_feat_dim = a.gemma_hidden;
+    c.clip_text_dim = a.jina_hidden;
+    c.axes_dims = {a.dit_axes[0], a.dit_axes[1], a.dit_axes[2]};
+    c.validate();
+    return c;
+}
+
+eng::VaeConfig vae_config(const DemoArchitecture& a) {
+    eng::VaeConfig c;
+    c.block_out_channels.assign(a.vae_channels.begin(), a.vae_channels.end());
+    c.layers_per_block = a.vae_layers_per_block;
+    c.norm_num_groups = a.vae_groups;
+    return c;
+}
+
+// A DiT's seeded initial weights, drawn on the CPU (the same on every device): N(0, 0.02) matrices, unit norm
+// weights, zero biases, and zero adaLN modulations and output projection (adaLN-Zero: every modulated block starts
+// as the identity and the prediction as 0).
+void init_dit(eng::NextDiTImpl& model, uint64_t seed) {
+    torch::NoGradGuard no_grad;
+    auto gen = at::detail::createCPUGenerator(seed);
+    for (auto& p : model.named_parameters(true)) {
+        const std::string& name = p.key();
+        torch::Tensor value;
+        if (name.find("adaLN_modulation") != std::string::npos || name.starts_with("final_layer.linear")) {
+            value = torch::zeros(p.value().sizes());
+        } else if (p.value().dim() == 1) {
+            value = name.ends_with(".weight") ? torch::ones(p.value().sizes()) : torch::zeros(p.value().sizes());
+        } else {
+            value = at::normal(0.0, 0.02, p.value().sizes(), gen);
+        }
+        p.value().copy_(value);
+    }
+}
+
+void unfreeze(torch::nn::Module& m) { // the engine registers its weights frozen (inference only)
+    for (auto& p : m.parameters()) {
+        p.set_requires_grad(true);
+    }
+}
+
+// Clips the gradients' global norm to `max_norm` without reading anything back to the host.
+void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
+    std::vector<torch::Tensor> norms;
+    for (const auto& p : params) {
+        if (p.grad().defined()) {
+            norms.push_back(p.grad().norm());
+        }
+    }
+    const auto total = torch::stack(norms).norm();                         // []
+    const auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0).detach(); // []
+    for (const auto& p : params) {
+        if (p.grad().defined()) {
+            p.grad().mul_(coef);
+        }
+    }
+}
+
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+    for (auto& group : opt.param_groups()) {
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    }
+}
+
+double schedule(int step, int total, int warmup, double peak) { // step 1-based
+    if (step <= warmup) {
+        return peak * step / warmup;
+    }
+    const double progress = static_cast<double>(step - warmup) / std::max(1, total - warmup);
+    return peak * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * progress)));
+}
+
+// Reads the device-side loss buffer back from `from` (0-based) to `to`.
+void drain(const torch::Tensor& buffer, int from, int to, std::vector<double>& out) {
+    if (to <= from) {
+        return;
+    }
+    const auto cpu = buffer.narrow(0, from, to - from).to(torch::kCPU, torch::kFloat64).contiguous();
+    out.insert(out.end(), cpu.data_ptr<double>(), cpu.data_ptr<double>() + (to - from));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SEAM(vae): the VAE stage. Until tools/demo_model/vae_trainer.{h,cpp} lands (train_demo_vae, write_demo_vae), a
+// minimal stand-in trains the engine's AutoencoderKL here: L1 reconstruction in [-1, 1] with a small KL term on the
+// posterior, AdamW; then scaling/shift factors from the training latents' statistics (the normalised latent has
+// mean 0 and standard deviation 1). Replace this block with the `vae` helper's trainer.
+struct VaeStage {
+    std::vector<double> losses;
+    double eval = 0;
+};
+
+VaeStage train_and_write_vae(const torch::Tensor& images_u8, int64_t n_train, const DemoTrainOptions& o,
+                             const torch::Device& dev, const DemoTrainProgress& progress) {
+    eng::VaeConfig cfg = vae_config(o.arch);
+    eng::AutoencoderKL vae(cfg, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
+    {
+        torch::NoGradGuard no_grad;
+        auto gen = at::detail::createCPUGenerator(o.seed + 11);
+        for (auto& p : vae->named_parameters(true)) {
+            const auto& v = p.value();
+            if (v.dim() == 1) {
+                p.value().copy_(p.key().ends_with(".weight") ? torch::ones(v.sizes()) : torch::zeros(v.sizes()));
+            } else {
+                const double fan_in = static_cast<double>(v.numel() / v.size(0));
+                p.value().copy_(at::normal(0.0, 1.0 / std::sqrt(fan_in), v.sizes(), gen));
+            }
+        }
+    }
+    unfreeze(*vae);
+    vae->train();
+    torch::manual_seed(o.seed + 13); // the posterior samples, drawn on the device
+    torch::optim::AdamW opt(vae->parameters(), torch::optim::AdamWOptions(o.vae_learning_rate).weight_decay(0.0));
+    auto gen = at::detail::createCPUGenerator(o.seed + 12);
+    const auto to_pixels = [&](const torch::Tensor& index) { // [B] -> [B, 3, H, W] in [-1, 1] on dev
+        return images_u8.index_select(0, index.to(dev)).permute({0, 3, 1, 2}).to(torch::kFloat32).div(127.5).sub(1);
+    };
+    VaeStage stage;
+    const int batch = std::min<int>(o.vae_batch, static_cast<int>(n_train));
+    auto buffer = torch::zeros({o.vae_steps}, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
+    int drained = 0;
+    const auto params = vae->parameters();
+    for (int step = 1; step <= o.vae_steps; ++step) {
+        const auto x = to_pixels(at::randint(n_train, {batch}, gen, torch::kLong));
+        const auto moments = vae->encoder_forward(x).chunk(2, 1); // 2 x [B, 16, h, w]
+        const auto logvar = moments[1].clamp(-30, 20);
+        const auto z = moments[0] + (0.5 * logvar).exp() * torch::randn_like(moments[0]);
+        const auto y = vae->decoder_forward(z);
+        const auto kl = 0.5 * (moments[0].pow(2) + logvar.exp() - 1 - logvar).mean();
+        const auto loss = (y - x).abs().mean() + 1e-4 * kl;
+        set_lr(opt, schedule(step, o.vae_steps, std::min(100, o.vae_steps / 10 + 1), o.vae_learning_rate));
+        opt.zero_grad();
+        loss.backward();
+        clip_gradients(params, 1.0);
+        opt.step();
+        buffer.narrow(0, step - 1, 1).copy_(loss.detach().view({1}));
+        if (step % o.loss_every == 0 || step == o.vae_steps) {
+            drain(buffer, drained, step, stage.losses);
+            drained = step;
+            if (progress) {
+                progress("vae", step, o.vae_steps, stage.losses.back());
+            }
+        }
+    }
+    vae->eval();
+    torch::NoGradGuard no_grad;
+    // Scaling and shift from the posterior means of (up to 512) training images.
+    const int64_t probe = std::min<int64_t>(n_train, 512);
+    std::vector<torch::Tensor> means;
+    for (int64_t from = 0; from < probe; from += 64) {
+        const auto index = torch::arange(from, std::min(probe, from + 64), torch::kLong).to(dev);
+        means.push_back(vae->encoder_forward(to_pixels(index)).chunk(2, 1)[0]);
+    }
+    const auto all = torch::cat(means);
+    cfg.shift_factor = all.mean().item<double>();
+    cfg.scaling_factor = 1.0 / all.std().item<double>();
+    // Held-out reconstruction error (mean abs in [0, 1] pixels) of the images after n_train.
+    const int64_t held = images_u8.size(0) - n_train;
+    if (held > 0) {
+        const auto index = torch::arange(n_train, n_train + std::min<int64_t>(held, 64), torch::kLong).to(dev);
+        const auto x = to_pixels(index);
+        stage.eval = (vae->decoder_forward(vae->encoder_forward(x).chunk(2, 1)[0]) - x).abs().mean().item<double>() / 2;
+    }
+    const fs::path folder = fs::path(o.out_dir) / "vae";
+    fs::create_directories(folder);
+    eng::write_safetensors((folder / "diffusion_pytorch_model.safetensors").string(),
+                           eng::to_blobs(*vae, torch::kBFloat16));
+    const ordered_json j = {{"_class_name", "AutoencoderKL"},
+                            {"in_channels", cfg.in_channels},
+                            {"out_channels", cfg.out_channels},
+                            {"latent_channels", cfg.latent_channels},
+                            {"block_out_channels", cfg.block_out_channels},
+                            {"layers_per_block", cfg.layers_per_block},
+                            {"norm_num_groups", cfg.norm_num_groups},
+                            {"scaling_factor", cfg.scaling_factor},
+                            {"shift_factor", cfg.shift_factor},
+                            {"use_quant_conv", false},
+                            {"use_post_quant_conv", false},
+                            {"mid_block_add_attention", cfg.mid_block_add_attention}};
+    eng::write_file_atomic((folder / "config.json").string(), j.dump(2));
+    return stage;
+}
+// END SEAM(vae)
+// ---------------------------------------------------------------------------------------------------------------
+
 // The flow-matching loss of `model` on latents x1 [B, C, h, w] with noise x0 and times t [B].
 torch::Tensor flow_loss(eng::NextDiT& model, const torch::Tensor& x1, const torch::Tensor& x0, const torch::Tensor& t,
-                        const Captions& caps) {
+                        const torch::Tensor& features, const std::vector<int64_t>& lens, const torch::Tensor& pooled) {
     const auto tb = t.view({-1, 1, 1, 1});   // [B, 1, 1, 1]
     const auto xt = tb * x1 + (1 - tb) * x0; // [B, C, h, w]
-    const auto v = model->forward(xt, t, caps.features, caps.lens, caps.pooled).to(torch::kFloat32);
+    const auto v = model->forward(xt, t, features, lens, pooled).to(torch::kFloat32);
     return torch::mse_loss(v, x1 - x0);
 }
 
-void copy_component(const fs::path& from, const fs::path& to) {
-    std::error_code ec;
-    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-        throw std::runtime_error("demo training: cannot copy " + from.string() + " to " + to.string() + ": " +
-                                 ec.message());
+int64_t folder_bytes(const fs::path& dir) {
+    int64_t total = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        if (e.is_regular_file()) {
+            total += static_cast<int64_t>(e.file_size());
+        }
     }
+    return total;
 }
 
-void write_model(const DemoTrainOptions& o, const eng::ModelFiles& base, eng::NextDiT& model, int size) {
-    const fs::path out(o.out_dir);
-    fs::create_directories(out / "transformer");
-    for (const char* part : {"text_encoder", "clip_model", "vae"}) {
-        copy_component(fs::path(base.root) / part, out / part);
-    }
-    eng::write_safetensors((out / "transformer" / "diffusion_pytorch_model.safetensors").string(),
-                           eng::to_blobs(*model, torch::kFloat32));
-    // The base's transformer config with the architecture, without the test-model marker.
-    auto config = nlohmann::ordered_json::parse(eng::read_file(base.transformer.config_json));
-    config.erase("charaforge_test_model");
-    eng::write_file_atomic((out / "transformer" / "config.json").string(), config.dump(2));
-    for (const char* part : {"vae/config.json"}) {
-        auto j = nlohmann::ordered_json::parse(eng::read_file((out / part).string()));
-        j.erase("charaforge_test_model");
-        eng::write_file_atomic((out / part).string(), j.dump(2));
-    }
-    const nlohmann::ordered_json index = {{"_class_name", "NewbiePipeline"},
-                                          {"transformer", {"newbie", "NextDiT_CLIP"}},
-                                          {"vae", {"diffusers", "AutoencoderKL"}},
-                                          {"text_encoder", {"transformers", "Gemma3ForConditionalGeneration"}},
-                                          {"clip_model", {"transformers", "AutoModel"}}};
-    eng::write_file_atomic((out / "model_index.json").string(), index.dump(2));
-    const nlohmann::ordered_json about = {{"name", "CharaForge demo model"},
-                                          {"licence", "CharaForge's own (trained by the project)"},
-                                          {"training_data", "procedural (charaforge-demo-data)"},
-                                          {"native_resolution", size},
-                                          {"steps", o.steps},
-                                          {"seed", o.seed}};
-    eng::write_file_atomic((out / "charaforge.json").string(), about.dump(2));
+void validate(const DemoTrainOptions& o) {
+    auto need = [](bool ok, const std::string& what) {
+        if (!ok) {
+            throw std::invalid_argument("demo training: " + what);
+        }
+    };
+    need(!o.captions.empty(), "no captions file");
+    need(!o.out_dir.empty(), "no output folder");
+    need(o.vae_steps >= 1 && o.dit_steps >= 1, "vae and transformer steps must be >= 1");
+    need(o.vae_batch >= 1 && o.dit_batch >= 1, "batch sizes must be >= 1");
+    need(o.learning_rate > 0 && o.vae_learning_rate > 0, "learning rates must be > 0");
+    need(o.caption_dropout >= 0 && o.caption_dropout <= 1, "the caption dropout must be in [0, 1]");
+    need(o.time_shift > 0, "the time shift must be > 0");
+    need(o.warmup_steps >= 0 && o.grad_clip > 0 && o.weight_decay >= 0, "warm-up >= 0, clip > 0, decay >= 0");
+    need(o.dit_time_limit >= 0, "the time limit must be >= 0");
+    need(o.eval_samples >= 1 && o.loss_every >= 1 && o.max_images >= 0 && o.threads >= 0,
+         "eval samples and loss interval >= 1, max images and threads >= 0");
+    need(o.arch.gemma_layers >= 2, "the Gemma encoder needs >= 2 layers (features from layer n - 2)");
 }
+
+class StageClock {
+public:
+    explicit StageClock(DemoTrainReport& r) : report_(r), start_(std::chrono::steady_clock::now()) {}
+    void lap(const std::string& stage) {
+        const auto now = std::chrono::steady_clock::now();
+        report_.timings.push_back({stage, std::chrono::duration<double>(now - start_).count()});
+        start_ = now;
+    }
+
+private:
+    DemoTrainReport& report_;
+    std::chrono::steady_clock::time_point start_;
+};
 
 } // namespace
 
-DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgress& progress) {
-    if (o.steps < 1 || o.batch < 1 || !(o.learning_rate > 0) || o.caption_dropout < 0 || o.caption_dropout > 1) {
-        throw std::invalid_argument("demo training: steps and batch must be >= 1, the learning rate > 0 and the "
-                                    "caption dropout in [0, 1]");
+DemoArchitecture demo_architecture() {
+    return {};
+}
+
+int64_t demo_parameter_count(const DemoArchitecture& arch) {
+    torch::NoGradGuard no_grad;
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+    auto count = [](const torch::nn::Module& m) {
+        int64_t total = 0;
+        for (const auto& p : m.parameters()) {
+            total += p.numel();
+        }
+        return total;
+    };
+    auto gemma = gemma_config(arch);
+    gemma.vocab_size = arch.gemma_vocab + 64;
+    gemma.output_layer = gemma.num_layers - 1; // the file holds every layer
+    auto jina = jina_config(arch);
+    jina.vocab_size = arch.xlmr_vocab;
+    return count(*eng::NextDiT(dit_config(arch), opts)) + count(*eng::AutoencoderKL(vae_config(arch), opts)) +
+           count(*eng::Gemma3TextModel(gemma, opts)) + count(*eng::JinaTextModel(jina, opts));
+}
+
+void write_loss_csv(const std::string& path, const std::vector<double>& losses) {
+    std::ofstream csv(path);
+    csv << "step,loss\n";
+    csv.precision(9);
+    for (size_t i = 0; i < losses.size(); ++i) {
+        csv << i + 1 << "," << losses[i] << "\n";
     }
+    if (!csv.flush()) {
+        throw std::runtime_error(path + ": cannot write");
+    }
+}
+
+DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgress& progress) {
+    validate(o);
     // The engine's fused CUDA kernels have no backward: the ATen compositions, which autograd differentiates.
     ::setenv("CHARAFORGE_FUSED", "0", 1);
-    const std::vector<Sample> samples = read_manifest(o.data_dir, o.max_images);
-    const eng::ModelFiles base = eng::locate_model(o.base_model, eng::Require::Everything);
+    const std::vector<Caption> captions = read_captions(o.captions, o.max_images);
+    const auto n = static_cast<int64_t>(captions.size());
+    const int64_t held_out = std::min<int64_t>(o.eval_samples, n / 4);
+    if (held_out < 1) {
+        throw std::invalid_argument("--captions: " + o.captions + ": " + std::to_string(n) +
+                                    " captions; at least 4 are needed (a quarter at most is held out)");
+    }
+    const int64_t n_train = n - held_out;
     eng::RuntimeOptions runtime_options;
     runtime_options.device = o.device;
     runtime_options.dtype = "fp32";
     const eng::Runtime rt = eng::make_runtime(runtime_options);
     const torch::Device dev = rt.device;
-
-    // Captions through the base's own text encoders (the pipeline's conditioning, frozen).
-    const auto pipeline = eng::Pipeline::open(o.base_model, runtime_options);
-    std::vector<eng::TextEmbedding> cond;
-    eng::TextEmbedding uncond;
-    for (const auto& s : samples) {
-        eng::GenerationRequest r;
-        r.prompt = read_text(s.caption);
-        auto [c, u] = pipeline->encode(r);
-        cond.push_back(std::move(c));
-        uncond = std::move(u); // "" for both encoders: the same for every caption
+    if (dev.is_cuda()) {
+        at::globalContext().setAllowTF32CuBLAS(true);
+        at::globalContext().setAllowTF32CuDNN(true);
     }
-
-    // Images through the frozen VAE encoder, once.
     c10::InferenceMode inference_off(false);
-    eng::AutoencoderKL vae = eng::load_vae(base.vae, base.vae_bfl, rt);
-    std::vector<torch::Tensor> latents;
-    int size = 0;
+    DemoTrainReport report;
+    report.images = static_cast<int>(n_train);
+    report.held_out = static_cast<int>(held_out);
+    StageClock clock(report);
+    const fs::path out(o.out_dir);
+    fs::create_directories(out);
+
+    // 1. Images from their seeds.
+    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const torch::Tensor images_cpu = render_all(captions, threads); // [N, H, W, 3] uint8
+    const torch::Tensor images = images_cpu.to(dev);
+    const int size = captions.front().size;
+    if (progress) {
+        progress("render", static_cast<int>(n), static_cast<int>(n), kNaN);
+    }
+    clock.lap("render");
+
+    // 2. Tokenizers on the caption corpus, frozen random encoders in the official layout.
+    {
+        const auto corpus = tokenizer_corpus(captions, 4000);
+        const std::string gemma_spm = eng::train_gemma_style_tokenizer(corpus, o.arch.gemma_vocab, true);
+        const std::string xlmr_spm = eng::train_xlmr_style_tokenizer(corpus, o.arch.xlmr_vocab);
+        eng::write_random_gemma(out.string(), gemma_config(o.arch), o.seed + 1, torch::kCPU, gemma_spm, kFrozenNote);
+        eng::write_random_jina(out.string(), jina_config(o.arch), o.seed + 2, torch::kCPU, xlmr_spm, kFrozenNote);
+    }
+    if (progress) {
+        progress("text encoders", 1, 1, kNaN);
+    }
+    clock.lap("tokenizers and text encoders");
+
+    // 3. The VAE, then every image's latent once (posterior mean, normalised as the sampler's latents are).
+    const VaeStage vae_stage = train_and_write_vae(images, n_train, o, dev, progress);
+    report.vae_losses = vae_stage.losses;
+    report.vae_eval = vae_stage.eval;
+    clock.lap("vae training");
+    const eng::ModelFiles files = eng::locate_model(out.string(), eng::Require::Nothing);
+    torch::Tensor latents; // [N, 16, h, w] on dev
     {
         torch::NoGradGuard no_grad;
-        for (const auto& s : samples) {
-            const imaging::RgbImage img = imaging::read_png(s.image);
-            if (size == 0) {
-                size = img.width;
-            }
-            if (img.width != size || img.height != size) {
-                throw std::invalid_argument(s.image + ": " + std::to_string(img.width) + "x" +
-                                            std::to_string(img.height) + ", the set's images are " +
-                                            std::to_string(size) + "x" + std::to_string(size));
-            }
-            auto rgb = torch::from_blob(const_cast<uint8_t*>(img.rgb.data()), {img.height, img.width, 3}, torch::kUInt8)
-                           .permute({2, 0, 1})
-                           .to(torch::kFloat32)
-                           .div(255)
-                           .unsqueeze(0); // [1, 3, H, W]
-            latents.push_back(vae->encode(rgb.to(dev)).clone());
+        eng::AutoencoderKL vae = eng::load_vae(files.vae, files.vae_bfl, rt);
+        vae->eval();
+        std::vector<torch::Tensor> parts;
+        for (int64_t from = 0; from < n; from += 64) {
+            const auto rgb = images.narrow(0, from, std::min<int64_t>(64, n - from))
+                                 .permute({0, 3, 1, 2})
+                                 .to(torch::kFloat32)
+                                 .div(255); // [b, 3, H, W]
+            parts.push_back(vae->encode(rgb));
         }
+        latents = torch::cat(parts);
     }
-    const auto data = torch::cat(latents); // [N, C, h, w]
-    const int64_t n = data.size(0);
+    if (progress) {
+        progress("latents", static_cast<int>(n), static_cast<int>(n), kNaN);
+    }
+    clock.lap("latents");
 
-    eng::NextDiT model = eng::load_transformer(base.transformer, rt);
+    // 4. Caption embeddings once, through the pipeline's conditioning (system prompt + caption for Gemma, the caption
+    // for Jina), and the unconditional branch ("" for both) as the last row.
+    eng::TextEmbeddingBatch emb;
+    {
+        eng::TextEncoders encoders(files, rt, false);
+        std::vector<eng::EncoderTexts> texts;
+        for (const auto& c : captions) {
+            eng::GenerationRequest r;
+            r.prompt = c.text;
+            texts.push_back(eng::conditional_texts(r));
+        }
+        texts.push_back(eng::unconditional_texts(eng::GenerationRequest{}));
+        emb = encoders.encode_many(texts, 512);
+    }
+    const int64_t uncond_row = n;
+    for (int64_t i = 0; i < n; ++i) {
+        report.caption_tokens += static_cast<double>(emb.lengths[static_cast<size_t>(i)]) / static_cast<double>(n);
+    }
+    if (progress) {
+        progress("captions (" + std::to_string(static_cast<int>(std::lround(report.caption_tokens))) +
+                     " Gemma tokens on average)",
+                 static_cast<int>(n), static_cast<int>(n), kNaN);
+    }
+    clock.lap("caption embeddings");
+
+    // 5. The transformer from a seeded random init.
+    const eng::NextDiTConfig cfg = dit_config(o.arch);
+    eng::NextDiT model(cfg, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
+    init_dit(*model, o.seed + 3);
+    unfreeze(*model);
     model->train();
-    for (auto& p : model->parameters()) { // the engine registers its weights frozen (inference only)
-        p.set_requires_grad(true);
-    }
-    torch::optim::AdamW optimiser(model->parameters(),
-                                  torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
-    auto gen = at::detail::createCPUGenerator(o.seed);
+    const auto params = model->parameters();
+    torch::optim::AdamW optimiser(
+        params,
+        torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay).betas(std::make_tuple(0.9, 0.99)));
+    const auto batch_of = [&](const std::vector<int64_t>& rows) {
+        std::vector<int64_t> lens;
+        int64_t max_len = 1;
+        for (auto r : rows) {
+            lens.push_back(emb.lengths[static_cast<size_t>(r)]);
+            max_len = std::max(max_len, lens.back());
+        }
+        const auto index = torch::tensor(rows, torch::kInt64).to(dev);
+        return std::make_tuple(emb.features.index_select(0, index).narrow(1, 0, max_len), lens,
+                               emb.pooled.index_select(0, index));
+    };
+    const auto shifted = [&](const torch::Tensor& u) { return o.time_shift * u / (1 + (o.time_shift - 1) * u); };
 
-    // Random numbers come from CPU generators (then moved): the same seed gives the same batches, noise and times
-    // on every device.
-    // A fixed evaluation set: every image (up to 8) with its own noise and time, conditioned.
-    const int64_t eval_n = std::min<int64_t>(n, 8);
-    auto eval_gen = at::detail::createCPUGenerator(o.seed ^ 0x5eedULL);
-    const auto eval_x1 = data.narrow(0, 0, eval_n);
-    const auto eval_x0 = at::randn(eval_x1.sizes(), eval_gen).to(dev);
-    const auto eval_t = at::rand({eval_n}, eval_gen).to(dev);
-    std::vector<const eng::TextEmbedding*> eval_items;
-    for (int64_t i = 0; i < eval_n; ++i) {
-        eval_items.push_back(&cond[static_cast<size_t>(i)]);
+    // The fixed held-out evaluation set: the last captions, their own noise, stratified times, conditioned.
+    std::vector<int64_t> eval_rows;
+    for (int64_t i = n_train; i < n; ++i) {
+        eval_rows.push_back(i);
     }
-    const Captions eval_caps = stack(eval_items, dev);
+    auto eval_gen = at::detail::createCPUGenerator(o.seed ^ 0x5eedULL);
+    const auto eval_x1 = latents.narrow(0, n_train, held_out);
+    const auto eval_x0 = at::randn(eval_x1.sizes(), eval_gen).to(dev);
+    const auto eval_t =
+        shifted((torch::arange(held_out, torch::kFloat32) + 0.5) / static_cast<double>(held_out)).to(dev);
+    torch::Tensor eval_feat, eval_pooled;
+    std::vector<int64_t> eval_lens;
+    std::tie(eval_feat, eval_lens, eval_pooled) = batch_of(eval_rows);
     auto evaluate = [&] {
         torch::NoGradGuard no_grad;
         model->eval();
-        const double loss = flow_loss(model, eval_x1, eval_x0, eval_t, eval_caps).item<double>();
-        model->train();
-        return loss;
-    };
-
-    DemoTrainReport report;
-    report.images = static_cast<int>(n);
-    report.eval_before = evaluate();
-    for (int step = 1; step <= o.steps; ++step) {
-        const auto index = at::randint(n, {o.batch}, gen, torch::kLong); // [B]
-        const auto drop = at::rand({o.batch}, gen);                      // [B]
-        std::vector<const eng::TextEmbedding*> items;
-        for (int64_t b = 0; b < o.batch; ++b) {
-            const bool dropped = drop[b].item<double>() < o.caption_dropout;
-            items.push_back(dropped ? &uncond : &cond[static_cast<size_t>(index[b].item<int64_t>())]);
+        double total = 0;
+        for (int64_t from = 0; from < held_out; from += 32) {
+            const int64_t k = std::min<int64_t>(32, held_out - from);
+            const std::vector<int64_t> lens(eval_lens.begin() + from, eval_lens.begin() + from + k);
+            const int64_t max_len = *std::max_element(lens.begin(), lens.end());
+            total += flow_loss(model, eval_x1.narrow(0, from, k), eval_x0.narrow(0, from, k), eval_t.narrow(0, from, k),
+                               eval_feat.narrow(0, from, k).narrow(1, 0, max_len), lens, eval_pooled.narrow(0, from, k))
+                         .item<double>() *
+                     static_cast<double>(k);
         }
-        const auto x1 = data.index_select(0, index.to(dev)); // [B, C, h, w]
-        const auto x0 = at::randn(x1.sizes(), gen).to(dev);
-        const auto t = at::rand({o.batch}, gen).to(dev); // [B], uniform in [0, 1) as ICPlan samples it
+        model->train();
+        return total / static_cast<double>(held_out);
+    };
+    report.eval_before = evaluate();
+
+    auto gen = at::detail::createCPUGenerator(o.seed + 4); // batches, dropout and times (host side)
+    torch::manual_seed(o.seed + 5);                        // the noise, drawn on the device
+    const int batch = o.dit_batch;
+    auto buffer = torch::zeros({o.dit_steps}, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
+    int drained = 0;
+    const auto dit_start = std::chrono::steady_clock::now();
+    for (int step = 1; step <= o.dit_steps; ++step) {
+        const auto index = at::randint(n_train, {batch}, gen, torch::kLong); // [B]
+        const auto drop = at::rand({batch}, gen);                            // [B]
+        const auto u = at::rand({batch}, gen);                               // [B]
+        std::vector<int64_t> rows(static_cast<size_t>(batch));
+        const auto* ip = index.data_ptr<int64_t>();
+        const auto* dp = drop.data_ptr<float>();
+        for (int b = 0; b < batch; ++b) {
+            rows[static_cast<size_t>(b)] = dp[b] < o.caption_dropout ? uncond_row : ip[b];
+        }
+        const auto [feat, lens, pooled] = batch_of(rows);
+        const auto x1 = latents.index_select(0, index.to(dev)); // [B, C, h, w]
+        const auto x0 = torch::randn(x1.sizes(), x1.options()); // [B, C, h, w]
+        const auto t = shifted(u).to(dev);                      // [B]
+        set_lr(optimiser, schedule(step, o.dit_steps, std::min(o.warmup_steps, o.dit_steps), o.learning_rate));
         optimiser.zero_grad();
-        auto loss = flow_loss(model, x1, x0, t, stack(items, dev));
+        auto loss = flow_loss(model, x1, x0, t, feat, lens, pooled);
         loss.backward();
+        clip_gradients(params, o.grad_clip);
         optimiser.step();
-        report.losses.push_back(loss.item<double>());
-        if (progress) {
-            progress(step, o.steps, report.losses.back());
+        buffer.narrow(0, step - 1, 1).copy_(loss.detach().view({1}));
+        if (step % o.loss_every == 0 || step == o.dit_steps) {
+            drain(buffer, drained, step, report.dit_losses);
+            drained = step;
+            if (progress) {
+                progress("transformer", step, o.dit_steps, report.dit_losses.back());
+            }
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - dit_start).count();
+            if (o.dit_time_limit > 0 && elapsed > o.dit_time_limit && step < o.dit_steps) {
+                if (progress) {
+                    progress("transformer stopped at the time limit", step, o.dit_steps, report.dit_losses.back());
+                }
+                break;
+            }
         }
     }
+    const int steps_done = static_cast<int>(report.dit_losses.size());
     report.eval_after = evaluate();
     model->eval();
-    write_model(o, base, model, size);
+    clock.lap("transformer training");
+
+    // 6. The folder: transformer (bf16), model_index.json, charaforge.json.
+    fs::create_directories(out / "transformer");
+    eng::write_safetensors((out / "transformer" / "diffusion_pytorch_model.safetensors").string(),
+                           eng::to_blobs(*model, torch::kBFloat16));
+    eng::write_file_atomic((out / "transformer" / "config.json").string(), eng::nextdit_config_json(cfg, false));
+    eng::write_file_atomic((out / "model_index.json").string(), eng::model_index_json(false, ""));
+    const ordered_json about = {
+        {"name", "CharaForge demo model"},
+        {"kind", "demo"},
+        {"licence", "CharaForge's own (trained by the project)"},
+        {"training_data", "procedural (charaforge-demo-data: drawn characters and their captions)"},
+        {"native_resolution", size},
+        {"images", n_train},
+        {"seed", o.seed},
+        {"vae_steps", o.vae_steps},
+        {"transformer_steps", steps_done},
+        {"transformer_batch", o.dit_batch},
+        {"text_encoders", "frozen random (seeded) Gemma3 and Jina XLM-R of the official architectures, tokenizers "
+                          "trained on the caption corpus: a fixed random text encoder keeps each caption's tokens "
+                          "apart, and the transformer learns to read its features"},
+        {"evaluation_loss", {{"before", report.eval_before}, {"after", report.eval_after}}}};
+    eng::write_file_atomic((out / "charaforge.json").string(), about.dump(2));
+    clock.lap("write");
     return report;
 }
 

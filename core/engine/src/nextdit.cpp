@@ -206,6 +206,19 @@ torch::Tensor JointAttentionImpl::forward(const torch::Tensor& x, const std::vec
             compat::attention_gqa(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), scale); // [B, Hq, L, Dh]
         return out(o.transpose(1, 2).reshape({B, L, n_heads * head_dim}));                         // [B, L, D]
     }
+    if (torch::GradMode::is_enabled()) {
+        // Training (autograd records this pass): one masked call over the batch, whose samples' lengths mostly all
+        // differ, instead of a call per run below. The valid rows get the same values; padded query rows attend over
+        // the valid keys instead of being zeros, and nothing reads them.
+        const auto lens = torch::tensor(valid_lens, torch::kInt64).to(x.device());               // [B]
+        const auto key_mask = torch::arange(L, lens.options()).unsqueeze(0) < lens.unsqueeze(1); // [B, L]
+        const int64_t rep = n_heads / n_kv_heads;
+        auto kr = rep > 1 ? k.repeat_interleave(rep, 2) : k; // [B, L, Hq, Dh]
+        auto vr = rep > 1 ? v.repeat_interleave(rep, 2) : v;
+        auto o = compat::attention(q.transpose(1, 2), kr.transpose(1, 2), vr.transpose(1, 2), key_mask,
+                                   scale);                                 // [B, Hq, L, Dh]
+        return out(o.transpose(1, 2).reshape({B, L, n_heads * head_dim})); // [B, L, D]
+    }
     // Right-padded samples: instead of a padding mask (which rules out the fastest kernels and computes
     // the padded keys), each run of consecutive samples with the same valid length attends over its valid
     // prefix only. Padded query rows get zeros; nothing reads them.
@@ -381,6 +394,21 @@ torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     return forward(x, t, caps, pooled);
 }
 
+namespace {
+
+// The joint sequence of each sample, [caption (its first lens[b] rows of cap), image (all N rows of img)], right-padded
+// with zeros to L rows, in one gather: cap [B, Lc, F], img [B, N, F], lens [B] int64 -> [B, L, F].
+torch::Tensor gather_joint(const torch::Tensor& cap, const torch::Tensor& img, const torch::Tensor& lens, int64_t L) {
+    const int64_t B = cap.size(0), Lc = cap.size(1), N = img.size(1), F = cap.size(2);
+    const auto src = torch::cat({cap, img, torch::zeros({B, 1, F}, cap.options())}, 1); // [B, Lc + N + 1, F]
+    const auto j = torch::arange(L, lens.options()).view({1, L});                       // [1, L]
+    const auto len = lens.view({B, 1});                                                 // [B, 1]
+    const auto from = torch::where(j < len, j, torch::where(j < len + N, j - len + Lc, torch::full_like(j, Lc + N)));
+    return src.gather(1, from.unsqueeze(-1).expand({B, L, F})); // [B, L, F]
+}
+
+} // namespace
+
 void NextDiTImpl::prepare_grid(NextDiTCaptions& caps, int64_t Ht, int64_t Wt) const {
     if (caps.grid_h == Ht && caps.grid_w == Wt)
         return;
@@ -396,11 +424,15 @@ void NextDiTImpl::prepare_grid(NextDiTCaptions& caps, int64_t Ht, int64_t Wt) co
                                  col.unsqueeze(0).expand({B, n_img})},
                                 -1); // [B, N, 3]
     std::tie(caps.img_cos, caps.img_sin) = rope(caps.img_pos);
-    caps.joint_pos = torch::zeros({B, L, 3}, i64); // [B, L, 3]
-    for (int64_t b = 0; b < B; ++b) {
-        const int64_t len = cap_lens[b];
-        caps.joint_pos[b].narrow(0, 0, len).copy_(caps.cap_pos[b].narrow(0, 0, len));
-        caps.joint_pos[b].narrow(0, len, n_img).copy_(caps.img_pos[b]);
+    if (torch::GradMode::is_enabled()) {
+        caps.joint_pos = gather_joint(caps.cap_pos, caps.img_pos, caps.lens, L); // training: one pass
+    } else {
+        caps.joint_pos = torch::zeros({B, L, 3}, i64); // [B, L, 3]
+        for (int64_t b = 0; b < B; ++b) {
+            const int64_t len = cap_lens[b];
+            caps.joint_pos[b].narrow(0, 0, len).copy_(caps.cap_pos[b].narrow(0, 0, len));
+            caps.joint_pos[b].narrow(0, len, n_img).copy_(caps.img_pos[b]);
+        }
     }
     std::tie(caps.cos, caps.sin) = rope(caps.joint_pos);
     caps.grid_h = Ht;
@@ -437,11 +469,18 @@ torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& 
         img = m->as<JointTransformerBlock>()->forward(img, {}, caps.img_cos, caps.img_sin, adaln);
 
     // Joint sequence per sample: [caption (len_i), image (N)], right-padded to max_len + N.
-    auto joint = torch::zeros({B, L, cfg_.dim}, img.options()); // [B, L, D]
-    for (int64_t b = 0; b < B; ++b) {
-        const int64_t len = cap_lens[b];
-        joint[b].narrow(0, 0, len).copy_(caps.capx[b].narrow(0, 0, len));
-        joint[b].narrow(0, len, n_img).copy_(img[b]);
+    // Training (autograd records this pass) gathers each in one pass instead of a copy per sample.
+    const bool training = torch::GradMode::is_enabled();
+    torch::Tensor joint;
+    if (training) {
+        joint = gather_joint(caps.capx, img, caps.lens, L); // [B, L, D]
+    } else {
+        joint = torch::zeros({B, L, cfg_.dim}, img.options()); // [B, L, D]
+        for (int64_t b = 0; b < B; ++b) {
+            const int64_t len = cap_lens[b];
+            joint[b].narrow(0, 0, len).copy_(caps.capx[b].narrow(0, 0, len));
+            joint[b].narrow(0, len, n_img).copy_(img[b]);
+        }
     }
     std::vector<int64_t> joint_lens; // valid tokens of each sample's joint sequence
     for (auto len : cap_lens)
@@ -451,10 +490,16 @@ torch::Tensor NextDiTImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     auto y = final_layer(joint, adaln); // [B, L, ppC]
 
     // Unpatchify each sample's image tokens.
-    std::vector<torch::Tensor> outs;
-    for (int64_t b = 0; b < B; ++b)
-        outs.push_back(y[b].narrow(0, cap_lens[b], n_img));                                     // [N, ppC]
-    auto tokens = torch::stack(outs);                                                           // [B, N, ppC]
+    torch::Tensor tokens; // [B, N, ppC]
+    if (training) {
+        const auto rows = caps.lens.view({B, 1}) + torch::arange(n_img, caps.lens.options()).view({1, n_img}); // [B, N]
+        tokens = y.gather(1, rows.unsqueeze(-1).expand({B, n_img, y.size(2)}));
+    } else {
+        std::vector<torch::Tensor> outs;
+        for (int64_t b = 0; b < B; ++b)
+            outs.push_back(y[b].narrow(0, cap_lens[b], n_img)); // [N, ppC]
+        tokens = torch::stack(outs);
+    }
     return tokens.view({B, Ht, Wt, p, p, C}).permute({0, 5, 1, 3, 2, 4}).reshape({B, C, H, W}); // [B, C, H, W]
 }
 

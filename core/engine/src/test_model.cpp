@@ -43,6 +43,41 @@ VaeConfig tiny_vae_config() {
     return c;
 }
 
+std::string nextdit_config_json(const NextDiTConfig& cfg, bool test_model) {
+    nlohmann::ordered_json j = {
+        {"_class_name", "NextDiT_3B_GQA_patch2_Adaln_Refiner_WHIT_CLIP"},
+        {"patch_size", cfg.patch_size},
+        {"in_channels", cfg.in_channels},
+        {"dim", cfg.dim},
+        {"n_layers", cfg.n_layers},
+        {"n_refiner_layers", cfg.n_refiner_layers},
+        {"n_heads", cfg.n_heads},
+        {"n_kv_heads", cfg.n_kv_heads},
+        {"qk_norm", true},
+        {"cap_feat_dim", cfg.cap_feat_dim},
+        {"clip_text_dim", cfg.clip_text_dim},
+        {"clip_img_dim", cfg.clip_text_dim},
+        {"axes_dims", cfg.axes_dims},
+        {"axes_lens", cfg.axes_lens},
+    };
+    if (test_model)
+        j[kMarker] = true;
+    return j.dump(2);
+}
+
+std::string model_index_json(bool test_model, const std::string& note) {
+    nlohmann::ordered_json index = {{"_class_name", "NewbiePipeline"},
+                                    {"transformer", {"newbie", "NextDiT_CLIP"}},
+                                    {"vae", {"diffusers", "AutoencoderKL"}},
+                                    {"text_encoder", {"transformers", "Gemma3ForConditionalGeneration"}},
+                                    {"clip_model", {"transformers", "AutoModel"}}};
+    if (test_model)
+        index[kMarker] = true;
+    if (!note.empty())
+        index["note"] = note;
+    return index.dump(2);
+}
+
 void write_tiny_transformer(const std::string& dir, const NextDiTConfig& cfg, uint64_t seed,
                             const torch::Device& device) {
     fs::create_directories(fs::path(dir) / "transformer");
@@ -50,22 +85,7 @@ void write_tiny_transformer(const std::string& dir, const NextDiTConfig& cfg, ui
     nn::init_test_weights(*model, seed, device);
     write_safetensors((fs::path(dir) / "transformer" / "diffusion_pytorch_model.safetensors").string(),
                       to_blobs(*model, torch::kBFloat16));
-    nlohmann::ordered_json j = {{"_class_name", "NextDiT_3B_GQA_patch2_Adaln_Refiner_WHIT_CLIP"},
-                                {"patch_size", cfg.patch_size},
-                                {"in_channels", cfg.in_channels},
-                                {"dim", cfg.dim},
-                                {"n_layers", cfg.n_layers},
-                                {"n_refiner_layers", cfg.n_refiner_layers},
-                                {"n_heads", cfg.n_heads},
-                                {"n_kv_heads", cfg.n_kv_heads},
-                                {"qk_norm", true},
-                                {"cap_feat_dim", cfg.cap_feat_dim},
-                                {"clip_text_dim", cfg.clip_text_dim},
-                                {"clip_img_dim", cfg.clip_text_dim},
-                                {"axes_dims", cfg.axes_dims},
-                                {"axes_lens", cfg.axes_lens},
-                                {kMarker, true}};
-    write_file_atomic((fs::path(dir) / "transformer" / "config.json").string(), j.dump(2));
+    write_file_atomic((fs::path(dir) / "transformer" / "config.json").string(), nextdit_config_json(cfg, true));
 }
 
 void write_tiny_vae(const std::string& dir, const VaeConfig& cfg, uint64_t seed, const torch::Device& device) {
@@ -102,14 +122,8 @@ std::string make_test_model(const std::string& dir, uint64_t seed) {
     write_tiny_transformer(dir, tiny_nextdit_config(tiny_gemma_config().hidden_size, tiny_jina_config().hidden_size),
                            seed);
     write_tiny_vae(dir, tiny_vae_config(), seed + 1);
-    nlohmann::ordered_json index = {{"_class_name", "NewbiePipeline"},
-                                    {"transformer", {"newbie", "NextDiT_CLIP"}},
-                                    {"vae", {"diffusers", "AutoencoderKL"}},
-                                    {"text_encoder", {"transformers", "Gemma3ForConditionalGeneration"}},
-                                    {"clip_model", {"transformers", "AutoModel"}},
-                                    {kMarker, true},
-                                    {"note", "CharaForge test model: random weights, its images are noise"}};
-    write_file_atomic((fs::path(dir) / "model_index.json").string(), index.dump(2));
+    write_file_atomic((fs::path(dir) / "model_index.json").string(),
+                      model_index_json(true, "CharaForge test model: random weights, its images are noise"));
     return dir;
 }
 

@@ -7,6 +7,8 @@
 #include "memory.h"
 #include "text_encoders.h"
 
+#include <map>
+
 namespace charaforge::engine {
 namespace {
 
@@ -149,6 +151,62 @@ TextEmbedding TextEncoders::encode(const EncoderTexts& texts, std::vector<std::s
     e.dim = feature_dim();
     e.pooled = j->second.first;
     return e;
+}
+
+TextEmbeddingBatch TextEncoders::encode_many(const std::vector<EncoderTexts>& texts, int64_t max_batch) {
+    if (max_batch < 1)
+        throw EngineError("text encoders: encode_many needs max_batch >= 1");
+    // No InferenceMode: the results are ordinary tensors, which a training loop can save for its backward pass.
+    torch::NoGradGuard no_grad;
+    to_device();
+    const auto n = static_cast<int64_t>(texts.size());
+    std::vector<std::vector<int64_t>> gemma_ids(texts.size()), jina_ids(texts.size());
+    int64_t max_len = 1;
+    for (size_t i = 0; i < texts.size(); ++i) {
+        gemma_ids[i] = gemma_tok_.encode(texts[i].gemma).ids;
+        jina_ids[i] = jina_tok_.encode(texts[i].jina).ids;
+        max_len = std::max<int64_t>(max_len, static_cast<int64_t>(gemma_ids[i].size()));
+    }
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(rt_.device);
+    TextEmbeddingBatch out;
+    out.features = torch::zeros({n, max_len, feature_dim()}, f32); // [N, Lmax, D]
+    out.pooled = torch::zeros({n, pooled_dim()}, f32);             // [N, Dp]
+    for (const auto& ids : gemma_ids)
+        out.lengths.push_back(static_cast<int64_t>(ids.size()));
+    // Runs of texts with the same token count, each run in chunks of max_batch: [n, len] without padding.
+    auto by_length = [&](const std::vector<std::vector<int64_t>>& all, const auto& run) {
+        std::map<size_t, std::vector<int64_t>> groups;
+        for (size_t i = 0; i < all.size(); ++i)
+            groups[all[i].size()].push_back(static_cast<int64_t>(i));
+        for (const auto& [len, members] : groups) {
+            for (size_t from = 0; from < members.size(); from += static_cast<size_t>(max_batch)) {
+                const size_t count = std::min(members.size() - from, static_cast<size_t>(max_batch));
+                std::vector<int64_t> flat;
+                flat.reserve(count * len);
+                for (size_t k = 0; k < count; ++k) {
+                    const auto& ids = all[static_cast<size_t>(members[from + k])];
+                    flat.insert(flat.end(), ids.begin(), ids.end());
+                }
+                const auto ids = torch::tensor(flat, torch::kInt64)
+                                     .view({static_cast<int64_t>(count), static_cast<int64_t>(len)})
+                                     .to(rt_.device); // [n, len]
+                const auto index =
+                    torch::tensor(std::vector<int64_t>(members.begin() + static_cast<std::ptrdiff_t>(from),
+                                                       members.begin() + static_cast<std::ptrdiff_t>(from + count)),
+                                  torch::kInt64)
+                        .to(rt_.device); // [n]
+                run(ids, index, static_cast<int64_t>(len));
+                ++runs_;
+            }
+        }
+    };
+    by_length(gemma_ids, [&](const torch::Tensor& ids, const torch::Tensor& index, int64_t len) {
+        out.features.narrow(1, 0, len).index_copy_(0, index, gemma_->forward(ids).to(torch::kFloat32)); // [n, len, D]
+    });
+    by_length(jina_ids, [&](const torch::Tensor& ids, const torch::Tensor& index, int64_t) {
+        out.pooled.index_copy_(0, index, jina_->pooled(ids).to(torch::kFloat32)); // [n, Dp]
+    });
+    return out;
 }
 
 } // namespace charaforge::engine

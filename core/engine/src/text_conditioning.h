@@ -38,6 +38,13 @@ struct EncoderTexts {
 EncoderTexts conditional_texts(const GenerationRequest& r);
 EncoderTexts unconditional_texts(const GenerationRequest& r);
 
+// The conditioning of many texts at once (training tools): Gemma features right-padded on the runtime device.
+struct TextEmbeddingBatch {
+    torch::Tensor features;       // [N, Lmax, D] fp32, zeros beyond each text's length
+    std::vector<int64_t> lengths; // valid Gemma tokens of each text
+    torch::Tensor pooled;         // [N, Dp] fp32 Jina pooled embeddings
+};
+
 class TextEncoders {
 public:
     // Loads both encoders and their tokenizers; throws naming what is missing.
@@ -45,6 +52,9 @@ public:
 
     // Encodes (or takes from the cache) the texts; `warnings` receives truncation notices.
     TextEmbedding encode(const EncoderTexts& texts, std::vector<std::string>* warnings = nullptr);
+    // What encode gives for each of `texts` (to fp32 rounding), without the cache: texts of equal token length run
+    // together, up to `max_batch` a forward pass, so that no padding (and no mask) enters either encoder.
+    TextEmbeddingBatch encode_many(const std::vector<EncoderTexts>& texts, int64_t max_batch = 256);
 
     const GemmaTokenizer& gemma_tokenizer() const { return gemma_tok_; }
     const XlmrTokenizer& jina_tokenizer() const { return jina_tok_; }

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 namespace charaforge::engine {
 namespace {
@@ -19,16 +21,29 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string train(const std::vector<std::pair<std::string, std::string>>& options) {
-    return train_sentencepiece(options, tiny_text_corpus());
+// One training per (options, corpus) in a process: training is deterministic, and on Ubuntu 24.04 /
+// sentencepiece 0.2 a second unigram training in one process crashed inside the bridge.
+std::string train(const std::vector<std::pair<std::string, std::string>>& options,
+                  const std::vector<std::string>& corpus) {
+    static std::mutex mu;
+    static std::map<std::pair<std::vector<std::pair<std::string, std::string>>, std::vector<std::string>>, std::string>
+        trained;
+    std::lock_guard<std::mutex> lock(mu);
+    auto key = std::make_pair(options, corpus);
+    auto it = trained.find(key);
+    if (it == trained.end())
+        it = trained.emplace(std::move(key), train_sentencepiece(options, corpus)).first;
+    return it->second;
 }
 
-std::string train_gemma_style() {
+} // namespace
+
+std::string train_gemma_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size, bool at_most) {
     // Gemma's conventions: byte-fallback BPE, identity normalisation, no dummy prefix, whitespace kept,
     // digits split, <pad>=0 <eos>=1 <bos>=2 <unk>=3.
-    return train({
+    std::vector<std::pair<std::string, std::string>> options{
         {"model_type", "bpe"},
-        {"vocab_size", "480"},
+        {"vocab_size", std::to_string(vocab_size)},
         {"byte_fallback", "true"},
         {"character_coverage", "1.0"},
         {"normalization_rule_name", "identity"},
@@ -45,23 +60,30 @@ std::string train_gemma_style() {
         {"bos_piece", "<bos>"},
         {"unk_piece", "<unk>"},
         {"num_threads", "1"},
-    });
+    };
+    if (at_most)
+        options.emplace_back("hard_vocab_limit", "false");
+    return train(options, corpus);
 }
 
-std::string train_xlmr_style() {
+std::string train_xlmr_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size) {
     // XLM-R's sentencepiece.bpe.model conventions: unigram, NFKC, <unk>=0 <s>=1 </s>=2, no pad piece.
-    return train({
-        {"model_type", "unigram"},
-        {"vocab_size", "360"},
-        {"character_coverage", "0.9995"},
-        {"unk_id", "0"},
-        {"bos_id", "1"},
-        {"eos_id", "2"},
-        {"pad_id", "-1"},
-        {"num_threads", "1"},
-        {"hard_vocab_limit", "false"},
-    });
+    return train(
+        {
+            {"model_type", "unigram"},
+            {"vocab_size", std::to_string(vocab_size)},
+            {"character_coverage", "0.9995"},
+            {"unk_id", "0"},
+            {"bos_id", "1"},
+            {"eos_id", "2"},
+            {"pad_id", "-1"},
+            {"num_threads", "1"},
+            {"hard_vocab_limit", "false"},
+        },
+        corpus);
 }
+
+namespace {
 
 torch::Tensor randn(std::vector<int64_t> shape, double std, at::Generator& gen) {
     return at::normal(0.0, std, shape, gen);
@@ -131,13 +153,11 @@ const std::vector<std::string>& tiny_text_corpus() {
 }
 
 std::string train_tiny_gemma_tokenizer() {
-    static const std::string model = train_gemma_style();
-    return model;
+    return train_gemma_style_tokenizer(tiny_text_corpus(), 480);
 }
 
 std::string train_tiny_xlmr_tokenizer() {
-    static const std::string model = train_xlmr_style();
-    return model;
+    return train_xlmr_style_tokenizer(tiny_text_corpus(), 360);
 }
 
 void write_tiny_gemma(const std::string& dir, uint64_t seed) {
@@ -146,11 +166,12 @@ void write_tiny_gemma(const std::string& dir, uint64_t seed) {
     write_random_gemma(dir, cfg, seed, torch::kCPU);
 }
 
-void write_random_gemma(const std::string& dir, Gemma3TextConfig cfg, uint64_t seed, const torch::Device& device) {
+void write_random_gemma(const std::string& dir, Gemma3TextConfig cfg, uint64_t seed, const torch::Device& device,
+                        const std::string& tokenizer, const std::string& note) {
     torch::NoGradGuard no_grad;
     const auto folder = fs::path(dir) / "text_encoder";
     fs::create_directories(folder);
-    const auto spm = train_tiny_gemma_tokenizer();
+    const auto spm = tokenizer.empty() ? train_tiny_gemma_tokenizer() : tokenizer;
     write_file_atomic((folder / "tokenizer.model").string(), spm);
     // Like gemma-3-4b-it (262144 pieces, 262208 rows), the table has rows beyond the tokenizer's pieces.
     const int64_t pieces = GemmaTokenizer::from_bytes(spm).vocab_size();
@@ -206,7 +227,7 @@ void write_random_gemma(const std::string& dir, Gemma3TextConfig cfg, uint64_t s
         {"text_config", text},
         {"vision_config", {{"model_type", "siglip_vision_model"}, {"hidden_size", 8}, {"patch_size", 2}}},
         {"torch_dtype", "bfloat16"},
-        {"_charaforge_note", "tiny random test model (not a real Gemma3)"},
+        {"_charaforge_note", note.empty() ? "tiny random test model (not a real Gemma3)" : note},
     };
     write_file_atomic((folder / "config.json").string(), root.dump(2));
 }
@@ -217,11 +238,12 @@ void write_tiny_jina(const std::string& dir, uint64_t seed) {
     write_random_jina(dir, cfg, seed, torch::kCPU);
 }
 
-void write_random_jina(const std::string& dir, JinaTextConfig cfg, uint64_t seed, const torch::Device& device) {
+void write_random_jina(const std::string& dir, JinaTextConfig cfg, uint64_t seed, const torch::Device& device,
+                       const std::string& tokenizer, const std::string& note) {
     torch::NoGradGuard no_grad;
     const auto folder = fs::path(dir) / "clip_model";
     fs::create_directories(folder);
-    const auto spm = train_tiny_xlmr_tokenizer();
+    const auto spm = tokenizer.empty() ? train_tiny_xlmr_tokenizer() : tokenizer;
     write_file_atomic((folder / "sentencepiece.bpe.model").string(), spm);
 
     const int64_t pieces = XlmrTokenizer::from_bytes(spm).vocab_size();
@@ -298,7 +320,7 @@ void write_random_jina(const std::string& dir, JinaTextConfig cfg, uint64_t seed
           {"hf_model_config_kwargs", kwargs}}},
         {"vision_config", {{"model_type", "jina_clip_vision"}, {"embed_dim", cfg.hidden_size}}},
         {"torch_dtype", "bfloat16"},
-        {"_charaforge_note", "tiny random test model (not a real Jina CLIP)"},
+        {"_charaforge_note", note.empty() ? "tiny random test model (not a real Jina CLIP)" : note},
     };
     write_file_atomic((folder / "config.json").string(), root.dump(2));
 }

@@ -26,19 +26,30 @@ const std::vector<std::string>& tiny_text_corpus();
 // Ubuntu 24.04 / sentencepiece 0.2 a second unigram training in one process crashed inside the bridge).
 std::string train_tiny_gemma_tokenizer();
 std::string train_tiny_xlmr_tokenizer();
+// The same trainers over any corpus (one line a sentence) and vocabulary size: Gemma's conventions (byte-fallback
+// BPE, identity normalisation, <pad>=0 <eos>=1 <bos>=2 <unk>=3) and XLM-R's (unigram, NFKC, <unk>=0 <s>=1 </s>=2;
+// vocab_size is a soft limit there). Deterministic; one training per (corpus, size) in a process, then reused.
+// at_most: vocab_size is an upper bound for the BPE too (a small corpus may not have that many merges).
+std::string train_gemma_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size, bool at_most = false);
+std::string train_xlmr_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size);
 
 // `dir`/text_encoder/{config.json (multimodal Gemma3Config with text_config), tokenizer.model,
 // model.safetensors (keys `language_model.model.*` incl. the unused last layer and final norm, plus a
 // vision-tower and projector tensor)}, bf16.
 void write_tiny_gemma(const std::string& dir, uint64_t seed);
 // The same files for any `cfg` (vocab_size 0: the tokenizer's pieces + 64), the weights drawn on `device`
-// (nn::init_test_weights): with Gemma3TextConfig{} a full-size random Gemma3-4B (benchmarks).
-void write_random_gemma(const std::string& dir, Gemma3TextConfig cfg, uint64_t seed, const torch::Device& device);
+// (nn::init_test_weights): with Gemma3TextConfig{} a full-size random Gemma3-4B (benchmarks). `tokenizer`: the
+// serialized tokenizer.model to write (empty: the tiny one); `note`: config.json's _charaforge_note (empty: the
+// test model's).
+void write_random_gemma(const std::string& dir, Gemma3TextConfig cfg, uint64_t seed, const torch::Device& device,
+                        const std::string& tokenizer = {}, const std::string& note = {});
 // `dir`/clip_model/{config.json (JinaCLIP config), sentencepiece.bpe.model, model.safetensors (keys
 // `text_model.transformer.roberta.*` with LoRA parametrizations on the embeddings and every linear,
 // plus vision and logit_scale tensors)}, bf16.
 void write_tiny_jina(const std::string& dir, uint64_t seed);
-// The same files for any `cfg` (vocab_size 0: the tokenizer's pieces), the weights drawn on `device`.
-void write_random_jina(const std::string& dir, JinaTextConfig cfg, uint64_t seed, const torch::Device& device);
+// The same files for any `cfg` (vocab_size 0: the tokenizer's pieces), the weights drawn on `device`; `tokenizer`
+// and `note` as for write_random_gemma (sentencepiece.bpe.model).
+void write_random_jina(const std::string& dir, JinaTextConfig cfg, uint64_t seed, const torch::Device& device,
+                       const std::string& tokenizer = {}, const std::string& note = {});
 
 } // namespace charaforge::engine
