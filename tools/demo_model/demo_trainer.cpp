@@ -11,6 +11,7 @@
 #include "test_model.h"
 #include "text_conditioning.h"
 #include "text_test_models.h"
+#include "vae_trainer.h"
 #include "weights.h"
 
 #include <nlohmann/json.hpp>
@@ -266,108 +267,37 @@ void drain(const torch::Tensor& buffer, int from, int to, std::vector<double>& o
     out.insert(out.end(), cpu.data_ptr<double>(), cpu.data_ptr<double>() + (to - from));
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// SEAM(vae): the VAE stage. Until tools/demo_model/vae_trainer.{h,cpp} lands (train_demo_vae, write_demo_vae), a
-// minimal stand-in trains the engine's AutoencoderKL here: L1 reconstruction in [-1, 1] with a small KL term on the
-// posterior, AdamW; then scaling/shift factors from the training latents' statistics (the normalised latent has
-// mean 0 and standard deviation 1). Replace this block with the `vae` helper's trainer.
+// The VAE stage: vae_trainer's train_demo_vae on the training images (the held-out ones last, as it expects), written
+// with write_demo_vae.
 struct VaeStage {
     std::vector<double> losses;
     double eval = 0;
 };
 
-VaeStage train_and_write_vae(const torch::Tensor& images_u8, int64_t n_train, const DemoTrainOptions& o,
-                             const torch::Device& dev, const DemoTrainProgress& progress) {
-    eng::VaeConfig cfg = vae_config(o.arch);
-    eng::AutoencoderKL vae(cfg, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
-    {
-        torch::NoGradGuard no_grad;
-        auto gen = at::detail::createCPUGenerator(o.seed + 11);
-        for (auto& p : vae->named_parameters(true)) {
-            const auto& v = p.value();
-            if (v.dim() == 1) {
-                p.value().copy_(p.key().ends_with(".weight") ? torch::ones(v.sizes()) : torch::zeros(v.sizes()));
-            } else {
-                const double fan_in = static_cast<double>(v.numel() / v.size(0));
-                p.value().copy_(at::normal(0.0, 1.0 / std::sqrt(fan_in), v.sizes(), gen));
-            }
+VaeStage train_and_write_vae(const torch::Tensor& images_u8, int64_t held_out, const DemoTrainOptions& o,
+                             const DemoTrainProgress& progress) {
+    eng::VaeConfig cfg = demo_vae_config();
+    cfg.block_out_channels.assign(o.arch.vae_channels.begin(), o.arch.vae_channels.end());
+    cfg.layers_per_block = o.arch.vae_layers_per_block;
+    cfg.norm_num_groups = o.arch.vae_groups;
+    VaeTrainOptions vo;
+    vo.steps = o.vae_steps;
+    vo.batch = o.vae_batch;
+    vo.learning_rate = o.vae_learning_rate;
+    vo.warmup_steps = std::min(100, o.vae_steps / 10);
+    vo.heldout_images = static_cast<int>(held_out);
+    vo.stats_images = static_cast<int>(std::min<int64_t>(512, images_u8.size(0) - held_out));
+    vo.log_every = o.loss_every;
+    vo.seed = o.seed + 11;
+    vo.device = o.device;
+    VaeTrainResult result = train_demo_vae(images_u8, cfg, vo, [&](int step, int total, double loss) {
+        if (progress) {
+            progress("vae", step, total, loss);
         }
-    }
-    unfreeze(*vae);
-    vae->train();
-    torch::manual_seed(o.seed + 13); // the posterior samples, drawn on the device
-    torch::optim::AdamW opt(vae->parameters(), torch::optim::AdamWOptions(o.vae_learning_rate).weight_decay(0.0));
-    auto gen = at::detail::createCPUGenerator(o.seed + 12);
-    const auto to_pixels = [&](const torch::Tensor& index) { // [B] -> [B, 3, H, W] in [-1, 1] on dev
-        return images_u8.index_select(0, index.to(dev)).permute({0, 3, 1, 2}).to(torch::kFloat32).div(127.5).sub(1);
-    };
-    VaeStage stage;
-    const int batch = std::min<int>(o.vae_batch, static_cast<int>(n_train));
-    auto buffer = torch::zeros({o.vae_steps}, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
-    int drained = 0;
-    const auto params = vae->parameters();
-    for (int step = 1; step <= o.vae_steps; ++step) {
-        const auto x = to_pixels(at::randint(n_train, {batch}, gen, torch::kLong));
-        const auto moments = vae->encoder_forward(x).chunk(2, 1); // 2 x [B, 16, h, w]
-        const auto logvar = moments[1].clamp(-30, 20);
-        const auto z = moments[0] + (0.5 * logvar).exp() * torch::randn_like(moments[0]);
-        const auto y = vae->decoder_forward(z);
-        const auto kl = 0.5 * (moments[0].pow(2) + logvar.exp() - 1 - logvar).mean();
-        const auto loss = (y - x).abs().mean() + 1e-4 * kl;
-        set_lr(opt, schedule(step, o.vae_steps, std::min(100, o.vae_steps / 10 + 1), o.vae_learning_rate));
-        opt.zero_grad();
-        loss.backward();
-        clip_gradients(params, 1.0);
-        opt.step();
-        buffer.narrow(0, step - 1, 1).copy_(loss.detach().view({1}));
-        if (step % o.loss_every == 0 || step == o.vae_steps) {
-            drain(buffer, drained, step, stage.losses);
-            drained = step;
-            if (progress) {
-                progress("vae", step, o.vae_steps, stage.losses.back());
-            }
-        }
-    }
-    vae->eval();
-    torch::NoGradGuard no_grad;
-    // Scaling and shift from the posterior means of (up to 512) training images.
-    const int64_t probe = std::min<int64_t>(n_train, 512);
-    std::vector<torch::Tensor> means;
-    for (int64_t from = 0; from < probe; from += 64) {
-        const auto index = torch::arange(from, std::min(probe, from + 64), torch::kLong).to(dev);
-        means.push_back(vae->encoder_forward(to_pixels(index)).chunk(2, 1)[0]);
-    }
-    const auto all = torch::cat(means);
-    cfg.shift_factor = all.mean().item<double>();
-    cfg.scaling_factor = 1.0 / all.std().item<double>();
-    // Held-out reconstruction error (mean abs in [0, 1] pixels) of the images after n_train.
-    const int64_t held = images_u8.size(0) - n_train;
-    if (held > 0) {
-        const auto index = torch::arange(n_train, n_train + std::min<int64_t>(held, 64), torch::kLong).to(dev);
-        const auto x = to_pixels(index);
-        stage.eval = (vae->decoder_forward(vae->encoder_forward(x).chunk(2, 1)[0]) - x).abs().mean().item<double>() / 2;
-    }
-    const fs::path folder = fs::path(o.out_dir) / "vae";
-    fs::create_directories(folder);
-    eng::write_safetensors((folder / "diffusion_pytorch_model.safetensors").string(),
-                           eng::to_blobs(*vae, torch::kBFloat16));
-    const ordered_json j = {{"_class_name", "AutoencoderKL"},
-                            {"in_channels", cfg.in_channels},
-                            {"out_channels", cfg.out_channels},
-                            {"latent_channels", cfg.latent_channels},
-                            {"block_out_channels", cfg.block_out_channels},
-                            {"layers_per_block", cfg.layers_per_block},
-                            {"norm_num_groups", cfg.norm_num_groups},
-                            {"scaling_factor", cfg.scaling_factor},
-                            {"shift_factor", cfg.shift_factor},
-                            {"use_quant_conv", false},
-                            {"use_post_quant_conv", false},
-                            {"mid_block_add_attention", cfg.mid_block_add_attention}};
-    eng::write_file_atomic((folder / "config.json").string(), j.dump(2));
-    return stage;
+    });
+    write_demo_vae(o.out_dir, result.vae, result.config);
+    return {result.report.losses, result.report.heldout_l1_after};
 }
-// END SEAM(vae)
-// ---------------------------------------------------------------------------------------------------------------
 
 // The flow-matching loss of `model` on latents x1 [B, C, h, w] with noise x0 and times t [B].
 torch::Tensor flow_loss(eng::NextDiT& model, const torch::Tensor& x1, const torch::Tensor& x0, const torch::Tensor& t,
@@ -512,7 +442,7 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
     clock.lap("tokenizers and text encoders");
 
     // 3. The VAE, then every image's latent once (posterior mean, normalised as the sampler's latents are).
-    const VaeStage vae_stage = train_and_write_vae(images, n_train, o, dev, progress);
+    const VaeStage vae_stage = train_and_write_vae(images_cpu, held_out, o, progress);
     report.vae_losses = vae_stage.losses;
     report.vae_eval = vae_stage.eval;
     clock.lap("vae training");
