@@ -78,10 +78,10 @@ int main(int argc, char** argv) {
                   << " images (+" << report.held_out << " held out), " << o.vae_steps << " VAE and "
                   << report.dit_losses.size() << " transformer steps in " << std::fixed << std::setprecision(1) << total
                   << " s; VAE held-out "
-                  << "reconstruction error " << std::defaultfloat << report.vae_eval << "; held-out flow loss "
-                  << report.eval_before << " -> " << report.eval_after << "; wrote " << o.out_dir << " (" << std::fixed
-                  << std::setprecision(1) << static_cast<double>(bytes) / 1e6 << " MB), " << stem << ".vae_loss.csv, "
-                  << stem << ".transformer_loss.csv\n";
+                  << "reconstruction error " << std::defaultfloat << std::setprecision(6) << report.vae_eval
+                  << "; held-out flow loss " << report.eval_before << " -> " << report.eval_after << "; wrote "
+                  << o.out_dir << " (" << std::fixed << std::setprecision(1) << static_cast<double>(bytes) / 1e6
+                  << " MB), " << stem << ".vae_loss.csv, " << stem << ".transformer_loss.csv\n";
         return cli::kExitOk;
     };
     return cli::parse_and_run(app, std::vector<std::string>(argv + 1, argv + argc), chosen, std::cout, std::cerr);
