@@ -6,7 +6,7 @@
 # cards, tiled vs untiled VAE at 1024^2 and 2048^2, and the prediction against the measured peak.
 #   tools/gpu/memory_run.sh OUT_DIR
 # Needs .deps/include (tools/gpu/copy_deps.sh) carried with the checkout, as the other GPU scripts.
-# Environment: MEMORY_BENCH_ARGS extra charaforge-memory-bench options (e.g. "--pred-sizes 1024 --cards 16");
+# Environment: GPU_TEST_FILTER the GPU tests run after the unit tests (default: the memory ones); MEMORY_BENCH_ARGS extra charaforge-memory-bench options (e.g. "--pred-sizes 1024 --cards 16");
 # BENCH_TIMEOUT seconds for the benchmark (default 400; the JSON keeps every stage finished before it).
 # Writes OUT_DIR/{configure.log, build.log, gpu.txt, unit-tests.log, memory.log, memory.json}.
 set -uo pipefail
@@ -22,7 +22,7 @@ conf() {
     { tail -30 "$OUT/configure.log"; return 1; }
 }
 build() {
-  cmake --build $B -j "$(nproc)" --target charaforge-memory-bench charaforge_engine_tests > "$OUT/build.log" 2>&1 ||
+  cmake --build $B -j "$(nproc)" --target charaforge-memory-bench charaforge_engine_tests charaforge_engine_gpu_tests > "$OUT/build.log" 2>&1 ||
     { grep -E -A5 "error|FAILED" "$OUT/build.log" | head -60; return 1; }
 }
 if ! { conf -DCHARAFORGE_CUDA_KERNELS=ON && build; }; then
@@ -33,7 +33,9 @@ echo "=== build: $((SECONDS - t0)) s"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 $B/tests/charaforge_engine_tests --gtest_filter='VaeTiling.*:MemoryMode.*:MemoryPrediction.*:PipelineMemory.*' \
   > "$OUT/unit-tests.log" 2>&1
-grep -E "^\[  (PASSED|FAILED) |Failure|Expected|Which is" "$OUT/unit-tests.log" | head -30
+$B/tests/charaforge_engine_gpu_tests --gtest_filter="${GPU_TEST_FILTER:-Gpu.Offloaded*:Gpu.TheTransformerEstimate*:Gpu.TheVaeReserve*}" \
+  >> "$OUT/unit-tests.log" 2>&1
+grep -E "^\[  (PASSED|FAILED) |Failure|Expected|Which is|measured peak" "$OUT/unit-tests.log" | head -30
 echo "=== unit tests: $((SECONDS - t0)) s"
 # shellcheck disable=SC2086
 timeout "${BENCH_TIMEOUT:-400}" $B/tools/bench/charaforge-memory-bench --work /tmp/cf-memory --out "$OUT/memory.json" \

@@ -373,7 +373,7 @@ Gemma3TextModelImpl::Gemma3TextModelImpl(const Gemma3TextConfig& cfg, const torc
 torch::Tensor Gemma3TextModelImpl::forward(const torch::Tensor& ids, const torch::Tensor& attention_mask) {
     TORCH_CHECK(ids.dim() == 2, "gemma3: ids must be [B, L], got ", ids.sizes());
     const auto B = ids.size(0), L = ids.size(1);
-    const auto device = embed_tokens->weight.device();
+    const auto device = compute_device();
     const auto dtype = embed_tokens->weight.scalar_type();
     auto ids_d = ids.to(device, torch::kInt64);
     auto valid = attention_mask.defined()
@@ -397,7 +397,7 @@ torch::Tensor Gemma3TextModelImpl::forward(const torch::Tensor& ids, const torch
     auto [cos_local, sin_local] =
         rope_tables(L, cfg_.head_dim, cfg_.rope_local_base_freq, cfg_.local_rope_scaling_factor, device, dtype);
 
-    auto h = embed_tokens->forward(ids_d); // [B, L, D]
+    auto h = embed_tokens->forward(ids_d.to(embed_tokens->weight.device())).to(device); // [B, L, D]
     for (int64_t i = 0; i <= cfg_.output_layer; ++i) {
         auto layer = layers->ptr<Gemma3DecoderLayerImpl>(static_cast<std::size_t>(i));
         if (cfg_.is_full_attention(i))
@@ -406,6 +406,12 @@ torch::Tensor Gemma3TextModelImpl::forward(const torch::Tensor& ids, const torch
             h = layer->forward(h, cos_local, sin_local, local_mask);
     }
     return h * valid.unsqueeze(-1).to(h.scalar_type()); // [B, L, D], padded positions zero
+}
+
+torch::Device Gemma3TextModelImpl::compute_device() const {
+    for (const auto& p : layers->parameters())
+        return p.device();
+    return embed_tokens->weight.device();
 }
 
 Gemma3TextModel load_gemma3(const std::vector<std::string>& files, const std::string& config_json, torch::Device device,

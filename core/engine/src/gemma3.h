@@ -119,6 +119,9 @@ public:
     // dtype; padded positions are zero.
     torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& attention_mask = {});
     const Gemma3TextConfig& config() const { return cfg_; }
+    // Where the layers run. The token table may live elsewhere (host memory, when the encoder is offloaded): a
+    // lookup there copies only the rows of the ids to this device.
+    torch::Device compute_device() const;
 
     Gemma3Embedding embed_tokens{nullptr};
     torch::nn::ModuleList layers{nullptr};

@@ -257,7 +257,9 @@ XlmrEmbeddingsImpl::XlmrEmbeddingsImpl(const JinaTextConfig& cfg, const torch::T
 
 torch::Tensor XlmrEmbeddingsImpl::forward(const torch::Tensor& ids) {
     // Rotary positions: no absolute position table; every token has token type 0.
-    return word_embeddings->forward(ids) + token_type_embeddings->weight[0]; // [B, L, D]
+    const auto device = token_type_embeddings->weight.device();
+    return word_embeddings->forward(ids.to(word_embeddings->weight.device())).to(device) +
+           token_type_embeddings->weight[0]; // [B, L, D]
 }
 
 XlmrMHAImpl::XlmrMHAImpl(const JinaTextConfig& cfg, const torch::TensorOptions& opts)
@@ -315,8 +317,14 @@ JinaTextModelImpl::JinaTextModelImpl(const JinaTextConfig& cfg, const torch::Ten
     encoder = register_module("encoder", XlmrEncoder(cfg, opts));
 }
 
+torch::Device JinaTextModelImpl::compute_device() const {
+    for (const auto& p : encoder->parameters())
+        return p.device();
+    return embeddings->word_embeddings->weight.device();
+}
+
 torch::Tensor JinaTextModelImpl::valid_mask(const torch::Tensor& ids, const torch::Tensor& mask) const {
-    auto device = embeddings->word_embeddings->weight.device();
+    auto device = compute_device();
     auto valid = mask.defined() ? mask.to(device).ne(0) : ids.to(device).ne(cfg_.pad_token_id); // [B, L] bool
     TORCH_CHECK(valid.sizes() == ids.sizes(), "jina: mask ", valid.sizes(), " does not match ids ", ids.sizes());
     return valid;
@@ -324,7 +332,7 @@ torch::Tensor JinaTextModelImpl::valid_mask(const torch::Tensor& ids, const torc
 
 torch::Tensor JinaTextModelImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
     TORCH_CHECK(ids.dim() == 2, "jina: ids must be [B, L], got ", ids.sizes());
-    const auto device = embeddings->word_embeddings->weight.device();
+    const auto device = compute_device();
     const auto dtype = embeddings->word_embeddings->weight.scalar_type();
     const auto L = ids.size(1);
     auto ids_d = ids.to(device, torch::kInt64);

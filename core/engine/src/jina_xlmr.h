@@ -126,6 +126,9 @@ public:
     // Pools an already computed hidden state [B, L, D] with mask [B, L] -> [B, D] (fp32 sums).
     static torch::Tensor mean_pool(const torch::Tensor& hidden, const torch::Tensor& mask);
     const JinaTextConfig& config() const { return cfg_; }
+    // Where the encoder runs. The word table may live elsewhere (host memory, when the encoder is offloaded): a
+    // lookup there copies only the rows of the ids to this device.
+    torch::Device compute_device() const;
 
     XlmrEmbeddings embeddings{nullptr};
     nn::LayerNorm emb_ln{nullptr};

@@ -240,8 +240,14 @@ int64_t transformer_request_bytes(int width, int height, bool guidance, const Ne
                                   int64_t caption_tokens) {
     const int64_t cell = 8 * cfg.patch_size; // VAE factor times patch size
     const int64_t tokens = (int64_t{height} / cell) * (int64_t{width} / cell) + caption_tokens;
-    const int64_t per_token = (4 * cfg.ffn_hidden + 12 * cfg.dim) * element_bytes;
+    const int64_t per_token = (3 * cfg.ffn_hidden + 8 * cfg.dim) * element_bytes;
     return tokens * per_token * (guidance ? 2 : 1);
+}
+
+int64_t transformer_batch_bytes(int batch, int width, int height, bool guidance, const NextDiTConfig& cfg,
+                                int64_t element_bytes, int64_t caption_tokens) {
+    return kSamplingBatchBytes +
+           std::max(1, batch) * transformer_request_bytes(width, height, guidance, cfg, element_bytes, caption_tokens);
 }
 
 int64_t vae_decode_reserve_bytes(int width, int height, const VaeConfig& cfg) {
@@ -257,14 +263,13 @@ int64_t vae_tiled_decode_bytes(int width, int height, int64_t tile, const VaeCon
     const auto& ch = cfg.block_out_channels;
     const auto levels = static_cast<int64_t>(ch.size());
     const int64_t factor = int64_t{1} << (levels - 1);
-    const int64_t pixels = int64_t{width} * height, latent = pixels / (factor * factor);
+    const int64_t pixels = int64_t{width} * height;
     const int64_t widest_in = levels > 1 ? ch[1] : ch[0]; // the last level's input (the level above's output)
     const int64_t stored = (widest_in + ch[0]) * pixels * f32;
     const int64_t tile_pixels = std::min(pixels, (factor * tile) * (factor * tile));
-    const int64_t tile_temps = 4 * widest_in * tile_pixels * f32;
-    const int64_t head = 6 * ch.back() * latent * f32;
-    constexpr int64_t kWorkspace = int64_t{256} << 20;
-    return stored + tile_temps + head + kWorkspace;
+    const int64_t tile_temps = widest_in * tile_pixels * f32;
+    constexpr int64_t kWorkspace = int64_t{64} << 20;
+    return stored * 8 / 5 + tile_temps + kWorkspace;
 }
 
 int64_t text_encoder_activation_bytes(int64_t tokens, int64_t hidden, int64_t intermediate, int64_t element_bytes) {

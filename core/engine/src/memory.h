@@ -48,12 +48,19 @@ inline constexpr int64_t kEstimatedCaptionTokens = 300;
 
 // Activation bytes that one request keeps alive at the peak of a transformer forward (both CFG branches
 // when guided). Inference frees each block's buffers before the next block, so the peak is one block's:
-// inside the feed-forward w1(x), w3(x), silu(w1 x) and their product are alive together (4 ffn_hidden per
-// token); the residual stream, its normalised copy, q/k/v (GQA-expanded), the attention output and the
-// norms' fp32 temporaries come to about 12 dim per token. Measured with LibTorch 2.11 on an H200 (released
-// widths, bf16, 1024x1024, guided): 859 MiB at the peak, estimate 1082 MiB.
+// inside the feed-forward the fused w1/w3 product (2 ffn_hidden) and silu(w1 x) * w3 x (1 ffn_hidden) are alive
+// together (3 ffn_hidden per token); the residual stream, its normalised copy, q/k/v, the attention output and
+// the norms' temporaries come to about 8 dim per token. Measured with LibTorch 2.11 on an H200 (released widths,
+// bf16): 859 MiB for one guided 1024x1024 request in isolation (Gpu.TheTransformerEstimateCoversAMeasuredForward);
+// in the pipeline, mode low, batch 4, at most 1.90 / 3.05 / 6.30 GB above the weights at 768 / 1024 / 1536
+// (tools/gpu/results/2026-12-04-h200-memory), against 2.19 / 3.51 / 7.29 GB from this and the per-batch part.
 int64_t transformer_request_bytes(int width, int height, bool guidance, const NextDiTConfig& cfg, int64_t element_bytes,
                                   int64_t caption_tokens = kEstimatedCaptionTokens);
+// A batch's sampling activations: `batch` requests plus what a batch holds once whatever its size (rope tables,
+// the padded caption batch, the CUDA graph's static buffers, cuBLAS workspace): kSamplingBatchBytes.
+inline constexpr int64_t kSamplingBatchBytes = int64_t{256} << 20;
+int64_t transformer_batch_bytes(int batch, int width, int height, bool guidance, const NextDiTConfig& cfg,
+                                int64_t element_bytes, int64_t caption_tokens = kEstimatedCaptionTokens);
 
 // Bytes reserved for decoding one image (the VAE decodes one image at a time, in fp32): at full resolution
 // the last up blocks hold about six tensors of 2 x block_out_channels[0] channels at once (upsampled input,
@@ -61,10 +68,12 @@ int64_t transformer_request_bytes(int width, int height, bool guidance, const Ne
 // Measured with LibTorch 2.11 on an H200 (released widths, 1024x1024): 5129 MiB at the peak, reserve 6400 MiB.
 int64_t vae_decode_reserve_bytes(int width, int height, const VaeConfig& cfg);
 
-// The tiled decode (vae_tiling.h) at `tile` latent pixels: the tiles of the two tensors a resnet keeps alive
-// (its input and its first conv's output) at the level where they are largest (the last: 2 C0 + C0 channels at
-// full resolution), one tile's GroupNorm temporaries (four fp32 tensors of the widest input there), the untiled
-// latent-resolution head (six tensors of the last level's channels) and the same workspace as the untiled one.
+// The tiled decode (vae_tiling.h) at `tile` latent pixels: the full-resolution tensors a resnet of the last level
+// keeps alive (its input, widest_in = block_out_channels[1] channels, and its first conv's output, C0 channels),
+// times 1.6 for the GroupNorm'd and activated copies that overlap them over part of the image, one tile's
+// temporaries (one fp32 tensor of widest_in at the tile's pixels) and 64 MiB of workspace. Calibrated on an H200
+// (mode low, one image, FLUX widths, tile 32): the peak above what was allocated before grew by 1.59 / 2.71 /
+// 5.94 GB at 768 / 1024 / 1536 pixels square; this gives 1.58 / 2.71 / 5.93 GB.
 int64_t vae_tiled_decode_bytes(int width, int height, int64_t tile, const VaeConfig& cfg);
 
 // Tile side (latent pixels) of the tiled decode when a mode asks for it: 256 x 256 image pixels per tile keeps a

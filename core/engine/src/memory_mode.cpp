@@ -40,7 +40,7 @@ MemoryPrediction predict_peak(MemoryMode mode, const ComponentBytes& w, int64_t 
                               int64_t sampling_activations, int64_t decoding_activations) {
     MemoryPrediction p;
     const int64_t text = w.text_encoder + w.clip;
-    const int64_t core = w.transformer + w.vae;
+    const int64_t core = w.transformer + w.vae + w.other;
     p.weights = mode == MemoryMode::High ? core + text : core;
     if (mode != MemoryMode::Low && text > 0)
         p.encoding = core + text + encoding_activations;

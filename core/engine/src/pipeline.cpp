@@ -317,8 +317,8 @@ std::vector<std::pair<std::string, int64_t>> Pipeline::component_bytes() const {
     if (s.text) {
         // Offloaded encoders are in host memory except while they encode; in mode low they never leave it.
         const bool resident = s.text->on_device() && s.mode != MemoryMode::Low;
-        out.emplace_back("text_encoder", resident ? s.text->gemma_bytes() : 0);
-        out.emplace_back("clip_model", resident ? s.text->jina_bytes() : 0);
+        out.emplace_back("text_encoder", resident ? s.text->gemma_device_bytes() : 0);
+        out.emplace_back("clip_model", resident ? s.text->jina_device_bytes() : 0);
     }
     return out;
 }
@@ -356,19 +356,27 @@ MemoryPrediction Pipeline::predict_memory(int batch, int width, int height, bool
     const auto& s = *impl_;
     ComponentBytes w{s.transformer_bytes, s.vae_bytes, 0, 0};
     int64_t encoding = 0;
+    bool text_resident = false;
     if (s.text) {
-        w.text_encoder = s.text->gemma_bytes();
-        w.clip = s.text->jina_bytes();
+        // What comes to the device to encode (offloaded encoders keep their token tables in host memory).
+        w.text_encoder = s.text->gemma_device_bytes();
+        w.clip = s.text->jina_device_bytes();
+        text_resident = s.text->on_device() && !s.rt.device.is_cpu();
         // Gemma3's MLP is 4 x hidden wide; Jina's activations are smaller than Gemma's.
         const int64_t hidden = s.text->feature_dim();
         encoding = text_encoder_activation_bytes(caption_tokens, hidden, 4 * hidden, torch::elementSize(s.rt.dtype));
     }
-    const int64_t sampling =
-        std::max(1, batch) * transformer_request_bytes(width, height, guidance, s.transformer->config(),
-                                                       torch::elementSize(s.rt.dtype), caption_tokens);
+    const int64_t sampling = transformer_batch_bytes(batch, width, height, guidance, s.transformer->config(),
+                                                     torch::elementSize(s.rt.dtype), caption_tokens);
     const int64_t tile = s.vae_tile(width, height);
     const int64_t decoding = tile > 0 ? vae_tiled_decode_bytes(width, height, tile, s.vae->config())
                                       : vae_decode_reserve_bytes(width, height, s.vae->config());
+    // What the device already holds beyond the weights counted (CUDA graphs' static buffers and pools kept for the
+    // sizes sampled before, cuBLAS workspaces, another model of this process): resident through every phase.
+    if (s.rt.device.is_cuda()) {
+        const int64_t counted = w.transformer + w.vae + (text_resident ? w.text_encoder + w.clip : 0);
+        w.other = std::max<int64_t>(0, memory_report(device()).allocated - counted);
+    }
     auto p = predict_peak(s.mode, w, encoding, sampling, decoding);
     p.vae_tiled = tile > 0;
     return p;

@@ -75,7 +75,16 @@ TextEncoders::TextEncoders(const ModelFiles& files, const Runtime& rt, bool offl
     jina_->eval();
     gemma_bytes_ = module_bytes(*gemma_);
     jina_bytes_ = module_bytes(*jina_);
+    gemma_table_bytes_ = module_bytes(*gemma_->embed_tokens);
+    jina_table_bytes_ = module_bytes(*jina_->embeddings->word_embeddings);
     on_device_ = !offload_ || rt_.device.is_cpu();
+}
+
+void TextEncoders::move_layers(const torch::Device& device) {
+    gemma_->layers->to(device);
+    jina_->embeddings->token_type_embeddings->to(device);
+    jina_->emb_ln->to(device);
+    jina_->encoder->to(device);
 }
 
 int64_t TextEncoders::feature_dim() const {
@@ -88,16 +97,14 @@ int64_t TextEncoders::pooled_dim() const {
 void TextEncoders::to_device() {
     if (on_device_)
         return;
-    gemma_->to(rt_.device);
-    jina_->to(rt_.device);
+    move_layers(rt_.device);
     on_device_ = true;
 }
 
 void TextEncoders::release_device_memory() {
     if (!offload_ || !on_device_ || rt_.device.is_cpu())
         return;
-    gemma_->to(torch::kCPU);
-    jina_->to(torch::kCPU);
+    move_layers(torch::kCPU);
     on_device_ = false;
 }
 

@@ -69,14 +69,21 @@ public:
     // Bytes of each encoder's weights.
     int64_t gemma_bytes() const { return gemma_bytes_; }
     int64_t jina_bytes() const { return jina_bytes_; }
+    // Bytes that come to the GPU to encode: offloaded encoders keep their token tables (Gemma3-4B's 262k x 2560
+    // rows are 1.25 GiB, Jina's 250k x 1024 0.48 GiB) in host memory and copy only the rows a prompt uses.
+    int64_t gemma_device_bytes() const { return gemma_bytes_ - (tables_on_host() ? gemma_table_bytes_ : 0); }
+    int64_t jina_device_bytes() const { return jina_bytes_ - (tables_on_host() ? jina_table_bytes_ : 0); }
 
 private:
     void to_device();
+    // Moves everything but the token tables to `device`.
+    void move_layers(const torch::Device& device);
+    bool tables_on_host() const { return offload_ && !rt_.device.is_cpu(); }
 
     Runtime rt_;
     bool offload_;
     std::atomic<bool> on_device_{false};
-    int64_t gemma_bytes_ = 0, jina_bytes_ = 0;
+    int64_t gemma_bytes_ = 0, jina_bytes_ = 0, gemma_table_bytes_ = 0, jina_table_bytes_ = 0;
     Gemma3TextModel gemma_{nullptr};
     JinaTextModel jina_{nullptr};
     GemmaTokenizer gemma_tok_;

@@ -7,10 +7,13 @@
 #include "lama_ffc.h"
 #include "lama_weights.h"
 #include "memory.h"
+#include "model_folder.h"
 #include "nextdit.h"
 #include "pipeline_internal.h"
+#include "runtime.h"
 #include "step_forward.h"
 #include "test_model.h"
+#include "text_conditioning.h"
 #include "torch_compat.h"
 #include "vae.h"
 
@@ -285,12 +288,42 @@ TEST(Gpu, TheTransformerEstimateCoversAMeasuredForward) {
     auto v = model->forward(x, t, cap, {kEstimatedCaptionTokens, 120}, pooled);
     torch::cuda::synchronize();
     const int64_t peak = memory_report("cuda:0").peak_allocated - base;
-    const int64_t estimate = transformer_request_bytes(1024, 1024, true, cfg, 2);
+    const int64_t estimate = transformer_batch_bytes(1, 1024, 1024, true, cfg, 2);
     std::printf("transformer 1024x1024 guided: measured peak %.1f MiB, estimate %.1f MiB (x%.2f)\n",
                 double(peak) / kMiB, double(estimate) / kMiB, double(estimate) / double(peak));
     EXPECT_EQ(v.size(0), 2);
     EXPECT_GE(estimate, peak);
     EXPECT_LE(estimate, 3 * peak);
+}
+
+TEST(Gpu, OffloadedEncodersKeepTheirTokenTablesOnTheHostAndEncodeTheSame) {
+    if (!have_cuda())
+        GTEST_SKIP() << "no CUDA device";
+    charaforge::test::TempDir dir;
+    make_test_model(dir.str(), 9);
+    const auto files = locate_model(dir.str(), Require::Everything);
+    RuntimeOptions o;
+    o.device = "cuda";
+    o.dtype = "bf16";
+    const auto rt = make_runtime(o);
+    TextEncoders resident(files, rt, false), offloaded(files, rt, true);
+    EXPECT_EQ(resident.gemma_device_bytes(), resident.gemma_bytes());
+    EXPECT_LT(offloaded.gemma_device_bytes(), offloaded.gemma_bytes());
+    EXPECT_LT(offloaded.jina_device_bytes(), offloaded.jina_bytes());
+    for (const std::string prompt : {"<character_1><gender>1girl</gender><appearance>blue_hair</appearance>"
+                                     "</character_1>",
+                                     "1boy, red_hair, smile"}) {
+        GenerationRequest r;
+        r.prompt = prompt;
+        const auto texts = conditional_texts(r);
+        const auto a = resident.encode(texts), b = offloaded.encode(texts);
+        EXPECT_TRUE(offloaded.on_device());
+        // The same gather and the same bf16 arithmetic on either device: equal, not merely close.
+        EXPECT_EQ(a.features, b.features) << prompt;
+        EXPECT_EQ(a.pooled, b.pooled) << prompt;
+        offloaded.release_device_memory();
+        EXPECT_FALSE(offloaded.on_device());
+    }
 }
 
 TEST(Gpu, TheVaeReserveCoversAMeasuredDecode) {

@@ -81,6 +81,22 @@ TEST(MemoryPrediction, PhasesFollowWhatEachModeKeepsResident) {
     EXPECT_EQ(low.encoding, 0); // the encoders run on the CPU
     EXPECT_EQ(low.peak, 5'900);
     EXPECT_EQ(predict_peak(MemoryMode::Balanced, {7'000, 300, 0, 0}, 50, 900, 10).encoding, 0); // no encoders
+    // What the device already holds beyond the weights (graph pools, another model) is there in every phase.
+    const auto held = predict_peak(MemoryMode::Balanced, {7'000, 300, 8'000, 1'000, 400}, 50, 900, 5'000);
+    EXPECT_EQ(held.weights, 7'700);
+    EXPECT_EQ(held.encoding, 16'750);
+    EXPECT_EQ(held.sampling, 8'600);
+    EXPECT_EQ(held.decoding, 12'700);
+}
+
+TEST(MemoryPrediction, ABatchsSamplingIsItsRequestsPlusWhatEveryBatchHolds) {
+    const NextDiTConfig released;
+    const int64_t one = transformer_request_bytes(1024, 1024, true, released, 2);
+    EXPECT_EQ(transformer_batch_bytes(1, 1024, 1024, true, released, 2), kSamplingBatchBytes + one);
+    EXPECT_EQ(transformer_batch_bytes(4, 1024, 1024, true, released, 2), kSamplingBatchBytes + 4 * one);
+    EXPECT_EQ(transformer_batch_bytes(0, 1024, 1024, true, released, 2), kSamplingBatchBytes + one); // at least one
+    // Per token: three ffn_hidden-wide tensors and eight dim-wide ones, bf16, both CFG branches.
+    EXPECT_EQ(one, 2 * (64 * 64 + kEstimatedCaptionTokens) * (3 * 9216 + 8 * 2304) * 2);
 }
 
 TEST(MemoryPrediction, TheTiledDecodeNeedsAFractionOfTheUntiled) {
@@ -88,8 +104,8 @@ TEST(MemoryPrediction, TheTiledDecodeNeedsAFractionOfTheUntiled) {
     for (int side : {1024, 2048}) {
         const int64_t untiled = vae_decode_reserve_bytes(side, side, flux);
         const int64_t tiled = vae_tiled_decode_bytes(side, side, kDefaultVaeTile, flux);
-        // Untiled: six 256-channel fp32 tensors at full resolution; tiled: two (256 + 128 channels), one tile's
-        // temporaries and the latent-resolution head.
+        // Untiled: six 256-channel fp32 tensors at full resolution; tiled: two (256 + 128 channels) and the copies
+        // that overlap them over part of the image (x 1.6 in all), one tile's temporaries and workspace.
         EXPECT_LT(2 * tiled, untiled) << side;
         EXPECT_GT(tiled, int64_t{384} * side * side * 4) << side; // at least the two stored tensors
     }

@@ -36,8 +36,9 @@ struct MemoryPrediction {
 };
 
 // Weights of each component on the device as the mode loads them (the transformer's in fp8 in mode low).
+// `other`: what the device already holds beyond these (resident through every phase).
 struct ComponentBytes {
-    int64_t transformer = 0, vae = 0, text_encoder = 0, clip = 0;
+    int64_t transformer = 0, vae = 0, text_encoder = 0, clip = 0, other = 0;
 };
 
 // The peak by phase in a resolved mode: High keeps every component resident; Balanced brings the text encoders
