@@ -3,6 +3,7 @@
 #include "charaforge/engine/tools.h"
 #include "gallery/gallery_panel.h"
 #include "gui/erase_controller.h"
+#include "gui/memory_mode_menu.h"
 #include "gui/queue_worker.h"
 #include "gui/start_model.h"
 #include "gui/studio_controller.h"
@@ -15,7 +16,6 @@
 #include "ui/studio_types.h"
 #include "ui/theme.h"
 
-#include <QActionGroup>
 #include <QApplication>
 #include <QDir>
 #include <QFileDialog>
@@ -66,21 +66,12 @@ int main(int argc, char** argv) {
     if (const auto device = argumentValue(args, QStringLiteral("--device")); !device.isEmpty())
         runtime.device = device.toStdString();
     // --memory-mode auto|high|balanced|low (remembered), else the remembered choice (File → Memory mode), else auto.
-    QString memoryMode = argumentValue(args, QStringLiteral("--memory-mode"));
-    const bool memoryModeGiven = !memoryMode.isEmpty();
-    if (!memoryModeGiven)
-        memoryMode = QSettings().value(QStringLiteral("engine/memory_mode"), QStringLiteral("auto")).toString();
-    try {
-        runtime.memory_mode = charaforge::engine::parse_memory_mode(memoryMode.toStdString(), "--memory-mode");
-    } catch (const std::exception& e) {
-        if (memoryModeGiven) {
-            std::fprintf(stderr, "charaforge: %s\n", e.what());
-            return 2;
-        }
-        runtime.memory_mode = charaforge::engine::MemoryMode::Auto; // a stale setting: the default
+    const auto memoryMode = charaforge::app::chooseMemoryMode(argumentValue(args, QStringLiteral("--memory-mode")));
+    if (!memoryMode.error.isEmpty()) {
+        std::fprintf(stderr, "charaforge: %s\n", memoryMode.error.toLocal8Bit().constData());
+        return 2;
     }
-    if (memoryModeGiven)
-        QSettings().setValue(QStringLiteral("engine/memory_mode"), memoryMode);
+    runtime.memory_mode = charaforge::engine::parse_memory_mode(memoryMode.name.toStdString(), "--memory-mode");
 
     // --theme light|dark|system, else the remembered choice (default: follow the desktop's palette).
     QString theme = argumentValue(args, QStringLiteral("--theme"));
@@ -219,27 +210,10 @@ int main(int argc, char** argv) {
         window.showMessage(QObject::tr("GPUs to use: %1 (from the next start)").arg(text.trimmed()));
     });
     // File → Memory mode: how much of the model stays on the GPU (engine/memory_mode.h), for the next start.
-    auto* modes = new QMenu(QObject::tr("Memory mode"), file);
-    modes->setObjectName(QStringLiteral("memoryModeMenu"));
-    auto* modeGroup = new QActionGroup(modes);
-    for (const auto& [name, tip] :
-         {std::pair{QStringLiteral("auto"), QObject::tr("From the GPU's memory")},
-          {QStringLiteral("high"), QObject::tr("Everything stays on the GPU (32 GB and up)")},
-          {QStringLiteral("balanced"), QObject::tr("Text encoders leave the GPU after encoding (16–24 GB cards)")},
-          {QStringLiteral("low"),
-           QObject::tr("Also fp8 transformer weights, text encoders on the CPU, tiled VAE (8–12 GB)")}}) {
-        QAction* a = modes->addAction(name);
-        a->setObjectName(QStringLiteral("memoryMode_") + name);
-        a->setToolTip(tip);
-        a->setCheckable(true);
-        a->setChecked(QString::fromStdString(charaforge::engine::memory_mode_name(runtime.memory_mode)) == name);
-        modeGroup->addAction(a);
-        QObject::connect(a, &QAction::triggered, &window, [&window, name = name] {
-            QSettings().setValue(QStringLiteral("engine/memory_mode"), name);
-            window.showMessage(QObject::tr("Memory mode %1 takes effect at the next start").arg(name));
-        });
-    }
-    modes->setToolTipsVisible(true);
+    auto* modes = charaforge::app::makeMemoryModeMenu(memoryMode.name, file,
+                                                      [&window](const QString& m) { window.showMessage(m); });
+    if (!memoryMode.warning.isEmpty())
+        window.showMessage(memoryMode.warning);
     file->insertMenu(file->actions().at(2), modes);
     for (auto* thread : threadList)
         thread->start();
