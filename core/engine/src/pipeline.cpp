@@ -361,7 +361,7 @@ MemoryPrediction Pipeline::predict_memory(int batch, int width, int height, bool
         // What comes to the device to encode (offloaded encoders keep their token tables in host memory).
         w.text_encoder = s.text->gemma_device_bytes();
         w.clip = s.text->jina_device_bytes();
-        text_resident = s.text->on_device() && !s.rt.device.is_cpu();
+        text_resident = s.text->on_gpu();
         // Gemma3's MLP is 4 x hidden wide; Jina's activations are smaller than Gemma's.
         const int64_t hidden = s.text->feature_dim();
         encoding = text_encoder_activation_bytes(caption_tokens, hidden, 4 * hidden, torch::elementSize(s.rt.dtype));

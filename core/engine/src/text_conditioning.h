@@ -66,6 +66,8 @@ public:
     void release_device_memory();
     // Whether the encoders are on the runtime device now (read by the memory monitor's thread).
     bool on_device() const { return on_device_.load(); }
+    // Whether they hold GPU memory now (encoders that run on the CPU, as in mode low, never do).
+    bool on_gpu() const { return on_device_.load() && !rt_.device.is_cpu(); }
     // Bytes of each encoder's weights.
     int64_t gemma_bytes() const { return gemma_bytes_; }
     int64_t jina_bytes() const { return jina_bytes_; }
