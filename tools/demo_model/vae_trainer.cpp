@@ -134,10 +134,10 @@ Heldout heldout_error(eng::AutoencoderKL& vae, const torch::Tensor& x, int64_t l
     torch::NoGradGuard no_grad;
     double abs_sum = 0, sq_sum = 0;
     for (int64_t i = 0; i < x.size(0); i += batch) {
-        const auto xb = x.narrow(0, i, std::min(batch, x.size(0) - i));                   // [b, 3, H, W] in [-1, 1]
-        const auto mean = vae->encoder_forward(xb).narrow(1, 0, latent_channels);        // [b, 16, h, w]
-        const auto rgb = ((vae->decoder_forward(mean) + 1.0) * 0.5).clamp(0.0, 1.0);     // [b, 3, H, W]
-        const auto diff = rgb - (xb + 1.0) * 0.5;                                        // [b, 3, H, W]
+        const auto xb = x.narrow(0, i, std::min(batch, x.size(0) - i));              // [b, 3, H, W] in [-1, 1]
+        const auto mean = vae->encoder_forward(xb).narrow(1, 0, latent_channels);    // [b, 16, h, w]
+        const auto rgb = ((vae->decoder_forward(mean) + 1.0) * 0.5).clamp(0.0, 1.0); // [b, 3, H, W]
+        const auto diff = rgb - (xb + 1.0) * 0.5;                                    // [b, 3, H, W]
         abs_sum += diff.abs().sum().item<double>();
         sq_sum += diff.square().sum().item<double>();
     }
@@ -205,8 +205,8 @@ VaeTrainResult train_demo_vae(const torch::Tensor& images, const eng::VaeConfig&
 
     const int64_t n = images.size(0), H = images.size(1), W = images.size(2);
     const int64_t n_heldout = o.heldout_images, n_train = n - n_heldout;
-    const auto pixels = images.permute({0, 3, 1, 2}).contiguous();            // [N, 3, H, W] uint8
-    const auto train_u8 = pixels.narrow(0, 0, n_train).to(dev);               // [n_train, 3, H, W]
+    const auto pixels = images.permute({0, 3, 1, 2}).contiguous();                     // [N, 3, H, W] uint8
+    const auto train_u8 = pixels.narrow(0, 0, n_train).to(dev);                        // [n_train, 3, H, W]
     const auto heldout = to_signed_unit(pixels.narrow(0, n_train, n_heldout)).to(dev); // [n_heldout, 3, H, W]
     const int64_t f = vae->downscale_factor(), C = cfg.latent_channels;
     const int64_t crop_h = o.crop > 0 ? o.crop : H, crop_w = o.crop > 0 ? o.crop : W;
@@ -224,8 +224,8 @@ VaeTrainResult train_demo_vae(const torch::Tensor& images, const eng::VaeConfig&
     // crops and posterior samples on every device.
     auto gen = at::detail::createCPUGenerator(o.seed ^ 0x7ae5eedULL);
     const auto batches = to_device(at::randint(n_train, {o.steps, o.batch}, gen, torch::kLong), dev); // [S, B]
-    const auto crop_y = at::randint(H - crop_h + 1, {o.steps}, gen, torch::kLong);                     // [S] CPU
-    const auto crop_x = at::randint(W - crop_w + 1, {o.steps}, gen, torch::kLong);                     // [S] CPU
+    const auto crop_y = at::randint(H - crop_h + 1, {o.steps}, gen, torch::kLong);                    // [S] CPU
+    const auto crop_x = at::randint(W - crop_w + 1, {o.steps}, gen, torch::kLong);                    // [S] CPU
     const auto* cy = crop_y.data_ptr<int64_t>();
     const auto* cx = crop_x.data_ptr<int64_t>();
 
@@ -266,11 +266,11 @@ VaeTrainResult train_demo_vae(const torch::Tensor& images, const eng::VaeConfig&
                                           .narrow(3, cx[s], crop_w)); // [B, 3, h f, w f] in [-1, 1]
         const auto eps = to_device(at::randn({o.batch, C, crop_h / f, crop_w / f}, gen), dev); // [B, 16, h, w]
 
-        const auto moments = vae->encoder_forward(x);            // [B, 32, h, w]
-        const auto mean = moments.narrow(1, 0, C);               // [B, 16, h, w]
+        const auto moments = vae->encoder_forward(x); // [B, 32, h, w]
+        const auto mean = moments.narrow(1, 0, C);    // [B, 16, h, w]
         const auto logvar = moments.narrow(1, C, C).clamp(-30.0, 20.0);
-        const auto z = mean + (0.5 * logvar).exp() * eps;        // a posterior sample
-        const auto rec = vae->decoder_forward(z);                // [B, 3, h f, w f]
+        const auto z = mean + (0.5 * logvar).exp() * eps; // a posterior sample
+        const auto rec = vae->decoder_forward(z);         // [B, 3, h f, w f]
         const auto l1 = (rec - x).abs().mean();
         const auto kl = 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar).mean();
         const auto loss = l1 + o.kl_weight * kl;
@@ -314,7 +314,8 @@ VaeTrainResult train_demo_vae(const torch::Tensor& images, const eng::VaeConfig&
         auto sum = torch::zeros({}, opts.dtype(torch::kDouble)), sq = torch::zeros({}, opts.dtype(torch::kDouble));
         int64_t count = 0;
         for (int64_t i = 0; i < k; i += o.batch) {
-            const auto xb = to_signed_unit(train_u8.index_select(0, pick.narrow(0, i, std::min<int64_t>(o.batch, k - i))));
+            const auto xb =
+                to_signed_unit(train_u8.index_select(0, pick.narrow(0, i, std::min<int64_t>(o.batch, k - i))));
             const auto mean = vae->encoder_forward(xb).narrow(1, 0, C).to(torch::kDouble); // [b, 16, h, w]
             sum += mean.sum();
             sq += mean.square().sum();

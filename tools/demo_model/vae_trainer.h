@@ -36,7 +36,7 @@ struct VaeTrainOptions {
     int stats_images = 512;     // training images (evenly spaced) whose posterior means give shift and scale
     int log_every = 25;         // the losses are read back from the device (one host sync) every this many steps
     uint64_t seed = 0;
-    std::string device = "cpu"; // "cpu", "cuda", "cuda:N" (as RuntimeOptions::device); fp32 weights, TF32 on CUDA
+    std::string device = "cpu";   // "cpu", "cuda", "cuda:N" (as RuntimeOptions::device); fp32 weights, TF32 on CUDA
     bool cudnn_benchmark = false; // true: faster CUDA convolutions, not bitwise reproducible from the seed
 };
 

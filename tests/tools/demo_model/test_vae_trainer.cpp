@@ -184,7 +184,8 @@ TEST(DemoVae, TheSameSeedGivesTheSameWeights) {
     auto b = demo::train_demo_vae(images, demo::demo_vae_config(), o);
     o.seed += 1;
     auto c = demo::train_demo_vae(images, demo::demo_vae_config(), o);
-    const auto pa = a.vae->named_parameters(true), pb = b.vae->named_parameters(true), pc = c.vae->named_parameters(true);
+    const auto pa = a.vae->named_parameters(true), pb = b.vae->named_parameters(true),
+               pc = c.vae->named_parameters(true);
     bool any_differs = false;
     for (const auto& p : pa) {
         EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
