@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <sstream>
@@ -23,8 +24,9 @@ struct CliRun {
     std::string err;
 };
 
-// `charaforge-cli gen ARGS...` with the sampling options; the action prints what it received.
-CliRun run_sampling(std::vector<std::string> args) {
+// `charaforge-cli gen ARGS...` with the sampling options; `body` (in the action) prints what it received.
+using SamplingBody = std::function<void(cli::SamplingOptions&, CLI::App&, std::ostream&)>;
+CliRun run_gen(std::vector<std::string> args, const SamplingBody& body) {
     CLI::App app("", "charaforge-cli");
     cli::Action chosen;
     cli::SamplingOptions o;
@@ -32,13 +34,19 @@ CliRun run_sampling(std::vector<std::string> args) {
     cli::add_sampling_options(sub, o);
     std::ostringstream out, err;
     cli::set_action(sub, chosen, [&] {
-        cli::check_sampling_options(o, true);
-        out << o.width << " " << o.steps << " " << o.seed << " " << o.cfg << " " << o.sampler;
+        body(o, *sub, out);
         return 0;
     });
     args.insert(args.begin(), "gen");
     const int code = cli::parse_and_run(app, args, chosen, out, err);
     return {code, out.str(), err.str()};
+}
+
+CliRun run_sampling(std::vector<std::string> args) {
+    return run_gen(std::move(args), [](cli::SamplingOptions& o, CLI::App&, std::ostream& out) {
+        cli::check_sampling_options(o, true);
+        out << o.width << " " << o.steps << " " << o.seed << " " << o.cfg << " " << o.sampler;
+    });
 }
 
 } // namespace
@@ -69,20 +77,12 @@ TEST(CliOptions, IntegersDoNotWrapOrSaturate) {
 // A model's native side (the demo model's 256) replaces only the sides the command line did not give.
 TEST(CliOptions, TheModelsSideIsTheDefaultOnlyForSidesNotGiven) {
     const auto sides = [](std::vector<std::string> args) {
-        CLI::App app("", "charaforge-cli");
-        cli::Action chosen;
-        cli::SamplingOptions o;
-        auto* sub = app.add_subcommand("gen", "test");
-        cli::add_sampling_options(sub, o);
-        std::ostringstream out, err;
-        cli::set_action(sub, chosen, [&] {
-            cli::apply_default_side(o, *sub, 256);
+        const CliRun r = run_gen(std::move(args), [](cli::SamplingOptions& o, CLI::App& sub, std::ostream& out) {
+            cli::apply_default_side(o, sub, 256);
             out << o.width << "x" << o.height;
-            return 0;
         });
-        args.insert(args.begin(), "gen");
-        EXPECT_EQ(cli::parse_and_run(app, args, chosen, out, err), 0) << err.str();
-        return out.str();
+        EXPECT_EQ(r.code, 0) << r.err;
+        return r.out;
     };
     EXPECT_EQ(sides({}), "256x256");
     EXPECT_EQ(sides({"--width", "320"}), "320x256");
