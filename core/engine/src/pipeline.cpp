@@ -36,6 +36,10 @@ struct Pipeline::Impl {
     // when the untiled decode is predicted not to fit beside the resident weights; 0 untiled.
     int64_t vae_tile(int width, int height) const;
     int64_t budget() const;
+    // The prediction with `held`: what the device holds beyond the weights counted (read from the allocator once by
+    // the caller, who may predict many batch sizes).
+    MemoryPrediction predict(int batch, int width, int height, bool guidance, int caption_tokens, int64_t held) const;
+    int64_t held_bytes() const;
 };
 
 int64_t Pipeline::Impl::budget() const {
@@ -333,9 +337,10 @@ int Pipeline::suggest_batch(int width, int height, bool guidance) const {
     const auto& s = *impl_;
     if (!s.rt.device.is_cuda())
         return s.options.max_batch; // host memory is the user's to manage; the batch only costs time there
-    const int64_t budget = s.budget();
+    const int64_t budget = s.budget(), held = s.held_bytes();
     int n = 1;
-    while (n < s.options.max_batch && predict_memory(n + 1, width, height, guidance).peak <= budget)
+    while (n < s.options.max_batch &&
+           s.predict(n + 1, width, height, guidance, static_cast<int>(kEstimatedCaptionTokens), held).peak <= budget)
         ++n;
     return n;
 }
@@ -353,31 +358,39 @@ int64_t Pipeline::memory_budget() const {
 }
 
 MemoryPrediction Pipeline::predict_memory(int batch, int width, int height, bool guidance, int caption_tokens) const {
-    const auto& s = *impl_;
-    ComponentBytes w{s.transformer_bytes, s.vae_bytes, 0, 0};
-    int64_t encoding = 0;
-    bool text_resident = false;
-    if (s.text) {
-        // What comes to the device to encode (offloaded encoders keep their token tables in host memory).
-        w.text_encoder = s.text->gemma_device_bytes();
-        w.clip = s.text->jina_device_bytes();
-        text_resident = s.text->on_gpu();
-        // Gemma3's MLP is 4 x hidden wide; Jina's activations are smaller than Gemma's.
-        const int64_t hidden = s.text->feature_dim();
-        encoding = text_encoder_activation_bytes(caption_tokens, hidden, 4 * hidden, torch::elementSize(s.rt.dtype));
-    }
-    const int64_t sampling = transformer_batch_bytes(batch, width, height, guidance, s.transformer->config(),
-                                                     torch::elementSize(s.rt.dtype), caption_tokens);
-    const int64_t tile = s.vae_tile(width, height);
-    const int64_t decoding = tile > 0 ? vae_tiled_decode_bytes(width, height, tile, s.vae->config())
-                                      : vae_decode_reserve_bytes(width, height, s.vae->config());
+    return impl_->predict(batch, width, height, guidance, caption_tokens, impl_->held_bytes());
+}
+
+int64_t Pipeline::Impl::held_bytes() const {
     // What the device already holds beyond the weights counted (CUDA graphs' static buffers and pools kept for the
     // sizes sampled before, cuBLAS workspaces, another model of this process): resident through every phase.
-    if (s.rt.device.is_cuda()) {
-        const int64_t counted = w.transformer + w.vae + (text_resident ? w.text_encoder + w.clip : 0);
-        w.other = std::max<int64_t>(0, memory_report(device()).allocated - counted);
+    if (!rt.device.is_cuda())
+        return 0;
+    int64_t counted = transformer_bytes + vae_bytes;
+    if (text && text->on_gpu())
+        counted += text->gemma_device_bytes() + text->jina_device_bytes();
+    const auto index = rt.device.has_index() ? rt.device.index() : 0;
+    return std::max<int64_t>(0, memory_report("cuda:" + std::to_string(index)).allocated - counted);
+}
+
+MemoryPrediction Pipeline::Impl::predict(int batch, int width, int height, bool guidance, int caption_tokens,
+                                         int64_t held) const {
+    ComponentBytes w{transformer_bytes, vae_bytes, 0, 0, held};
+    int64_t encoding = 0;
+    if (text) {
+        // What comes to the device to encode (offloaded encoders keep their token tables in host memory).
+        w.text_encoder = text->gemma_device_bytes();
+        w.clip = text->jina_device_bytes();
+        // Gemma3's MLP is 4 x hidden wide; Jina's activations are smaller than Gemma's.
+        const int64_t hidden = text->feature_dim();
+        encoding = text_encoder_activation_bytes(caption_tokens, hidden, 4 * hidden, torch::elementSize(rt.dtype));
     }
-    auto p = predict_peak(s.mode, w, encoding, sampling, decoding);
+    const int64_t sampling = transformer_batch_bytes(batch, width, height, guidance, transformer->config(),
+                                                     torch::elementSize(rt.dtype), caption_tokens);
+    const int64_t tile = vae_tile(width, height);
+    const int64_t decoding = tile > 0 ? vae_tiled_decode_bytes(width, height, tile, vae->config())
+                                      : vae_decode_reserve_bytes(width, height, vae->config());
+    auto p = predict_peak(mode, w, encoding, sampling, decoding);
     p.vae_tiled = tile > 0;
     return p;
 }
