@@ -39,14 +39,11 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kFrozenNote =
     "CharaForge demo model: random weights (seeded), frozen; the transformer learned to read its features";
 
-struct Caption {
-    uint64_t index = 0;
-    uint64_t seed = 0;
-    int size = 0;
-    std::string text;
-};
+using Caption = DemoCaptionLine;
 
-std::vector<Caption> read_captions(const std::string& path, int max_images) {
+} // namespace
+
+std::vector<DemoCaptionLine> read_demo_captions(const std::string& path, int max_images) {
     std::ifstream f(path);
     if (!f) {
         throw std::invalid_argument("--captions: " + path + ": cannot read");
@@ -102,6 +99,8 @@ std::vector<Caption> read_captions(const std::string& path, int max_images) {
     return out;
 }
 
+namespace {
+
 // Every image of `captions` rendered into [N, H, W, 3] uint8 (CPU): image i by thread i % threads, each writing its
 // own rows, so the result does not depend on the thread count.
 torch::Tensor render_all(const std::vector<Caption>& captions, int threads) {
@@ -150,6 +149,119 @@ std::vector<std::string> tokenizer_corpus(const std::vector<Caption>& captions, 
         }
     }
     return corpus;
+}
+
+// The caption vocabulary as whole tokenizer pieces: every XML element name (<appearance>, </character_1>) and
+// every tag (the text between elements and commas made only of a-z, 0-9 and '_'), sorted.
+std::vector<std::string> caption_pieces(const std::vector<Caption>& captions) {
+    std::set<std::string> pieces;
+    auto is_tag = [](const std::string& t) {
+        return !t.empty() && std::all_of(t.begin(), t.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+        });
+    };
+    for (const auto& c : captions) {
+        const std::string& text = c.text;
+        std::string item;
+        auto flush = [&] {
+            const auto first = item.find_first_not_of(' ');
+            const auto last = item.find_last_not_of(' ');
+            const std::string t = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+            if (t.size() >= 2 && is_tag(t)) {
+                pieces.insert(t);
+            }
+            item.clear();
+        };
+        for (size_t i = 0; i < text.size(); ++i) {
+            const char ch = text[i];
+            if (ch == '<') {
+                flush();
+                const size_t close = text.find('>', i);
+                if (close == std::string::npos) {
+                    break;
+                }
+                const std::string element = text.substr(i, close - i + 1);
+                const std::string name =
+                    element.substr(element[1] == '/' ? 2 : 1, element.size() - (element[1] == '/' ? 3 : 2));
+                if (is_tag(name)) {
+                    pieces.insert(element);
+                }
+                i = close;
+            } else if (ch == ',' || ch == '\n') {
+                flush();
+            } else {
+                item += ch;
+            }
+        }
+        flush();
+    }
+    return {pieces.begin(), pieces.end()};
+}
+
+// The card (charaforge.json) of an --init-from model: the step counts carried on. Hostile input: named errors.
+struct EarlierRun {
+    int vae_steps = 0;
+    int dit_steps = 0;
+    std::string text_encoders; // its description of the text encoders (they are copied unchanged)
+};
+
+EarlierRun read_earlier_run(const fs::path& dir) {
+    const fs::path card = dir / "charaforge.json";
+    std::ifstream f(card);
+    if (!f) {
+        throw std::invalid_argument("--init-from: " + card.string() +
+                                    ": cannot read (not a folder this program wrote)");
+    }
+    const auto j = nlohmann::json::parse(f, nullptr, false);
+    auto count = [&](const char* field) {
+        if (!j.is_object() || !j.contains(field) || !j[field].is_number_unsigned() ||
+            j[field].get<uint64_t>() > 100000000) {
+            throw std::invalid_argument("--init-from: " + card.string() + ": \"" + field +
+                                        "\" must be a non-negative step count");
+        }
+        return static_cast<int>(j[field].get<uint64_t>());
+    };
+    if (!j.is_object() || !j.contains("kind") || j["kind"] != "demo") {
+        throw std::invalid_argument("--init-from: " + card.string() + ": \"kind\" is not \"demo\"");
+    }
+    if (!j.contains("text_encoders") || !j["text_encoders"].is_string()) {
+        throw std::invalid_argument("--init-from: " + card.string() + ": \"text_encoders\" must be a string");
+    }
+    return {count("vae_steps"), count("transformer_steps"), j["text_encoders"].get<std::string>()};
+}
+
+// Copies the tokenizers, text encoders and VAE of `from` into `to` (the three component folders, unchanged).
+void copy_frozen_parts(const fs::path& from, const fs::path& to) {
+    for (const char* part : {"text_encoder", "clip_model", "vae"}) {
+        if (!fs::is_directory(from / part)) {
+            throw std::invalid_argument("--init-from: " + (from / part).string() + ": no such folder");
+        }
+        fs::create_directories(to / part);
+        fs::copy(from / part, to / part, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    }
+}
+
+// Copies the weights of the transformer in `dir` into `model`, which must have the same parameters and shapes.
+void load_dit_weights(eng::NextDiT& model, const std::string& dir, const eng::Runtime& rt) {
+    const eng::ModelFiles files = eng::locate_model(dir, eng::Require::Transformer);
+    eng::NextDiT earlier = eng::load_transformer(files.transformer, rt);
+    torch::NoGradGuard no_grad;
+    const auto theirs = earlier->named_parameters(true);
+    auto ours = model->named_parameters(true);
+    if (theirs.size() != ours.size()) {
+        throw std::invalid_argument("--init-from: " + dir + ": its transformer has " + std::to_string(theirs.size()) +
+                                    " weights, this run's architecture " + std::to_string(ours.size()) +
+                                    " (another architecture)");
+    }
+    for (auto& p : ours) {
+        const torch::Tensor* t = theirs.find(p.key());
+        if (t == nullptr || !t->sizes().equals(p.value().sizes())) {
+            throw std::invalid_argument("--init-from: " + dir + ": its transformer's " + p.key() +
+                                        (t == nullptr ? " is missing" : " has another shape") +
+                                        " (another architecture)");
+        }
+        p.value().copy_(*t);
+    }
 }
 
 eng::Gemma3TextConfig gemma_config(const DemoArchitecture& a) {
@@ -336,6 +448,10 @@ void validate(const DemoTrainOptions& o) {
     need(o.eval_samples >= 1 && o.loss_every >= 1 && o.max_images >= 0 && o.threads >= 0,
          "eval samples and loss interval >= 1, max images and threads >= 0");
     need(o.arch.gemma_layers >= 2, "the Gemma encoder needs >= 2 layers (features from layer n - 2)");
+    need(o.ema_decay >= 0 && o.ema_decay < 1, "the EMA decay must be in [0, 1)");
+    need(o.init_from.empty() || o.vae_from.empty(), "--init-from copies the VAE: no --vae-from with it");
+    need(o.init_from.empty() || fs::weakly_canonical(o.init_from) != fs::weakly_canonical(o.out_dir),
+         "--init-from and --out must be different folders");
 }
 
 class StageClock {
@@ -393,7 +509,7 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
     validate(o);
     // The engine's fused CUDA kernels have no backward: the ATen compositions, which autograd differentiates.
     ::setenv("CHARAFORGE_FUSED", "0", 1);
-    const std::vector<Caption> captions = read_captions(o.captions, o.max_images);
+    const std::vector<Caption> captions = read_demo_captions(o.captions, o.max_images);
     const auto n = static_cast<int64_t>(captions.size());
     const int64_t held_out = std::min<int64_t>(o.eval_samples, n / 4);
     if (held_out < 1) {
@@ -428,23 +544,41 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
     }
     clock.lap("render");
 
-    // 2. Tokenizers on the caption corpus, frozen random encoders in the official layout.
-    {
+    // 2. Tokenizers on the caption corpus, frozen random encoders in the official layout (or both, and the VAE, as
+    // the --init-from model has them).
+    const EarlierRun earlier = o.init_from.empty() ? EarlierRun{} : read_earlier_run(o.init_from);
+    const int vae_steps = !o.init_from.empty()  ? earlier.vae_steps
+                          : !o.vae_from.empty() ? read_earlier_run(o.vae_from).vae_steps
+                                                : o.vae_steps;
+    report.earlier_dit_steps = earlier.dit_steps;
+    if (!o.init_from.empty()) {
+        copy_frozen_parts(o.init_from, out);
+    } else {
         const auto corpus = tokenizer_corpus(captions, 4000);
-        const std::string gemma_spm = eng::train_gemma_style_tokenizer(corpus, o.arch.gemma_vocab, true);
-        const std::string xlmr_spm = eng::train_xlmr_style_tokenizer(corpus, o.arch.xlmr_vocab);
+        const std::vector<std::string> pieces = o.whole_tags ? caption_pieces(captions) : std::vector<std::string>{};
+        const std::string gemma_spm = eng::train_gemma_style_tokenizer(corpus, o.arch.gemma_vocab, true, pieces);
+        const std::string xlmr_spm = eng::train_xlmr_style_tokenizer(corpus, o.arch.xlmr_vocab, pieces);
         eng::write_random_gemma(out.string(), gemma_config(o.arch), o.seed + 1, torch::kCPU, gemma_spm, kFrozenNote);
         eng::write_random_jina(out.string(), jina_config(o.arch), o.seed + 2, torch::kCPU, xlmr_spm, kFrozenNote);
     }
     if (progress) {
-        progress("text encoders", 1, 1, kNaN);
+        progress(o.init_from.empty() ? "text encoders" : "text encoders and VAE from " + o.init_from, 1, 1, kNaN);
     }
     clock.lap("tokenizers and text encoders");
 
     // 3. The VAE, then every image's latent once (posterior mean, normalised as the sampler's latents are).
-    const VaeStage vae_stage = train_and_write_vae(images_cpu, held_out, o, progress);
-    report.vae_losses = vae_stage.losses;
-    report.vae_eval = vae_stage.eval;
+    if (!o.vae_from.empty()) {
+        if (!fs::is_directory(fs::path(o.vae_from) / "vae")) {
+            throw std::invalid_argument("--vae-from: " + (fs::path(o.vae_from) / "vae").string() + ": no such folder");
+        }
+        fs::create_directories(out / "vae");
+        fs::copy(fs::path(o.vae_from) / "vae", out / "vae",
+                 fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    } else if (o.init_from.empty()) {
+        const VaeStage vae_stage = train_and_write_vae(images_cpu, held_out, o, progress);
+        report.vae_losses = vae_stage.losses;
+        report.vae_eval = vae_stage.eval;
+    }
     clock.lap("vae training");
     const eng::ModelFiles files = eng::locate_model(out.string(), eng::Require::Nothing);
     torch::Tensor latents; // [N, 16, h, w] on dev
@@ -496,6 +630,9 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
     const eng::NextDiTConfig cfg = dit_config(o.arch);
     eng::NextDiT model(cfg, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
     init_dit(*model, o.seed + 3);
+    if (!o.init_from.empty()) {
+        load_dit_weights(model, o.init_from, rt);
+    }
     unfreeze(*model);
     model->train();
     const auto params = model->parameters();
@@ -546,8 +683,17 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
     };
     report.eval_before = evaluate();
 
-    auto gen = at::detail::createCPUGenerator(o.seed + 4); // batches, dropout and times (host side)
-    torch::manual_seed(o.seed + 5);                        // the noise, drawn on the device
+    // The weights' moving average (EMA), updated on the device after every step.
+    std::vector<torch::Tensor> average;
+    if (o.ema_decay > 0) {
+        for (const auto& p : params) {
+            average.push_back(p.detach().clone());
+        }
+    }
+    // A continued run draws other batches and noise than the run it continues.
+    const uint64_t stream = o.seed + static_cast<uint64_t>(earlier.dit_steps) * 7919;
+    auto gen = at::detail::createCPUGenerator(stream + 4); // batches, dropout and times (host side)
+    torch::manual_seed(stream + 5);                        // the noise, drawn on the device
     const int batch = o.dit_batch;
     auto buffer = torch::zeros({o.dit_steps}, torch::TensorOptions().dtype(torch::kFloat32).device(dev));
     int drained = 0;
@@ -572,6 +718,13 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
         loss.backward();
         clip_gradients(params, o.grad_clip);
         optimiser.step();
+        if (!average.empty()) {
+            torch::NoGradGuard no_grad;
+            const double decay = std::min(o.ema_decay, (1.0 + step) / (10.0 + step));
+            for (size_t i = 0; i < average.size(); ++i) {
+                average[i].lerp_(params[i].detach(), 1 - decay);
+            }
+        }
         buffer.narrow(0, step - 1, 1).copy_(loss.detach().view({1}));
         if (step % o.loss_every == 0 || step == o.dit_steps) {
             drain(buffer, drained, step, report.dit_losses);
@@ -589,7 +742,16 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
         }
     }
     const int steps_done = static_cast<int>(report.dit_losses.size());
-    report.eval_after = evaluate();
+    report.eval_after_raw = evaluate();
+    if (!average.empty()) {
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < average.size(); ++i) {
+            params[i].detach().copy_(average[i]);
+        }
+        report.eval_after = evaluate();
+    } else {
+        report.eval_after = report.eval_after_raw;
+    }
     model->eval();
     clock.lap("transformer training");
 
@@ -607,12 +769,18 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
         {"native_resolution", size},
         {"images", n_train},
         {"seed", o.seed},
-        {"vae_steps", o.vae_steps},
-        {"transformer_steps", steps_done},
+        {"vae_steps", vae_steps},
+        {"transformer_steps", earlier.dit_steps + steps_done},
         {"transformer_batch", o.dit_batch},
-        {"text_encoders", "frozen random (seeded) Gemma3 and Jina XLM-R of the official architectures, tokenizers "
-                          "trained on the caption corpus: a fixed random text encoder keeps each caption's tokens "
-                          "apart, and the transformer learns to read its features"},
+        {"transformer_ema", o.ema_decay},
+        {"text_encoders",
+         !o.init_from.empty()
+             ? earlier.text_encoders
+             : std::string("frozen random (seeded) Gemma3 and Jina XLM-R of the official architectures, tokenizers "
+                           "trained on the caption corpus") +
+                   (o.whole_tags ? " (every tag and XML element one piece)" : "") +
+                   ": a fixed random text encoder keeps each caption's tokens apart, and the transformer learns to "
+                   "read its features"},
         {"evaluation_loss", {{"before", report.eval_before}, {"after", report.eval_after}}}};
     eng::write_file_atomic((out / "charaforge.json").string(), about.dump(2));
     clock.lap("write");

@@ -75,6 +75,20 @@ struct DemoTrainOptions {
     int loss_every = 50;          // the losses are read from the device every this many steps
     double dit_time_limit = 0;    // seconds; > 0: the transformer stops at the first loss read past it (a safety net
                                   // for a device call of bounded length; the steps done are reported)
+    double ema_decay = 0;         // > 0: the written transformer is the exponential moving average of its weights
+                                  // (decay min(ema_decay, (1 + step) / (10 + step))); 0: the last step's weights
+    // The caption vocabulary's tags (blue_hair, 1girl, ...) and XML element names (<appearance>, </character_1>) are
+    // whole tokenizer pieces, so a tag is one token whose features the transformer tells apart from its neighbours'
+    // (with sub-word pieces "▁blue _ hair" the colour is a token of its own, shared with blue_eyes, and binding it
+    // to the hair is left to the transformer). false: plain sentencepiece training.
+    bool whole_tags = true;
+    // A model folder this program wrote: its tokenizers, text encoders and VAE are copied unchanged (no VAE stage)
+    // and its transformer's weights continue training (fresh AdamW state, the warm-up and schedule of this run).
+    // The captions must be the ones it was trained on; its charaforge.json's step counts are carried on.
+    std::string init_from;
+    // A model folder this program wrote whose VAE (vae/) is copied instead of training one (no VAE stage); the
+    // images must be of the size it was trained at. Not with init_from (which copies the VAE too).
+    std::string vae_from;
 };
 
 struct StageTiming {
@@ -86,13 +100,26 @@ struct DemoTrainReport {
     std::vector<double> vae_losses;   // the VAE's training loss of every step
     std::vector<double> dit_losses;   // the transformer's training loss of every step (its size: the steps done)
     double eval_before = 0;           // flow loss on the held-out (caption, image, noise, t) set before training
-    double eval_after = 0;            // the same after the last step
+    double eval_after = 0;            // the same after the last step, for the written weights (the average with EMA)
+    double eval_after_raw = 0;        // the same for the last step's weights (= eval_after without EMA)
+    int earlier_dit_steps = 0;        // the transformer steps of the --init-from model (0 without)
     double vae_eval = 0;              // the trained VAE's reconstruction error (mean abs, [0, 1] pixels) held out
     int images = 0;                   // images trained on (the held-out ones excluded)
     int held_out = 0;                 // images of the evaluation set
     double caption_tokens = 0;        // mean Gemma tokens of a caption (its system prompt included)
     std::vector<StageTiming> timings; // in stage order
 };
+
+// One line of a charaforge-demo-data --captions-only file: the image's scene is random_scene(seed, index).
+struct DemoCaptionLine {
+    uint64_t index = 0;
+    uint64_t seed = 0;
+    int size = 0;
+    std::string text;
+};
+// Reads such a file (at most `max_lines`; 0: all). Throws std::invalid_argument naming the file, line and field
+// (one size per file).
+std::vector<DemoCaptionLine> read_demo_captions(const std::string& path, int max_lines = 0);
 
 // Progress: a stage's name, the step reached (1-based), the total, and a loss when one was read (else NaN).
 using DemoTrainProgress = std::function<void(const std::string& stage, int step, int total, double loss)>;

@@ -42,6 +42,14 @@ int main(int argc, char** argv) {
     cli::add_int(&app, "--loss-every", o.loss_every, 1, 1000000, "read the loss back every this many steps");
     cli::add_number(&app, "--dit-time-limit", o.dit_time_limit, 0.0, 1e7,
                     "seconds of transformer training at most (0: no limit); stops at the next loss read");
+    cli::add_number(&app, "--ema", o.ema_decay, 0.0, 0.99999,
+                    "write the transformer's exponential moving average with this decay (0: the last weights)");
+    app.add_option("--init-from", o.init_from,
+                   "continue from a model folder this program wrote (its tokenizers, text encoders and VAE are "
+                   "copied; its transformer trains on); the same --captions");
+    app.add_option("--vae-from", o.vae_from,
+                   "copy the VAE of a model folder this program wrote instead of training one (same image size)");
+    app.add_flag("!--sub-word-tags", o.whole_tags, "train the tokenizers without the captions' tags as whole pieces");
     cli::add_int64(&app, "--seed", seed, 0, std::numeric_limits<int64_t>::max(), "seed of every random choice");
     cli::add_device_option(&app, o.device);
     app.add_flag("--force", force, "write into a folder that is not empty");
@@ -75,13 +83,18 @@ int main(int argc, char** argv) {
             }
         }
         std::cout << std::defaultfloat << std::setprecision(6) << "charaforge-demo-train: " << report.images
-                  << " images (+" << report.held_out << " held out), " << o.vae_steps << " VAE and "
-                  << report.dit_losses.size() << " transformer steps in " << std::fixed << std::setprecision(1) << total
-                  << " s; VAE held-out "
+                  << " images (+" << report.held_out << " held out), "
+                  << (o.init_from.empty() && o.vae_from.empty() ? std::to_string(o.vae_steps)
+                                                                : std::string("no (copied)"))
+                  << " VAE and " << report.dit_losses.size() << " transformer steps"
+                  << (o.init_from.empty() ? std::string() : " (after " + std::to_string(report.earlier_dit_steps) + ")")
+                  << " in " << std::fixed << std::setprecision(1) << total << " s; VAE held-out "
                   << "reconstruction error " << std::defaultfloat << std::setprecision(6) << report.vae_eval
-                  << "; held-out flow loss " << report.eval_before << " -> " << report.eval_after << "; wrote "
-                  << o.out_dir << " (" << std::fixed << std::setprecision(1) << static_cast<double>(bytes) / 1e6
-                  << " MB), " << stem << ".vae_loss.csv, " << stem << ".transformer_loss.csv\n";
+                  << "; held-out flow loss " << report.eval_before << " -> " << report.eval_after
+                  << (o.ema_decay > 0 ? " (EMA; last weights " + std::to_string(report.eval_after_raw) + ")" : "")
+                  << "; wrote " << o.out_dir << " (" << std::fixed << std::setprecision(1)
+                  << static_cast<double>(bytes) / 1e6 << " MB), " << stem << ".vae_loss.csv, " << stem
+                  << ".transformer_loss.csv\n";
         return cli::kExitOk;
     };
     return cli::parse_and_run(app, std::vector<std::string>(argv + 1, argv + argc), chosen, std::cout, std::cerr);

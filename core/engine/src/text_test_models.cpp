@@ -36,9 +36,23 @@ std::string train(const std::vector<std::pair<std::string, std::string>>& option
     return it->second;
 }
 
+void add_whole_pieces(std::vector<std::pair<std::string, std::string>>& options,
+                      const std::vector<std::string>& pieces) {
+    if (pieces.empty())
+        return;
+    std::string list;
+    for (const auto& p : pieces) {
+        if (p.empty() || p.find(',') != std::string::npos)
+            throw EngineError("tokenizer training: a whole piece must be non-empty without commas: '" + p + "'");
+        list += (list.empty() ? "" : ",") + p;
+    }
+    options.emplace_back("user_defined_symbols", list);
+}
+
 } // namespace
 
-std::string train_gemma_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size, bool at_most) {
+std::string train_gemma_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size, bool at_most,
+                                        const std::vector<std::string>& whole_pieces) {
     // Gemma's conventions: byte-fallback BPE, identity normalisation, no dummy prefix, whitespace kept,
     // digits split, <pad>=0 <eos>=1 <bos>=2 <unk>=3.
     std::vector<std::pair<std::string, std::string>> options{
@@ -63,24 +77,26 @@ std::string train_gemma_style_tokenizer(const std::vector<std::string>& corpus, 
     };
     if (at_most)
         options.emplace_back("hard_vocab_limit", "false");
+    add_whole_pieces(options, whole_pieces);
     return train(options, corpus);
 }
 
-std::string train_xlmr_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size) {
+std::string train_xlmr_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size,
+                                       const std::vector<std::string>& whole_pieces) {
     // XLM-R's sentencepiece.bpe.model conventions: unigram, NFKC, <unk>=0 <s>=1 </s>=2, no pad piece.
-    return train(
-        {
-            {"model_type", "unigram"},
-            {"vocab_size", std::to_string(vocab_size)},
-            {"character_coverage", "0.9995"},
-            {"unk_id", "0"},
-            {"bos_id", "1"},
-            {"eos_id", "2"},
-            {"pad_id", "-1"},
-            {"num_threads", "1"},
-            {"hard_vocab_limit", "false"},
-        },
-        corpus);
+    std::vector<std::pair<std::string, std::string>> options{
+        {"model_type", "unigram"},
+        {"vocab_size", std::to_string(vocab_size)},
+        {"character_coverage", "0.9995"},
+        {"unk_id", "0"},
+        {"bos_id", "1"},
+        {"eos_id", "2"},
+        {"pad_id", "-1"},
+        {"num_threads", "1"},
+        {"hard_vocab_limit", "false"},
+    };
+    add_whole_pieces(options, whole_pieces);
+    return train(options, corpus);
 }
 
 namespace {

@@ -30,8 +30,12 @@ std::string train_tiny_xlmr_tokenizer();
 // BPE, identity normalisation, <pad>=0 <eos>=1 <bos>=2 <unk>=3) and XLM-R's (unigram, NFKC, <unk>=0 <s>=1 </s>=2;
 // vocab_size is a soft limit there). Deterministic; one training per (corpus, size) in a process, then reused.
 // at_most: vocab_size is an upper bound for the BPE too (a small corpus may not have that many merges).
-std::string train_gemma_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size, bool at_most = false);
-std::string train_xlmr_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size);
+// `whole_pieces`: strings that are always one piece (sentencepiece's user_defined_symbols), e.g. a caption
+// vocabulary's tags; none may be empty or hold a comma.
+std::string train_gemma_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size, bool at_most = false,
+                                        const std::vector<std::string>& whole_pieces = {});
+std::string train_xlmr_style_tokenizer(const std::vector<std::string>& corpus, int vocab_size,
+                                       const std::vector<std::string>& whole_pieces = {});
 
 // `dir`/text_encoder/{config.json (multimodal Gemma3Config with text_config), tokenizer.model,
 // model.safetensors (keys `language_model.model.*` incl. the unused last layer and final norm, plus a

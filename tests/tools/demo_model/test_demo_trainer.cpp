@@ -10,6 +10,7 @@
 #include "nn.h"
 #include "test_model.h"
 #include "text_conditioning.h"
+#include "tokenizer.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -95,6 +97,10 @@ demo::DemoTrainOptions tiny_options(const fs::path& captions, const fs::path& ou
     o.eval_samples = 8;
     o.loss_every = 7;
     return o;
+}
+
+std::string about_text(const fs::path& dir) {
+    return nlohmann::json::parse(read_bytes(dir / "charaforge.json")).at("text_encoders").get<std::string>();
 }
 
 } // namespace
@@ -260,6 +266,145 @@ TEST(DemoTrainer, TheTrainingAttentionPathPredictsAsTheInferencePath) {
     ASSERT_TRUE(training.requires_grad());
     const double scale = inference.abs().max().item<double>();
     EXPECT_LE((training.detach() - inference).abs().max().item<double>(), 1e-5 * scale);
+}
+
+// The captions' tags and XML element names are whole tokenizer pieces (one token each in both tokenizers), unless
+// whole_tags is off, when sentencepiece splits them into sub-word pieces as it likes.
+TEST(DemoTrainer, TheCaptionsTagsAndElementsAreWholeTokenizerPieces) {
+    const fs::path data = fresh_dir("pieces-data");
+    demo::write_demo_captions(data.string(), 32, 11, 64);
+    const fs::path whole = fresh_dir("pieces-whole");
+    const fs::path split = fresh_dir("pieces-split");
+    demo::DemoTrainOptions o = tiny_options(data / "captions.jsonl", whole);
+    o.vae_steps = 1;
+    o.dit_steps = 1;
+    demo::train_demo_model(o);
+    o.out_dir = split.string();
+    o.whole_tags = false;
+    demo::train_demo_model(o);
+    // Tags of the 32 captions (write_demo_captions of seed 11 draws several hair colours and both genders).
+    std::set<std::string> tags;
+    for (const auto& line : demo::read_demo_captions((data / "captions.jsonl").string())) {
+        for (const std::string tag :
+             {"blue_hair", "red_hair", "1girl", "simple_background", "<appearance>", "</character_1>"}) {
+            if (line.text.find(tag) != std::string::npos) {
+                tags.insert(tag);
+            }
+        }
+    }
+    ASSERT_GE(tags.size(), 4u);
+    const auto gemma = engine::GemmaTokenizer::from_folder((whole / "text_encoder").string());
+    const auto xlmr = engine::XlmrTokenizer::from_folder((whole / "clip_model").string());
+    const auto gemma_split = engine::GemmaTokenizer::from_folder((split / "text_encoder").string());
+    // One of the text's tokens is the whole tag (a leading "▁" piece may come before it).
+    auto one_piece = [](const auto& tokenizer, const std::string& tag) {
+        for (const int64_t id : tokenizer.encode(tag).ids) {
+            if (tokenizer.decode({id}) == tag) {
+                return true;
+            }
+        }
+        return false;
+    };
+    int split_somewhere = 0;
+    for (const auto& tag : tags) {
+        EXPECT_TRUE(one_piece(gemma, tag)) << tag;
+        EXPECT_TRUE(one_piece(xlmr, tag)) << tag;
+        split_somewhere += one_piece(gemma_split, tag) ? 0 : 1;
+    }
+    EXPECT_GT(split_somewhere, 0) << "without whole pieces some tag should take several pieces";
+    EXPECT_NE(about_text(whole), about_text(split));
+    fs::remove_all(data);
+    fs::remove_all(whole);
+    fs::remove_all(split);
+}
+
+// --init-from: the tokenizers, text encoders and VAE are the earlier folder's, unchanged; the transformer starts from
+// its weights (the held-out loss starts where the earlier run ended, up to the bf16 rounding of the written weights)
+// and the card counts both runs' steps. --vae-from copies only the VAE. EMA changes the written weights, not the
+// training: the last weights' loss is the run without EMA's.
+TEST(DemoTrainer, ARunContinuesFromAnEarlierFolderAndWritesItsAverage) {
+    const fs::path data = fresh_dir("cont-data");
+    demo::write_demo_captions(data.string(), 32, 11, 64);
+    const fs::path first = fresh_dir("cont-first");
+    const fs::path next = fresh_dir("cont-next");
+    const fs::path averaged = fresh_dir("cont-ema");
+    const fs::path vae_only = fresh_dir("cont-vae");
+    demo::DemoTrainOptions o = tiny_options(data / "captions.jsonl", first);
+    const demo::DemoTrainReport a = demo::train_demo_model(o);
+
+    demo::DemoTrainOptions c = o;
+    c.out_dir = next.string();
+    c.init_from = first.string();
+    c.dit_steps = 10;
+    const demo::DemoTrainReport b = demo::train_demo_model(c);
+    EXPECT_TRUE(b.vae_losses.empty()); // no VAE stage
+    EXPECT_EQ(b.earlier_dit_steps, 30);
+    const auto before = folder_files(first), after = folder_files(next);
+    for (const char* part :
+         {"vae/diffusion_pytorch_model.safetensors", "vae/config.json", "text_encoder/model.safetensors",
+          "text_encoder/tokenizer.model", "clip_model/model.safetensors", "clip_model/sentencepiece.bpe.model"}) {
+        ASSERT_TRUE(after.count(part)) << part;
+        EXPECT_TRUE(after.at(part) == before.at(part)) << part << " was not copied unchanged";
+    }
+    // bf16 weights: the loss moves by a few parts in 2^8 of itself, far less than training moved it.
+    EXPECT_NEAR(b.eval_before, a.eval_after, 4 * a.eval_after / 256) << a.eval_before;
+    const auto card = nlohmann::json::parse(read_bytes(next / "charaforge.json"));
+    EXPECT_EQ(card.at("transformer_steps"), 40);
+    EXPECT_EQ(card.at("vae_steps"), 12);
+    EXPECT_EQ(card.at("text_encoders"),
+              nlohmann::json::parse(read_bytes(first / "charaforge.json")).at("text_encoders"));
+
+    demo::DemoTrainOptions e = c;
+    e.out_dir = averaged.string();
+    e.ema_decay = 0.9;
+    const demo::DemoTrainReport m = demo::train_demo_model(e);
+    EXPECT_EQ(m.eval_after_raw, b.eval_after); // the same training
+    EXPECT_EQ(b.eval_after_raw, b.eval_after); // without EMA the written weights are the last
+    EXPECT_NE(m.eval_after, m.eval_after_raw); // with it they are the average
+    EXPECT_FALSE(read_bytes(averaged / "transformer/diffusion_pytorch_model.safetensors") ==
+                 read_bytes(next / "transformer/diffusion_pytorch_model.safetensors"));
+
+    demo::DemoTrainOptions v = o;
+    v.out_dir = vae_only.string();
+    v.vae_from = first.string();
+    v.dit_steps = 2;
+    const demo::DemoTrainReport w = demo::train_demo_model(v);
+    EXPECT_TRUE(w.vae_losses.empty());
+    EXPECT_TRUE(read_bytes(vae_only / "vae/diffusion_pytorch_model.safetensors") ==
+                before.at("vae/diffusion_pytorch_model.safetensors"));
+    EXPECT_EQ(nlohmann::json::parse(read_bytes(vae_only / "charaforge.json")).at("vae_steps"), 12);
+    EXPECT_TRUE(engine::check_model_folder(vae_only.string()).empty());
+
+    // Refusals, each naming the option.
+    auto refused = [](demo::DemoTrainOptions bad, const std::string& expected) {
+        try {
+            demo::train_demo_model(bad);
+            ADD_FAILURE() << "trained with " << expected;
+        } catch (const std::invalid_argument& err) {
+            EXPECT_NE(std::string(err.what()).find(expected), std::string::npos) << err.what();
+        }
+    };
+    demo::DemoTrainOptions same = c;
+    same.out_dir = first.string();
+    refused(same, "--init-from and --out must be different folders");
+    demo::DemoTrainOptions both = c;
+    both.out_dir = fresh_dir("cont-both").string();
+    both.vae_from = first.string();
+    refused(both, "no --vae-from with it");
+    demo::DemoTrainOptions nothing = c;
+    nothing.out_dir = fresh_dir("cont-nothing").string();
+    nothing.init_from = data.string();
+    refused(nothing, "charaforge.json: cannot read");
+    demo::DemoTrainOptions other = c;
+    other.out_dir = fresh_dir("cont-other").string();
+    other.arch.dit_layers = 3;
+    refused(other, "(another architecture)");
+    for (const auto& d : {data, first, next, averaged, vae_only}) {
+        fs::remove_all(d);
+    }
+    for (const char* d : {"cont-both", "cont-nothing", "cont-other"}) {
+        fs::remove_all(fresh_dir(d));
+    }
 }
 
 TEST(DemoTrainer, RefusesBadOptionsAndData) {
