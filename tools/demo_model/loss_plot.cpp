@@ -1,5 +1,7 @@
 #include "loss_plot.h"
 
+#include "cv_drawing.h"
+
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -177,15 +179,6 @@ double linear_tick_step(double lo, double hi) {
     return std::max(step, 1.0);
 }
 
-void put_text(cv::Mat& img, const std::string& text, cv::Point at, double scale, cv::Scalar c, int thickness,
-              double align_x = 0.0, double align_y = 0.0) {
-    int baseline = 0;
-    const cv::Size size = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, scale, thickness, &baseline);
-    const cv::Point origin(at.x - static_cast<int>(align_x * size.width),
-                           at.y + static_cast<int>(align_y * size.height));
-    cv::putText(img, text, origin, cv::FONT_HERSHEY_SIMPLEX, scale, c, thickness, cv::LINE_AA);
-}
-
 void draw_panel(cv::Mat& img, const LossPanel& panel, const LossPlotOptions& o) {
     const LossCurve& curve = panel.curve;
     const int w = img.cols;
@@ -315,11 +308,7 @@ imaging::RgbImage render_loss_plot(const std::vector<LossPanel>& panels, const L
             cv::line(img, a, b, cv::Scalar(200, 200, 200), 1);
         }
     }
-    imaging::RgbImage out;
-    out.width = img.cols;
-    out.height = img.rows;
-    out.rgb.assign(img.data, img.data + img.total() * img.elemSize()); // continuous: allocated above
-    return out;
+    return to_rgb_image(img);
 }
 
 } // namespace charaforge::demo

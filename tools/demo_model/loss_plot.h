@@ -3,6 +3,8 @@
 // optimiser step) read strictly and drawn as one PNG: one panel per curve, a logarithmic loss axis, a linear step
 // axis, the raw per-step loss as a thin light line and its trailing moving average as a thick one. No Qt, no torch
 // (OpenCV draws, inside loss_plot.cpp only).
+#include "scene_spec.h" // Rgb
+
 #include "charaforge/imaging/png_io.h"
 
 #include <cstdint>
@@ -37,9 +39,6 @@ struct LossPlotOptions {
     bool stacked = false; // panels top to bottom instead of side by side
 };
 
-struct Rgb {
-    uint8_t r, g, b;
-};
 inline constexpr Rgb kRawLossColour{160, 190, 235};   // light blue, 1 px
 inline constexpr Rgb kAverageLossColour{20, 60, 170}; // dark blue, 3 px
 inline constexpr Rgb kLossPlotBackground{255, 255, 255};
