@@ -20,3 +20,10 @@ fails("^2$" "--device: .*tpu" --captions "${WORK}/c.jsonl" --out "${WORK}/o" --d
 if(EXISTS "${WORK}/o")
   message(FATAL_ERROR "a refused command line wrote ${WORK}/o")
 endif()
+fails("^2$" "--dit-dim 100 is not a multiple of 64" --captions "${WORK}/c.jsonl" --out "${WORK}/o" --dit-dim 100)
+fails("^2$" "--ema" --captions "${WORK}/c.jsonl" --out "${WORK}/o" --ema 1)
+fails("^2$" "no --vae-from with it" --captions "${WORK}/c.jsonl" --out "${WORK}/o" --init-from "${WORK}/full"
+      --vae-from "${WORK}/full")
+if(EXISTS "${WORK}/o")
+  message(FATAL_ERROR "a refused command line wrote ${WORK}/o")
+endif()

@@ -4,11 +4,13 @@
 // engine::Pipeline as the app would (Euler, CFG, shift: the defaults) from its own sampling seed, and measured
 // with attribute_measure against the scene the caption describes (random_scene(seed, index)): each character's
 // hair and eye colour, the side each of two characters stands on (told by their hair colours, as the attribute
-// tests do), and the side of a single figure. Prints every reading and the rates; --json writes them.
+// tests do), and the side of a single figure. Prints every reading and the rates; --json writes them. --renderer
+// measures the renderer's own images of the captions instead (no model): the measure's ceiling at that size.
 //
-//   charaforge-demo-check --model DIR --captions FILE [--count 60] [--device cpu] [--steps 20] [--cfg 5]
+//   charaforge-demo-check (--model DIR | --renderer) --captions FILE [--count 60] [--device cpu] [--steps 20] [--cfg 5]
 //                         [--seed 1000] [--batch 8] [--grid FILE.ppm] [--json FILE]
 #include "attribute_measure.h"
+#include "character_renderer.h"
 #include "cli_options.h"
 #include "demo_trainer.h"
 #include "scene_spec.h"
@@ -85,7 +87,10 @@ int main(int argc, char** argv) {
     CLI::App app("Measures how a demo model follows held-out captions (hair and eye colours, sides).\n"
                  "Exit status: 0 measured, 1 the work failed, 2 a wrong command line.",
                  "charaforge-demo-check");
-    app.add_option("--model", model, "the demo model folder")->required();
+    bool renderer = false;
+    auto* model_option = app.add_option("--model", model, "the demo model folder");
+    app.add_flag("--renderer", renderer, "measure the renderer's images of the captions (the measure's ceiling)")
+        ->excludes(model_option);
     app.add_option("--captions", captions,
                    "captions.jsonl of charaforge-demo-data --captions-only (another --seed "
                    "than the training's)")
@@ -99,12 +104,23 @@ int main(int argc, char** argv) {
     app.add_option("--grid", grid, "write the first 16 images as a 4x4 PPM");
     app.add_option("--json", json_out, "write the rates as JSON");
     cli::Action chosen = [&] {
+        if (model.empty() && !renderer) {
+            throw std::invalid_argument("give --model DIR or --renderer");
+        }
         const auto lines = read_demo_captions(captions, count);
-        engine::RuntimeOptions options;
-        options.device = device;
-        auto pipeline = engine::Pipeline::open(model, options);
         std::vector<engine::Image> images;
-        for (size_t from = 0; from < lines.size(); from += static_cast<size_t>(batch)) {
+        std::unique_ptr<engine::Pipeline> pipeline;
+        if (renderer) {
+            for (const auto& l : lines) {
+                DemoImage d = render_demo_image(l.seed, l.index, l.size);
+                images.push_back({d.width, d.height, std::move(d.rgb)});
+            }
+        } else {
+            engine::RuntimeOptions options;
+            options.device = device;
+            pipeline = engine::Pipeline::open(model, options);
+        }
+        for (size_t from = 0; !renderer && from < lines.size(); from += static_cast<size_t>(batch)) {
             std::vector<engine::GenerationRequest> requests;
             for (size_t i = from; i < std::min(lines.size(), from + static_cast<size_t>(batch)); ++i) {
                 engine::GenerationRequest r;

@@ -50,11 +50,26 @@ int main(int argc, char** argv) {
     app.add_option("--vae-from", o.vae_from,
                    "copy the VAE of a model folder this program wrote instead of training one (same image size)");
     app.add_flag("!--sub-word-tags", o.whole_tags, "train the tokenizers without the captions' tags as whole pieces");
+    int dit_dim = o.arch.dit_dim;
+    int dit_layers = o.arch.dit_layers;
+    cli::add_int(&app, "--dit-dim", dit_dim, 64, 4096,
+                 "transformer width, a multiple of 64 (heads of 64: dim / 64 heads, half as many kv heads); smaller "
+                 "than the shipped 256 for experiments");
+    cli::add_int(&app, "--dit-layers", dit_layers, 1, 64, "transformer layers (the shipped model: 6)");
     cli::add_int64(&app, "--seed", seed, 0, std::numeric_limits<int64_t>::max(), "seed of every random choice");
     cli::add_device_option(&app, o.device);
     app.add_flag("--force", force, "write into a folder that is not empty");
     cli::Action chosen = [&] {
         o.seed = static_cast<uint64_t>(seed);
+        if (dit_dim % 64 != 0) {
+            std::cerr << "charaforge-demo-train: --dit-dim " << dit_dim << " is not a multiple of 64\n";
+            return cli::kExitUsage;
+        }
+        o.arch.dit_dim = dit_dim;
+        o.arch.dit_heads = dit_dim / 64;
+        o.arch.dit_kv_heads = std::max(1, o.arch.dit_heads / 2);
+        o.arch.dit_ffn = 4 * dit_dim;
+        o.arch.dit_layers = dit_layers;
         cli::check_new_or_empty_folder(o.out_dir, "--out", force, "give --force to write into it");
         const demo::DemoTrainReport report =
             demo::train_demo_model(o, [](const std::string& stage, int step, int total, double loss) {
