@@ -198,6 +198,18 @@ Conditioning stack_embeddings(const std::vector<const TextEmbedding*>& items, co
     return c;
 }
 
+// The requests of a batch that share one transformer forward: rows [begin, begin + count) of the batch, their
+// conditioning, and their captions encoded (caption embedder + context refiner) for the set of guided rows they were
+// last made for: they do not depend on t, and the set changes only where a request's CFG truncation starts.
+struct ForwardRows {
+    int64_t begin = 0, count = 0;
+    Conditioning cond, uncond;
+    std::vector<int64_t> enc_guided{-1}; // rows (within these) whose uncond row `enc` holds; {-1}: none made yet
+    NextDiTCaptions enc;
+    torch::Tensor gidx;      // [G] the guided rows
+    torch::Tensor pooled_in; // [count + G, Dp]
+};
+
 // The resume state must be one this request's sampler could have saved.
 void check_resume_state(const SamplerState& st, const GenerationRequest& r, int64_t channels,
                         const std::string& where) {
@@ -502,17 +514,34 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
     const int64_t C = transformer->config().in_channels, h = first.height / 8, w = first.width / 8;
     const int64_t first_step = first.resume ? first.resume->step : 0; // the same for the whole batch
 
-    std::vector<const TextEmbedding*> cond_items, uncond_items;
     std::vector<float> scales, truncs, renorms;
     for (auto i : idx) {
-        cond_items.push_back(&*requests[i].cond);
-        uncond_items.push_back(requests[i].uncond ? &*requests[i].uncond : &*requests[i].cond);
         scales.push_back(requests[i].guidance);
         truncs.push_back(requests[i].cfg_trunc);
         renorms.push_back(requests[i].renorm_cfg);
     }
-    auto cond = stack_embeddings(cond_items, rt.device);
-    auto uncond = stack_embeddings(uncond_items, rt.device);
+    // The requests that share one transformer forward. On a GPU the whole batch does: that is what batching is
+    // for. On the CPU each request runs its own, with exactly the rows and shapes it has alone (its cond row, its
+    // uncond row while it guides, captions padded to its own pair only): CPU BLAS libraries choose kernels and
+    // blocking by a product's size (OpenBLAS rounds a request's rows inside a batch of 4 otherwise than alone), so
+    // a seed's image would depend on its batch mates. Every other step of the path works per request already
+    // (noise, the elementwise solver, guidance, previews below, decode), so the images are bit-identical alone and
+    // in any batch, under any BLAS. The CPU does the same arithmetic either way, in smaller products.
+    const int64_t per_forward = rt.device.is_cpu() ? 1 : B;
+    std::vector<ForwardRows> forwards;
+    for (int64_t begin = 0; begin < B; begin += per_forward) {
+        std::vector<const TextEmbedding*> cond_items, uncond_items;
+        for (int64_t b = begin; b < begin + per_forward; ++b) {
+            const auto& r = requests[idx[static_cast<std::size_t>(b)]];
+            cond_items.push_back(&*r.cond);
+            uncond_items.push_back(r.uncond ? &*r.uncond : &*r.cond);
+        }
+        ForwardRows& f = forwards.emplace_back();
+        f.begin = begin;
+        f.count = per_forward;
+        f.cond = stack_embeddings(cond_items, rt.device);
+        f.uncond = stack_embeddings(uncond_items, rt.device);
+    }
 
     std::vector<torch::Tensor> start;
     for (auto i : idx) {
@@ -543,48 +572,56 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
     torch::Tensor last_x, last_v;
     float last_t = 0.0f;
 
-    // The captions of the forward's rows, encoded (caption embedder + context refiner) once per set of guided
-    // requests: they do not depend on t, and the set changes only where a request's CFG truncation starts.
-    std::vector<int64_t> enc_guided{-1};
-    NextDiTCaptions enc;
-    torch::Tensor gidx, pooled_in;
     // The forward replayed as a CUDA graph from the second step on (on CUDA; eager elsewhere): one graph per
     // set of guided rows, freed before the decode.
     StepForward step_forward(transformer);
-    auto velocity = [&](const torch::Tensor& xt, float t) {
+    // The velocity of f's requests, xt [n, C, h, w] fp32 -> [n, C, h, w] fp32, guided.
+    auto forward_velocity = [&](ForwardRows& f, const torch::Tensor& xt, float t) {
         // Unconditional rows only for the requests that still guide at this t.
         std::vector<int64_t> guided;
-        for (int64_t b = 0; b < B; ++b)
-            if (scales[b] != 1.0f && t < truncs[b])
+        for (int64_t b = 0; b < f.count; ++b)
+            if (scales[f.begin + b] != 1.0f && t < truncs[f.begin + b])
                 guided.push_back(b);
-        const int64_t G = static_cast<int64_t>(guided.size());
-        if (guided != enc_guided) {
-            gidx = torch::tensor(guided, torch::kInt64).to(rt.device);
-            std::vector<int64_t> lens = cond.lens;
-            torch::Tensor feats = cond.features;
-            pooled_in = cond.pooled;
+        const int64_t n = f.count, G = static_cast<int64_t>(guided.size());
+        if (guided != f.enc_guided) {
+            f.gidx = torch::tensor(guided, torch::kInt64).to(rt.device);
+            std::vector<int64_t> lens = f.cond.lens;
+            torch::Tensor feats = f.cond.features;
+            f.pooled_in = f.cond.pooled;
             if (G) {
                 for (auto g : guided)
-                    lens.push_back(uncond.lens[g]);
-                auto uf = uncond.features.index_select(0, gidx);
+                    lens.push_back(f.uncond.lens[g]);
+                auto uf = f.uncond.features.index_select(0, f.gidx);
                 const int64_t L = std::max(feats.size(1), uf.size(1));
-                auto pad = [&](const torch::Tensor& f) {
-                    return f.size(1) == L ? f : torch::constant_pad_nd(f, {0, 0, 0, L - f.size(1)}); // [*, L, D]
+                auto pad = [&](const torch::Tensor& x) {
+                    return x.size(1) == L ? x : torch::constant_pad_nd(x, {0, 0, 0, L - x.size(1)}); // [*, L, D]
                 };
-                feats = torch::cat({pad(feats), pad(uf)});                                // [B + G, L, D]
-                pooled_in = torch::cat({pooled_in, uncond.pooled.index_select(0, gidx)}); // [B + G, Dp]
+                feats = torch::cat({pad(feats), pad(uf)});                                        // [n + G, L, D]
+                f.pooled_in = torch::cat({f.pooled_in, f.uncond.pooled.index_select(0, f.gidx)}); // [n + G, Dp]
             }
-            enc = transformer->encode_captions(feats, lens);
-            enc_guided = guided;
+            f.enc = transformer->encode_captions(feats, lens);
+            f.enc_guided = guided;
         }
-        auto x_in = G ? torch::cat({xt, xt.index_select(0, gidx)}) : xt; // [B + G, C, h, w]
-        auto t_in = torch::full({B + G}, t, torch::TensorOptions().device(rt.device).dtype(torch::kFloat32));
-        auto v = step_forward(x_in, t_in, enc, pooled_in).to(torch::kFloat32); // [B + G, C, h, w]
-        auto v_cond = v.narrow(0, 0, B).clone();
+        auto x_in = G ? torch::cat({xt, xt.index_select(0, f.gidx)}) : xt; // [n + G, C, h, w]
+        auto t_in = torch::full({n + G}, t, torch::TensorOptions().device(rt.device).dtype(torch::kFloat32));
+        auto v = step_forward(x_in, t_in, f.enc, f.pooled_in).to(torch::kFloat32); // [n + G, C, h, w]
+        auto v_cond = v.narrow(0, 0, n).clone();
         for (int64_t j = 0; j < G; ++j) {
             const int64_t b = guided[j];
-            auto scale = torch::full({1}, scales[b], torch::TensorOptions().device(rt.device));
-            v_cond[b].copy_(guide(v.narrow(0, b, 1), v.narrow(0, B + j, 1), scale, renorms[b])[0]);
+            auto scale = torch::full({1}, scales[f.begin + b], torch::TensorOptions().device(rt.device));
+            v_cond[b].copy_(guide(v.narrow(0, b, 1), v.narrow(0, n + j, 1), scale, renorms[f.begin + b])[0]);
+        }
+        return v_cond;
+    };
+    auto velocity = [&](const torch::Tensor& xt, float t) {
+        torch::Tensor v_cond; // [B, C, h, w]
+        if (forwards.size() == 1) {
+            v_cond = forward_velocity(forwards.front(), xt, t);
+        } else {
+            std::vector<torch::Tensor> parts;
+            for (auto& f : forwards)
+                parts.push_back(forward_velocity(f, xt.narrow(0, f.begin, f.count), t)); // [n, C, h, w]
+            v_cond = torch::cat(parts);
         }
         if (want_preview) {
             last_x = xt;
@@ -620,8 +657,13 @@ void sample_batch(const BatchModels& m, const std::vector<GenerationRequest>& re
                 callbacks.on_step(
                     StepProgress{idx.front(), idx.size(), static_cast<int>(step), static_cast<int>(total)});
             if (want_preview && step % callbacks.preview_every == 0) {
-                auto x1 = predict_data(last_x, last_v, last_t);                      // [B, C, h, w]
-                auto rgb = project_latent_rgb(*m.preview, x1).clamp(0.0, 1.0).cpu(); // [B, 3, h, w]
+                auto x1 = predict_data(last_x, last_v, last_t); // [B, C, h, w]
+                // Projected as the forwards ran (one request at a time on the CPU), so that a preview too is
+                // the one the request has alone.
+                std::vector<torch::Tensor> parts;
+                for (const auto& f : forwards)
+                    parts.push_back(project_latent_rgb(*m.preview, x1.narrow(0, f.begin, f.count))); // [n, 3, h, w]
+                auto rgb = torch::cat(parts).clamp(0.0, 1.0).cpu();                                  // [B, 3, h, w]
                 for (int64_t b = 0; b < B; ++b)
                     callbacks.on_preview(idx[b], static_cast<int>(step), to_image(rgb[b]));
             }

@@ -36,7 +36,8 @@ torch::Tensor decode_one(const BatchModels& models, const torch::Tensor& latent,
 void inject_decode_out_of_memory_for_tests(int count);
 
 // Samples and decodes requests[idx...] (all of one size, steps, solver, shift and resume step) as one
-// batch. `stage` tells what it was doing when it throws.
+// batch: one transformer forward for all on a GPU, one per request on the CPU. `stage` tells what it was doing
+// when it throws.
 void sample_batch(const BatchModels& models, const std::vector<GenerationRequest>& requests,
                   const std::vector<std::size_t>& idx, const Callbacks& callbacks, std::vector<Image>& images,
                   BatchStage& stage);

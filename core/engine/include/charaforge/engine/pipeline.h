@@ -146,8 +146,9 @@ public:
     const ModelInfo& info() const;
     std::string device_name() const;
 
-    // Samples all requests; compatible ones (same size, steps, solver, shift) share forward passes in
-    // batches of at most max_batch. Returns one image per request, in request order.
+    // Samples all requests; compatible ones (same size, steps, solver, shift) are sampled together in batches of
+    // at most max_batch, which share forward passes on a GPU (on the CPU each request runs its own, so that its
+    // image does not depend on its batch mates). Returns one image per request, in request order.
     std::vector<Image> generate(const std::vector<GenerationRequest>& requests, const Callbacks& callbacks = {});
 
     // Bytes of weights per component on the device ("transformer", "vae", "text_encoder", "clip_model"),
