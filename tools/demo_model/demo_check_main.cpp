@@ -4,7 +4,8 @@
 // engine::Pipeline as the app would (Euler, CFG, shift: the defaults) from its own sampling seed, and measured
 // with attribute_measure against the scene the caption describes (random_scene(seed, index)): each character's
 // hair and eye colour, the side each of two characters stands on (told by their hair colours, as the attribute
-// tests do), and the side of a single figure. Prints every reading and the rates; --json writes them. --renderer
+// tests do), the side of a single figure, and the background (the one whose rendering of the scene has the nearest
+// margin colour). Prints every reading and the rates; --json writes them. --renderer
 // measures the renderer's own images of the captions instead (no model): the measure's ceiling at that size.
 //
 //   charaforge-demo-check (--model DIR | --renderer) --captions FILE [--count 60] [--device cpu] [--steps 20] [--cfg 5]
@@ -19,6 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -69,6 +73,52 @@ void write_grid(const std::string& path, const std::vector<engine::Image>& image
     if (!f.flush()) {
         throw std::runtime_error(path + ": cannot write");
     }
+}
+
+// The per-channel median of the margins (the outer tenth on each side, which no figure reaches).
+Rgb margin_median(int width, int height, const uint8_t* rgb) {
+    std::array<std::vector<uint8_t>, 3> channels;
+    const int margin = width / kMarginDivisor;
+    for (int y = 0; y < height; ++y) {
+        for (int x = 0; x < width; ++x) {
+            if (x < margin || x >= width - margin) {
+                const uint8_t* p =
+                    rgb + (static_cast<size_t>(y) * static_cast<size_t>(width) + static_cast<size_t>(x)) * 3;
+                for (int c = 0; c < 3; ++c) {
+                    channels[static_cast<size_t>(c)].push_back(p[c]);
+                }
+            }
+        }
+    }
+    std::array<uint8_t, 3> m{};
+    for (size_t c = 0; c < 3; ++c) {
+        auto& v = channels[c];
+        std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(v.size() / 2), v.end());
+        m[c] = v[v.size() / 2];
+    }
+    return {m[0], m[1], m[2]};
+}
+
+// The background whose rendering (this scene's characters on it) has the margin colour nearest to `seen`.
+Background nearest_background(Rgb seen, SceneSpec scene, int size) {
+    const CharacterRenderer renderer(size);
+    Background best = Background::White;
+    double best_d = 1e30;
+    for (Background b : kBackgrounds) {
+        scene.background = b;
+        const DemoImage ref = renderer.render(scene);
+        const Rgb r = margin_median(ref.width, ref.height, ref.rgb.data());
+        const double d = std::pow(r.r - seen.r, 2) + std::pow(r.g - seen.g, 2) + std::pow(r.b - seen.b, 2);
+        if (d < best_d) {
+            best_d = d;
+            best = b;
+        }
+    }
+    return best;
+}
+
+std::string background_name(Background b) {
+    return background_tags(b).front();
 }
 
 } // namespace
@@ -137,7 +187,7 @@ int main(int argc, char** argv) {
                 images.push_back(std::move(im));
             }
         }
-        Rate hair_one, hair_two, eyes, sides_two, side_one;
+        Rate hair_one, hair_two, eyes, sides_two, side_one, plain_background, scene_background;
         std::map<std::string, Rate> hair_by_colour;
         for (size_t i = 0; i < lines.size(); ++i) {
             const SceneSpec scene = random_scene(lines[i].seed, lines[i].index);
@@ -157,6 +207,12 @@ int main(int argc, char** argv) {
                     line << " eyes " << eye_colour_tag(c.eye_colour) << "->" << eye_colour_tag(cm.eye_colour);
                 }
             }
+            const Background seen =
+                nearest_background(margin_median(img.width, img.height, img.rgb.data()), scene, img.width);
+            const bool plain = scene.background != Background::Sky && scene.background != Background::Room &&
+                               scene.background != Background::Night;
+            (plain ? plain_background : scene_background).add(seen == scene.background);
+            line << " background " << background_name(scene.background) << "->" << background_name(seen);
             if (scene.characters.size() == 1) {
                 const Position p = nearest_position(m.figure_x, img.width);
                 side_one.add(p == scene.characters[0].position);
@@ -176,7 +232,9 @@ int main(int argc, char** argv) {
                   << "hair colour, two characters: " << hair_two.text() << "\n"
                   << "eye colour (open eyes): " << eyes.text() << "\n"
                   << "one character on its side: " << side_one.text() << "\n"
-                  << "two characters on their sides: " << sides_two.text() << "\n";
+                  << "two characters on their sides: " << sides_two.text() << "\n"
+                  << "plain background colour: " << plain_background.text() << "\n"
+                  << "scene (sky, room, night): " << scene_background.text() << "\n";
         for (const auto& [tag, rate] : hair_by_colour) {
             std::cout << "  " << tag << ": " << rate.text() << "\n";
         }
