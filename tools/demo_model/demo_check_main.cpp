@@ -243,10 +243,19 @@ int main(int argc, char** argv) {
         }
         if (!json_out.empty()) {
             auto r = [](const Rate& x) { return nlohmann::json{{"good", x.good}, {"total", x.total}}; };
-            const nlohmann::json j = {
-                {"model", model},  {"captions", captions},    {"count", lines.size()},    {"steps", steps},
-                {"cfg", cfg},      {"device", device},        {"hair_one", r(hair_one)},  {"hair_two", r(hair_two)},
-                {"eyes", r(eyes)}, {"side_one", r(side_one)}, {"sides_two", r(sides_two)}};
+            const nlohmann::json j = {{"model", model},
+                                      {"captions", captions},
+                                      {"count", lines.size()},
+                                      {"steps", steps},
+                                      {"cfg", cfg},
+                                      {"device", device},
+                                      {"hair_one", r(hair_one)},
+                                      {"hair_two", r(hair_two)},
+                                      {"eyes", r(eyes)},
+                                      {"side_one", r(side_one)},
+                                      {"sides_two", r(sides_two)},
+                                      {"plain_background", r(plain_background)},
+                                      {"scene_background", r(scene_background)}};
             std::ofstream f(json_out);
             f << j.dump(2) << "\n";
             if (!f.flush()) {
