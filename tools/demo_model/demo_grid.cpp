@@ -11,19 +11,10 @@ namespace charaforge::demo {
 
 namespace {
 
-// The character every cell starts from: a girl with long black hair and brown eyes in a green shirt, closed mouth,
-// centred (the attribute tests' base); a row changes what its title names.
+// The character every cell starts from (demo_base_character, the attribute tests' base); a row changes what its
+// title names.
 CharacterSpec base_character() {
-    CharacterSpec c;
-    c.gender = Gender::Girl;
-    c.hair_style = HairStyle::Long;
-    c.hair_colour = HairColour::Black;
-    c.eye_colour = EyeColour::Brown;
-    c.clothing = Clothing::Shirt;
-    c.clothing_colour = ClothingColour::Green;
-    c.mouth = Mouth::Closed;
-    c.position = Position::Center;
-    return c;
+    return demo_base_character();
 }
 
 SceneSpec scene_of(std::vector<CharacterSpec> characters, Background background = Background::White) {

@@ -227,4 +227,17 @@ Rgb skin_rgb(Skin skin) {
     throw std::invalid_argument("demo: unknown skin");
 }
 
+CharacterSpec demo_base_character() {
+    CharacterSpec c;
+    c.gender = Gender::Girl;
+    c.hair_style = HairStyle::Long;
+    c.hair_colour = HairColour::Black;
+    c.eye_colour = EyeColour::Brown;
+    c.clothing = Clothing::Shirt;
+    c.clothing_colour = ClothingColour::Green;
+    c.mouth = Mouth::Closed;
+    c.position = Position::Center;
+    return c;
+}
+
 } // namespace charaforge::demo

@@ -54,6 +54,10 @@ struct SceneSpec {
     bool operator==(const SceneSpec&) const = default;
 };
 
+// The character the attribute tests and charaforge-demo-grid vary one attribute of: a girl with long black hair and
+// brown eyes in a green shirt, closed mouth, centred (none of its colours is one a test asks for).
+CharacterSpec demo_base_character();
+
 // The scene of image `index` of a run with `seed` (independent of how many images the run makes).
 SceneSpec random_scene(uint64_t seed, uint64_t index);
 

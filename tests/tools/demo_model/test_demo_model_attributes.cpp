@@ -62,16 +62,8 @@ int steps() {
 // The scene every prompt varies one attribute of: a girl with long black hair and brown eyes in a green shirt,
 // centred on a white background, captioned in XML (none of its colours is one a test asks for).
 SceneSpec base_scene() {
-    CharacterSpec c;
-    c.gender = Gender::Girl;
-    c.hair_style = HairStyle::Long;
-    c.hair_colour = HairColour::Black;
-    c.eye_colour = EyeColour::Brown;
-    c.clothing = Clothing::Shirt;
-    c.clothing_colour = ClothingColour::Green;
-    c.position = Position::Center;
     SceneSpec s;
-    s.characters = {c};
+    s.characters = {demo_base_character()};
     s.background = Background::White;
     s.tag_list_caption = false;
     return s;
