@@ -7,6 +7,7 @@
 
 #include "charaforge/engine/error.h"
 #include "charaforge/engine/pipeline.h"
+#include "charaforge/engine/ppm.h"
 #include "charaforge/engine/request_validation.h"
 #include "charaforge/engine/temp_files.h"
 #include "charaforge/engine/tools.h"
@@ -262,12 +263,7 @@ int run_generate(Generate o, const CLI::App& sub) {
         imaging::write_png_atomic(path, rgb,
                                   queue::pngRecord(image_spec, model_files, QStringLiteral(CHARAFORGE_VERSION)));
 #else
-        // Engine-only builds have no image codec: write binary PPM.
-        std::ofstream f(path, std::ios::binary);
-        f << "P6\n" << img.width << " " << img.height << "\n255\n";
-        f.write(reinterpret_cast<const char*>(img.rgb.data()), static_cast<std::streamsize>(img.rgb.size()));
-        if (!f)
-            throw std::runtime_error("cannot write " + path);
+        eng::write_ppm(path, img); // engine-only builds have no image codec
 #endif
         progress::note("saved " + path);
     };

@@ -17,6 +17,7 @@
 #include "scene_spec.h"
 
 #include "charaforge/engine/pipeline.h"
+#include "charaforge/engine/ppm.h"
 
 #include <nlohmann/json.hpp>
 
@@ -67,12 +68,7 @@ void write_grid(const std::string& path, const std::vector<engine::Image>& image
                         static_cast<size_t>(w) * 3, canvas.begin() + static_cast<ptrdiff_t>(dst));
         }
     }
-    std::ofstream f(path, std::ios::binary);
-    f << "P6\n" << cols * w << " " << rows * h << "\n255\n";
-    f.write(reinterpret_cast<const char*>(canvas.data()), static_cast<std::streamsize>(canvas.size()));
-    if (!f.flush()) {
-        throw std::runtime_error(path + ": cannot write");
-    }
+    engine::write_ppm(path, {cols * w, rows * h, std::move(canvas)});
 }
 
 // The per-channel median of the margins (the outer tenth on each side, which no figure reaches).

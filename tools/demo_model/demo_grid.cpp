@@ -11,12 +11,6 @@ namespace charaforge::demo {
 
 namespace {
 
-// The character every cell starts from (demo_base_character, the attribute tests' base); a row changes what its
-// title names.
-CharacterSpec base_character() {
-    return demo_base_character();
-}
-
 SceneSpec scene_of(std::vector<CharacterSpec> characters, Background background = Background::White) {
     SceneSpec s;
     s.characters = std::move(characters);
@@ -28,7 +22,7 @@ SceneSpec scene_of(std::vector<CharacterSpec> characters, Background background 
 GridRow hair_colour_row() {
     GridRow row{"Hair colour (1girl, long_hair, white_background)", {}};
     for (HairColour colour : {HairColour::Blue, HairColour::Red, HairColour::Blonde, HairColour::Pink}) {
-        CharacterSpec c = base_character();
+        CharacterSpec c = demo_base_character();
         c.hair_colour = colour;
         row.cells.push_back({scene_of({c}), {{hair_colour_tag(colour)}}, {}});
     }
@@ -45,7 +39,7 @@ GridRow hair_style_row() {
     for (const Look& look :
          {Look{HairStyle::Twintails, Mouth::Smile, false}, Look{HairStyle::Short, Mouth::Open, false},
           Look{HairStyle::Ponytail, Mouth::Closed, true}, Look{HairStyle::Long, Mouth::Closed, false}}) {
-        CharacterSpec c = base_character();
+        CharacterSpec c = demo_base_character();
         c.hair_colour = HairColour::Purple;
         c.hair_style = look.style;
         c.mouth = look.mouth;
@@ -62,7 +56,7 @@ GridRow hair_style_row() {
 GridRow clothes_row() {
     GridRow row{"Clothes and accessories", {}};
     auto cell = [](Gender gender, Clothing clothing, ClothingColour colour, bool ribbon, bool glasses, bool hat) {
-        CharacterSpec c = base_character();
+        CharacterSpec c = demo_base_character();
         c.gender = gender;
         if (gender == Gender::Boy) {
             c.hair_style = HairStyle::Short; // as the training set draws boys
@@ -98,7 +92,7 @@ GridRow clothes_row() {
 GridRow scene_row() {
     GridRow row{"Scene, characters and their places", {}};
     auto one = [](Position position, Background background, const std::string& scene_tag) {
-        CharacterSpec c = base_character();
+        CharacterSpec c = demo_base_character();
         c.hair_colour = HairColour::Pink;
         c.position = position;
         return GridCell{scene_of({c}, background), {{position_tag(position)}}, {scene_tag}};
@@ -106,10 +100,10 @@ GridRow scene_row() {
     row.cells.push_back(one(Position::Left, Background::Sky, "blue_sky"));
     row.cells.push_back(one(Position::Right, Background::Night, "night"));
 
-    CharacterSpec girl = base_character();
+    CharacterSpec girl = demo_base_character();
     girl.hair_colour = HairColour::Blonde;
     girl.position = Position::Left;
-    CharacterSpec boy = base_character();
+    CharacterSpec boy = demo_base_character();
     boy.gender = Gender::Boy;
     boy.hair_style = HairStyle::Short;
     boy.hair_colour = HairColour::Blue;
@@ -120,12 +114,12 @@ GridRow scene_row() {
                          {{"1girl", "blonde_hair", "left"}, {"1boy", "blue_hair", "right"}},
                          {"indoors"}});
 
-    CharacterSpec first = base_character();
+    CharacterSpec first = demo_base_character();
     first.hair_colour = HairColour::Green;
     first.hair_style = HairStyle::Twintails;
     first.position = Position::Left;
     first.mouth = Mouth::Smile;
-    CharacterSpec second = base_character();
+    CharacterSpec second = demo_base_character();
     second.hair_colour = HairColour::White;
     second.hair_style = HairStyle::Ponytail;
     second.clothing = Clothing::Dress;

@@ -1,12 +1,15 @@
 #include "file_util.h"
 
 #include "charaforge/engine/error.h"
+#include "charaforge/engine/ppm.h"
 #include "charaforge/engine/temp_files.h"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +94,14 @@ std::string read_file(const std::string& path) {
     }
     ::close(fd);
     return out;
+}
+
+void write_ppm(const std::string& path, const Image& image) {
+    std::ofstream f(path, std::ios::binary);
+    f << "P6\n" << image.width << " " << image.height << "\n255\n";
+    f.write(reinterpret_cast<const char*>(image.rgb.data()), static_cast<std::streamsize>(image.rgb.size()));
+    if (!f)
+        throw std::runtime_error("cannot write " + path);
 }
 
 } // namespace charaforge::engine
