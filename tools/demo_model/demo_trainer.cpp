@@ -205,40 +205,39 @@ struct EarlierRun {
     std::string text_encoders; // its description of the text encoders (they are copied unchanged)
 };
 
-EarlierRun read_earlier_run(const fs::path& dir) {
+// `option` (--init-from, --vae-from) names the folder's option in the messages.
+EarlierRun read_earlier_run(const fs::path& dir, const std::string& option) {
     const fs::path card = dir / "charaforge.json";
     std::ifstream f(card);
     if (!f) {
-        throw std::invalid_argument("--init-from: " + card.string() +
-                                    ": cannot read (not a folder this program wrote)");
+        throw std::invalid_argument(option + ": " + card.string() + ": cannot read (not a folder this program wrote)");
     }
     const auto j = nlohmann::json::parse(f, nullptr, false);
     auto count = [&](const char* field) {
         if (!j.is_object() || !j.contains(field) || !j[field].is_number_unsigned() ||
             j[field].get<uint64_t>() > 100000000) {
-            throw std::invalid_argument("--init-from: " + card.string() + ": \"" + field +
+            throw std::invalid_argument(option + ": " + card.string() + ": \"" + field +
                                         "\" must be a non-negative step count");
         }
         return static_cast<int>(j[field].get<uint64_t>());
     };
     if (!j.is_object() || !j.contains("kind") || j["kind"] != "demo") {
-        throw std::invalid_argument("--init-from: " + card.string() + ": \"kind\" is not \"demo\"");
+        throw std::invalid_argument(option + ": " + card.string() + ": \"kind\" is not \"demo\"");
     }
     if (!j.contains("text_encoders") || !j["text_encoders"].is_string()) {
-        throw std::invalid_argument("--init-from: " + card.string() + ": \"text_encoders\" must be a string");
+        throw std::invalid_argument(option + ": " + card.string() + ": \"text_encoders\" must be a string");
     }
     return {count("vae_steps"), count("transformer_steps"), j["text_encoders"].get<std::string>()};
 }
 
-// Copies the tokenizers, text encoders and VAE of `from` into `to` (the three component folders, unchanged).
-void copy_frozen_parts(const fs::path& from, const fs::path& to) {
-    for (const char* part : {"text_encoder", "clip_model", "vae"}) {
-        if (!fs::is_directory(from / part)) {
-            throw std::invalid_argument("--init-from: " + (from / part).string() + ": no such folder");
-        }
-        fs::create_directories(to / part);
-        fs::copy(from / part, to / part, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+// Copies the component folder `part` (vae, text_encoder, ...) of `from` into `to`, unchanged; a `from` without it is
+// refused naming `option`, the option that gave `from`.
+void copy_part(const fs::path& from, const fs::path& to, const char* part, const std::string& option) {
+    if (!fs::is_directory(from / part)) {
+        throw std::invalid_argument(option + ": " + (from / part).string() + ": no such folder");
     }
+    fs::create_directories(to / part);
+    fs::copy(from / part, to / part, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
 }
 
 // Copies the weights of the transformer in `dir` into `model`, which must have the same parameters and shapes.
@@ -546,13 +545,15 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
 
     // 2. Tokenizers on the caption corpus, frozen random encoders in the official layout (or both, and the VAE, as
     // the --init-from model has them).
-    const EarlierRun earlier = o.init_from.empty() ? EarlierRun{} : read_earlier_run(o.init_from);
+    const EarlierRun earlier = o.init_from.empty() ? EarlierRun{} : read_earlier_run(o.init_from, "--init-from");
     const int vae_steps = !o.init_from.empty()  ? earlier.vae_steps
-                          : !o.vae_from.empty() ? read_earlier_run(o.vae_from).vae_steps
+                          : !o.vae_from.empty() ? read_earlier_run(o.vae_from, "--vae-from").vae_steps
                                                 : o.vae_steps;
     report.earlier_dit_steps = earlier.dit_steps;
     if (!o.init_from.empty()) {
-        copy_frozen_parts(o.init_from, out);
+        for (const char* part : {"text_encoder", "clip_model", "vae"}) { // tokenizers, text encoders, VAE
+            copy_part(o.init_from, out, part, "--init-from");
+        }
     } else {
         const auto corpus = tokenizer_corpus(captions, 4000);
         const std::vector<std::string> pieces = o.whole_tags ? caption_pieces(captions) : std::vector<std::string>{};
@@ -568,12 +569,7 @@ DemoTrainReport train_demo_model(const DemoTrainOptions& o, const DemoTrainProgr
 
     // 3. The VAE, then every image's latent once (posterior mean, normalised as the sampler's latents are).
     if (!o.vae_from.empty()) {
-        if (!fs::is_directory(fs::path(o.vae_from) / "vae")) {
-            throw std::invalid_argument("--vae-from: " + (fs::path(o.vae_from) / "vae").string() + ": no such folder");
-        }
-        fs::create_directories(out / "vae");
-        fs::copy(fs::path(o.vae_from) / "vae", out / "vae",
-                 fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+        copy_part(o.vae_from, out, "vae", "--vae-from");
     } else if (o.init_from.empty()) {
         const VaeStage vae_stage = train_and_write_vae(images_cpu, held_out, o, progress);
         report.vae_losses = vae_stage.losses;

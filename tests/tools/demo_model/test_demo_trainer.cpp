@@ -399,10 +399,14 @@ TEST(DemoTrainer, ARunContinuesFromAnEarlierFolderAndWritesItsAverage) {
     other.out_dir = fresh_dir("cont-other").string();
     other.arch.dit_layers = 3;
     refused(other, "(another architecture)");
+    demo::DemoTrainOptions no_card = v;
+    no_card.out_dir = fresh_dir("cont-nocard").string();
+    no_card.vae_from = data.string();
+    refused(no_card, "--vae-from: " + (data / "charaforge.json").string() + ": cannot read");
     for (const auto& d : {data, first, next, averaged, vae_only}) {
         fs::remove_all(d);
     }
-    for (const char* d : {"cont-both", "cont-nothing", "cont-other"}) {
+    for (const char* d : {"cont-both", "cont-nothing", "cont-other", "cont-nocard"}) {
         fs::remove_all(fresh_dir(d));
     }
 }
